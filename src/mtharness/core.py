@@ -1,0 +1,135 @@
+"""The vocabulary of mtharness: every noun the rest of the package passes around."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Direction = Literal["forward", "round_trip"]
+DIRECTIONS: tuple[Direction, ...] = ("forward", "round_trip")
+
+
+class MtharnessError(Exception):
+    """A user-facing error: its message is one line that says what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class LanguagePair:
+    src: str
+    tgt: str
+
+    def reversed(self) -> LanguagePair:
+        return LanguagePair(self.tgt, self.src)
+
+    def __str__(self) -> str:
+        return f"{self.src}-{self.tgt}"
+
+    @classmethod
+    def parse(cls, text: str) -> LanguagePair:
+        src, sep, tgt = text.partition("-")
+        if not sep or not src or not tgt:
+            raise MtharnessError(f"language pair {text!r} is not of the form SRC-TGT (e.g. en-de)")
+        return cls(src, tgt)
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    source: str
+    references: tuple[str, ...] = ()
+    doc_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A test set: aligned source segments with zero or more reference translations each."""
+
+    name: str
+    pair: LanguagePair
+    segments: tuple[Segment, ...]
+    ref_names: tuple[str, ...] = ()
+    origin: str = ""
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.source for s in self.segments]
+
+    @property
+    def reference_streams(self) -> list[list[str]]:
+        """References in sacrebleu's layout: one list per reference, each aligned with the sources."""
+        return [[s.references[i] for s in self.segments] for i in range(len(self.ref_names))]
+
+    def content_hash(self) -> str:
+        """sha256 over language pair, sources and references: two datasets compare only if equal."""
+        h = hashlib.sha256()
+        h.update(f"{self.pair}\n{len(self.ref_names)}\n".encode())
+        for seg in self.segments:
+            for text in (seg.id, seg.source, *seg.references):
+                h.update(text.encode("utf-8"))
+                h.update(b"\x00")
+            h.update(b"\x01")
+        return h.hexdigest()
+
+    def subset(self, limit: int | None) -> Dataset:
+        if limit is None or limit >= len(self.segments):
+            return self
+        if limit < 1:
+            raise MtharnessError(f"limit={limit} must be a positive number of segments (or null for all)")
+        return Dataset(self.name, self.pair, self.segments[:limit], self.ref_names, self.origin)
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One corpus-level score; it never travels without its sacrebleu signature."""
+
+    name: str
+    score: float
+    signature: str
+    higher_is_better: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "score": round(float(self.score), 4),
+            "signature": self.signature,
+            "higher_is_better": self.higher_is_better,
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class DirectionResult:
+    """Outputs and scores of one translation direction (forward, or the round trip back)."""
+
+    direction: Direction
+    pair: LanguagePair
+    outputs: list[str]
+    scores: dict[str, MetricResult] = field(default_factory=dict)
+    segment_scores: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    cache: dict[str, int] | None = None
+
+    @property
+    def sentences_per_second(self) -> float | None:
+        if self.seconds <= 0:
+            return None
+        return len(self.outputs) / self.seconds
+
+
+@dataclass
+class RunResult:
+    dataset: Dataset
+    translator: dict[str, Any]
+    forward: DirectionResult
+    round_trip: DirectionResult | None
+    copy_rate: float
+    extras: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def directions(self) -> list[DirectionResult]:
+        return [d for d in (self.forward, self.round_trip) if d is not None]
