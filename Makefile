@@ -1,0 +1,51 @@
+# Fresh machine: `make demo` runs the offline demo, `make test` passes the tests. Both set up what
+# they need: a venv with the CPU build of torch, the package with its extras, and Apertium via apt.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel: a bare `torch` requirement can pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= hf,ct2,validity,launchers,dev
+APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export OMP_WAIT_POLICY ?= PASSIVE
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: venv apertium demo test check lint typecheck bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+apertium:
+	@if command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa' && apertium -l | grep -qx ' *eng-cat'; then \
+		echo "apertium: eng-spa and eng-cat installed"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APERTIUM_PACKAGES) >/dev/null; \
+	else \
+		echo "warning: Apertium missing and not root: sudo apt-get install $(APERTIUM_PACKAGES) (Apertium tests will skip)"; \
+	fi
+
+demo: venv apertium
+	$(BIN)/mtharness run
+
+test: venv apertium
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from mtharness.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Command-line entry point: `mtharness <command> ...`. Subcommands import lazily, so --help is fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mtharness import __version__
+from mtharness.core import MtharnessError
+
+# command -> (module, function, one-line help). Each function takes argv and returns an exit code.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "mtharness.cli_run",
+        "main",
+        "translate and score one config (Hydra: key=value overrides, -m sweeps)",
+    ),
+}
+
+
+def usage() -> str:
+    width = max(len(c) for c in COMMANDS)
+    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, _, help_) in COMMANDS.items())
+    return (
+        f"usage: mtharness <command> [args]   (mtharness {__version__})\n\ncommands:\n{rows}\n\n"
+        "`mtharness <command> --help` shows each command's options."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] == "--version":
+        print(f"mtharness {__version__}")
+        return 0
+    command = args[0]
+    if command not in COMMANDS:
+        print(f"mtharness: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name, _ = COMMANDS[command]
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(args[1:]) or 0)
+    except MtharnessError as exc:
+        print(f"mtharness {command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,167 @@
+"""Run outputs: scores.json, segments.jsonl, hyp/rt text files and summary.md, all written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mtharness import __version__
+from mtharness.core import RunResult
+from mtharness.textio import atomic_write_json, atomic_write_jsonl, atomic_write_lines, atomic_write_text
+
+SCHEMA_VERSION = 1
+VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
+# keys that legitimately differ between two identical runs
+VOLATILE_KEYS = ("created", "timings", "directions", "run_dir", "git_commit")
+
+
+@cache
+def package_versions() -> dict[str, str]:
+    versions = {"mtharness": __version__, "python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@cache
+def git_commit() -> str | None:
+    """The commit of the mtharness checkout in use (None for an installed wheel)."""
+    here = Path(__file__).resolve().parent
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def scores_payload(result: RunResult, run_dir: str | Path | None = None) -> dict[str, Any]:
+    """The self-describing scores.json document."""
+    ds = result.dataset
+    directions: dict[str, Any] = {}
+    scores: dict[str, Any] = {}
+    for d in result.directions():
+        scores[d.direction] = {name: m.to_json() for name, m in d.scores.items()}
+        sps = d.sentences_per_second
+        directions[d.direction] = {
+            "pair": str(d.pair),
+            "seconds": round(d.seconds, 4),
+            "sentences_per_s": round(sps, 2) if sps else None,
+            "cache": d.cache,
+        }
+    timings = {f"{d.direction}_s": round(d.seconds, 4) for d in result.directions()}
+    timings.update({k: round(v, 4) for k, v in result.extras.get("timings", {}).items()})
+    payload: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "run_dir": str(run_dir) if run_dir else None,
+        "dataset": {
+            "name": ds.name,
+            "origin": ds.origin,
+            "pair": str(ds.pair),
+            "src_lang": ds.pair.src,
+            "tgt_lang": ds.pair.tgt,
+            "references": list(ds.ref_names),
+            "content_hash": ds.content_hash(),
+        },
+        "translator": result.translator,
+        "n_segments": len(ds),
+        "scores": scores,
+        "copy_rate": round(result.copy_rate, 6),
+        "directions": directions,
+        "timings": timings,
+        "config": result.config,
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+    }
+    for key, value in result.extras.items():
+        if key != "timings":
+            payload[key] = value
+    return payload
+
+
+def segment_rows(result: RunResult) -> list[dict[str, Any]]:
+    rows = []
+    fwd, rt = result.forward, result.round_trip
+    for i, seg in enumerate(result.dataset.segments):
+        row: dict[str, Any] = {
+            "id": seg.id,
+            "source": seg.source,
+            "references": list(seg.references),
+            "forward": fwd.outputs[i],
+            "round_trip": rt.outputs[i] if rt else None,
+            "scores": {
+                d.direction: {name: vals[i] for name, vals in d.segment_scores.items()}
+                for d in result.directions()
+                if d.segment_scores
+            },
+        }
+        if seg.doc_id is not None:
+            row["doc_id"] = seg.doc_id
+        rows.append(row)
+    return rows
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
+    ds = payload["dataset"]
+    lines = [
+        f"# mtharness run: {payload['translator'].get('name')} on {ds['name']} ({ds['pair']})",
+        "",
+        f"{payload['n_segments']} segments; copy rate {payload['copy_rate']:.3f}"
+        + (
+            " (**the system copies its input: round-trip scores mean nothing**)"
+            if payload["copy_rate"] > 0.5
+            else ""
+        ),
+        "",
+        "| direction | metric | score | signature |",
+        "|---|---|---:|---|",
+    ]
+    for direction, metrics in payload["scores"].items():
+        for name, m in metrics.items():
+            arrow = "↑" if m["higher_is_better"] else "↓"
+            lines.append(f"| {direction} | {name} {arrow} | {m['score']:.2f} | `{m['signature']}` |")
+    scored = [r for r in rows if r.get("round_trip") is not None and "round_trip" in r["scores"]]
+    if scored:
+        scored.sort(key=lambda r: (r["scores"]["round_trip"]["chrF2"], r["id"]))
+        lines += [
+            "",
+            f"## Worst {min(worst, len(scored))} round trips (segment chrF2)",
+            "",
+            "| id | chrF2 | original | round trip |",
+            "|---|---:|---|---|",
+        ]
+        for r in scored[:worst]:
+            lines.append(
+                f"| {r['id']} | {r['scores']['round_trip']['chrF2']:.1f} | "
+                f"{_md_cell(r['source'])} | {_md_cell(r['round_trip'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_run(result: RunResult, run_dir: str | Path) -> dict[str, Any]:
+    """Write every result file of a run; scores.json last, so its presence means the run completed."""
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = scores_payload(result, out)
+    rows = segment_rows(result)
+    atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)
+    if result.round_trip is not None:
+        atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
+    atomic_write_jsonl(out / "segments.jsonl", rows)
+    atomic_write_text(out / "summary.md", summary_markdown(payload, rows))
+    atomic_write_json(out / "scores.json", payload)
+    return payload

@@ -1,0 +1,104 @@
+"""Reading segment files strictly and writing result files atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mtharness.core import MtharnessError
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """Read a UTF-8 file; BOM and CRLF are normalised, anything else wrong is one clear error."""
+    p = Path(path)
+    if not p.exists():
+        raise MtharnessError(
+            f"{what} {p}: no such file; check the path (relative paths are from {Path.cwd()})"
+        )
+    if p.is_dir():
+        raise MtharnessError(f"{what} {p}: is a directory, expected a text file with one segment per line")
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MtharnessError(
+            f"{what} {p}, line {line}: invalid UTF-8 (byte offset {exc.start}); re-encode the file as UTF-8"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_lines(path: str | Path, what: str = "file", allow_empty_file: bool = False) -> list[str]:
+    """One segment per line. A final newline is optional; empty lines are kept as empty segments."""
+    text = read_text(path, what)
+    if text == "":
+        if allow_empty_file:
+            return []
+        raise MtharnessError(f"{what} {path}: file is empty; it must hold one segment per line")
+    if text.endswith("\n"):
+        text = text[:-1]
+    lines = text.split("\n")
+    for i, line in enumerate(lines, 1):
+        if "\x00" in line:
+            raise MtharnessError(f"{what} {path}, line {i}: contains a NUL byte; is this a binary file?")
+    return lines
+
+
+def check_same_length(
+    first: list[str], first_name: str | Path, other: list[str], other_name: str | Path
+) -> None:
+    if len(first) != len(other):
+        raise MtharnessError(
+            f"line counts differ: {first_name} has {len(first)} lines but {other_name} has {len(other)}; "
+            "files must be line-aligned (one segment per line)"
+        )
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write to a temp file in the same folder, fsync, then rename: readers see all or nothing."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars (sacrebleu returns float32 for some statistics) are not JSON-serialisable
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def atomic_write_json(path: str | Path, data: Any) -> Path:
+    return atomic_write_text(path, to_json(data))
+
+
+def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> Path:
+    return atomic_write_text(path, "".join(f"{line}\n" for line in lines))
+
+
+def atomic_write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
+    return atomic_write_text(
+        path, "".join(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n" for r in rows)
+    )

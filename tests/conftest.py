@@ -1,0 +1,80 @@
+"""Shared fixtures. Tests are hermetic: no network, hub access switched off."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data"))
+WMT23 = SHARED_DATA / "wmt23"
+
+
+def apertium_has(mode: str) -> bool:
+    if shutil.which("apertium") is None:
+        return False
+    out = subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout
+    return mode in out.split()
+
+
+@pytest.fixture(scope="session")
+def wmt23() -> Path:
+    """The WMT23 pack in ../shared/data (CI has it; a user's clone may not)."""
+    if not (WMT23 / "en-de" / "src.en").exists():
+        pytest.skip(f"WMT23 data not found at {WMT23} (set MTHARNESS_DATA to the shared/data folder)")
+    return WMT23
+
+
+@pytest.fixture(scope="session")
+def apertium() -> None:
+    if not apertium_has("eng-spa"):
+        pytest.skip(
+            "Apertium eng-spa not installed (apt-get install apertium apertium-eng-spa; make test does)"
+        )
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    return tmp_path / "results"
+
+
+def compose(overrides: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+    """Compose configs/evaluate.yaml the way `mtharness run` does, with overrides."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from mtharness.cli_run import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return hydra_compose(config_name="evaluate", overrides=list(overrides), return_hydra_config=False)
+
+
+@pytest.fixture
+def composed() -> Iterator[object]:
+    yield compose
+
+
+def run_cli(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300):  # type: ignore[no-untyped-def]
+    """Run the installed CLI the way a user does (python -m mtharness)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mtharness", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
