@@ -42,6 +42,7 @@ def test_compare_files_equal_sacrebleu_in_every_format(wmt23: Path, tmp_path: Pa
             got = fwd["metrics"][key]["systems"][name]
             assert got["score"] == pytest.approx(want.score, abs=1e-4)
             assert fwd["metrics"][key]["signature"] == metric.get_signature().format()
+            assert "|bs:1000|seed:7|" in fwd["metrics"][key]["test_signature"]
             assert got["ci"]["low"] < got["score"] < got["ci"]["high"]
             assert ("p_value" in got) == (name != "GPT4-5shot")
     assert fwd["metrics"]["chrF2"]["systems"]["NLLB_Greedy"]["significant"] is True
@@ -70,7 +71,10 @@ def test_multiple_references(wmt23: Path, tmp_path: Path) -> None:
         paths.append(str(p))
     out = tmp_path / "multi.json"
     argv = ["compare", "--refs", paths[0], paths[1], "--systems", *paths[2:], "--metrics", "bleu", "chrf"]
-    assert cli_main([*argv, "--paired", "ar", "--paired-n", "300", "--json", str(out), "--quiet"]) == 0
+    assert (
+        cli_main([*argv, "--paired", "ar", "--paired-n", "300", "--jobs", "2", "--json", str(out), "--quiet"])
+        == 0
+    )
     fwd = json.loads(out.read_text())["directions"]["forward"]
     for metric, key in ((BLEU(), "BLEU"), (CHRF(), "chrF2")):
         for name, lines in hyps.items():

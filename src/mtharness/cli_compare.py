@@ -7,6 +7,7 @@ leaderboard.py) do the work; this module only reads flags, calls them and writes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from mtharness.stats import DEFAULT_SEED
 from mtharness.textio import atomic_write_json, atomic_write_text
 
 PAIRED = ("bs", "ar", "none")
+NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 
 
 def _compare_parser() -> argparse.ArgumentParser:
@@ -81,6 +83,9 @@ def _compare_parser() -> argparse.ArgumentParser:
     p.add_argument("--human-format", choices=["auto", "tsv", "mtme", "wmt-results"], default="auto")
     p.add_argument("--human-column", help="column of a WMT results table (default raw_mean; e.g. z_mean)")
     p.add_argument(
+        "--jobs", type=int, default=1, help="worker processes for statistics extraction (0: one per CPU)"
+    )
+    p.add_argument(
         "--direction", choices=["forward", "round_trip", "both"], default="both", help="for run folders"
     )
     p.add_argument("--worst", type=int, default=10, help="worst segments listed per system (default 10)")
@@ -96,7 +101,8 @@ def _compare_parser() -> argparse.ArgumentParser:
 
 def _infer_trg_lang(systems: Sequence[str]) -> str:
     suffixes = {Path(s).suffix.lstrip(".") for s in systems}
-    if len(suffixes) == 1 and (lang := suffixes.pop()) and len(lang) <= 3:
+    # a language code, not a file type: hyp.es.txt needs --trg-lang es
+    if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
         return lang
     raise MtharnessError("--trg-lang is required (the system files do not share a language suffix like .de)")
 
@@ -152,7 +158,8 @@ def main(argv: Sequence[str]) -> int:
     inputs, sources = _inputs(args)
     specs = parse_specs(args.metrics)
     method = None if args.paired == "none" else args.paired
-    comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n) for i in inputs]
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
     for comp in comps:
         analyse(comp, args.worst)
     correlations = _human(args, comps)

@@ -26,6 +26,7 @@ from mtharness.stats import (
     Scorer,
     SystemStats,
     bootstrap_ci,
+    extract_all,
     paired_test,
 )
 from mtharness.textio import check_same_length, read_lines
@@ -59,6 +60,7 @@ class MetricComparison:
     stats: dict[str, SystemStats]
     ci: dict[str, ConfidenceInterval]
     tests: dict[str, PairedResult]
+    test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
 
 
 @dataclass
@@ -149,15 +151,18 @@ def compare(
     seed: int = DEFAULT_SEED,
     alpha: float = 0.05,
     ci_samples: int = 1000,
+    jobs: int = 1,
 ) -> Comparison:
-    """Score every system with every metric; CIs for all, paired tests against the first (baseline)."""
+    """Score every system with every metric; CIs for all, paired tests against the first (baseline).
+
+    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    """
     names = list(inp.systems)
     baseline = names[0]
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     results = []
-    for spec in specs:
-        scorer = Scorer(spec, inp.refs, inp.trg_lang)
-        stats = {name: scorer.stats(name, hyps) for name, hyps in inp.systems.items()}
+    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
+    for scorer, stats in zip(scorers, extract_all(scorers, inp.systems, jobs), strict=True):
         tests = {}
         if method:
             for name in names[1:]:
@@ -169,9 +174,27 @@ def compare(
             ci[name] = test.ci if test and test.ci else bootstrap_ci(stats[name], ci_samples, seed)
         first = stats[baseline]
         results.append(
-            MetricComparison(first.metric_name, first.signature, first.higher_is_better, stats, ci, tests)
+            MetricComparison(
+                first.metric_name,
+                first.signature,
+                first.higher_is_better,
+                stats,
+                ci,
+                tests,
+                _test_signature(scorer, method, n, seed),
+            )
         )
     return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
+
+
+def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
+    """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
+    if not method:
+        return ""
+    sig = scorer.metric.get_signature()
+    sig.update("seed", str(seed))
+    sig.update(method, n_samples)
+    return str(sig.format())
 
 
 def _num(x: float | None, digits: int = 4) -> float | None:
@@ -196,6 +219,7 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
             per_system[name] = row
         metrics[m.name] = {
             "signature": m.signature,
+            "test_signature": m.test_signature or None,
             "higher_is_better": m.higher_is_better,
             "systems": per_system,
         }

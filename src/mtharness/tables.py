@@ -28,10 +28,11 @@ def _arrow(higher_is_better: bool) -> str:
 
 def describe(comp: Comparison) -> str:
     """One line saying what was compared and how."""
+    refs = "against the source" if comp.inp.label == "round_trip" else f"{len(comp.inp.refs)} reference(s)"
     test = f"paired {comp.method} (n={comp.n_samples}, seed={comp.seed})" if comp.method else "no paired test"
     return (
         f"{comp.inp.label}: {len(comp.systems)} system{'s' if len(comp.systems) != 1 else ''}, {comp.inp.n_segments} segments, "
-        f"{len(comp.inp.refs)} reference(s), baseline {comp.baseline}; {test}; "
+        f"{refs}, baseline {comp.baseline}; {test}; "
         f"95% CI from {comp.ci_samples} bootstrap resamples"
     )
 
