@@ -25,7 +25,7 @@ NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 def _compare_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mtharness compare",
-        description="Compare systems on the same references: scores with signatures, 95%% bootstrap CIs, "
+        description="Compare systems on the same references: scores with signatures, 95% bootstrap CIs, "
         "paired significance tests against a baseline, human correlation, HTML report.",
         epilog="Either files (--src/--refs/--systems) or finished run folders (positional RUN_DIR ...).",
     )
