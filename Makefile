@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The CPU wheel: a bare `torch` requirement can pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,ct2,validity,launchers,dev
-APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat
+APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
@@ -24,8 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 apertium:
-	@if command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa' && apertium -l | grep -qx ' *eng-cat'; then \
-		echo "apertium: eng-spa and eng-cat installed"; \
+	@if command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa' && apertium -l | grep -qx ' *eng-cat' && [ -f /usr/share/trans/de-en ]; then \
+		echo "apertium: eng-spa and eng-cat installed; trans-de-en dictionary installed"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APERTIUM_PACKAGES) >/dev/null; \
 	else \

@@ -16,6 +16,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "translate and score one config (Hydra: key=value overrides, -m sweeps)",
     ),
+    "align": (
+        "mtharness.cli_validity",
+        "align_main",
+        "align a garbled article with its original paragraph by paragraph and score it",
+    ),
+    "rtt-correlation": (
+        "mtharness.cli_validity",
+        "rtt_main",
+        "correlate round-trip metrics with a forward metric across systems (run folders)",
+    ),
 }
 
 

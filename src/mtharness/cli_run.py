@@ -75,6 +75,7 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         chunk_size=int(cfg.chunk_size),
         progress=bool(cfg.progress),
         config=container,
+        validity=container.get("validity") or {},
     )
     return write_run(result, run_dir)
 
@@ -89,6 +90,11 @@ def format_summary(payload: dict[str, Any]) -> str:
         lines.append(f"  {direction:<10} {cells}")
     warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
+    if "off_target_rate" in payload:
+        rate = payload["off_target_rate"]
+        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        shown = "undetermined" if rate is None else f"{rate:.3f}"
+        lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
     lines.append(f"results: {payload['run_dir']}")
     return "\n".join(lines)
 

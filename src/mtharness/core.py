@@ -130,6 +130,8 @@ class RunResult:
     copy_rate: float
     extras: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    # extra per-segment values (e.g. forward_lang), one list per key, written into segments.jsonl rows
+    segment_fields: dict[str, list[Any]] = field(default_factory=dict)
 
     def directions(self) -> list[DirectionResult]:
         return [d for d in (self.forward, self.round_trip) if d is not None]
