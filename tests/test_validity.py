@@ -101,3 +101,11 @@ def test_comet_without_the_package_is_a_one_line_error(tmp_path: Path) -> None:
         run_from_config(cfg, tmp_path)
     assert "\n" not in str(err.value)
     assert not (tmp_path / "scores.json").exists()
+
+
+@pytest.mark.parametrize("option", ["default", "full"])
+def test_validity_options_compose(option: str) -> None:
+    cfg = compose([f"validity={option}"])
+    assert cfg.validity.langid.enabled is True
+    assert cfg.validity.semantic.enabled is (option == "full")
+    assert cfg.validity.comet.enabled is False and cfg.validity.document.enabled is False

@@ -77,6 +77,10 @@ def evaluate(
     ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
     """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
+    if validity is not None:
+        from mtharness.validity import check_config
+
+        check_config(validity)  # a bad key or missing package fails before the translation, not after
     ds = dataset.subset(limit)
     pair = ds.pair
     timings: dict[str, float] = {}

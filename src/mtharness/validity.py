@@ -183,13 +183,26 @@ def semantic_signature(cfg: SemanticConfig) -> str:
 # ---------------------------------------------------------------- the post-scoring hook
 
 
-def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> RunResult:
-    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run."""
+def check_config(validity: Mapping[str, Any] | None) -> None:
+    """Fail before translating (not after) on a bad key or a missing optional package."""
+    from mtharness.comet import CometConfig, _import_comet
+
     known = {"langid", "semantic", "document", "comet"}
     if set(validity or {}) - known:
         raise MtharnessError(
             f"validity: unknown group(s) {sorted(set(validity or {}) - known)}; known: {sorted(known)}"
         )
+    lcfg = langid_config(validity)
+    semantic_config(validity)
+    if lcfg.enabled:
+        _identifier(lcfg.languages)
+    if _parse((validity or {}).get("comet"), CometConfig).enabled:
+        _import_comet()
+
+
+def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> RunResult:
+    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run."""
+    check_config(validity)
     lcfg, scfg = langid_config(validity), semantic_config(validity)
     if lcfg.enabled:
         detected = detect_languages(result.forward.outputs, lcfg)
