@@ -105,7 +105,7 @@ def load_gate_config(name: str) -> dict[str, Any]:
 def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
     """Rules and settings from --config (or the default config) plus the rule flags; flags win."""
     flags = bool(args.max_drop or args.min_score)
-    config = load_gate_config(args.config) if args.config or not flags else {}
+    config = load_gate_config(args.config or "default") if args.config or not flags else {}
     where = f"gate config {config.get('_path')}"
     specs = rule_specs_from_config(config.get("rules") or [], where)
     significance = bool(args.require_significance or config.get("require_significance", False))
