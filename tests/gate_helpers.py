@@ -36,9 +36,7 @@ def write_outputs_run(
         back = DirectionResult("round_trip", dataset.pair.reversed(), list(round_trip))
         score_direction(back, [dataset.sources], specs)
     config = {"metrics": {s.kind: {"metric": s.kind, **s.args} for s in specs}}
-    result = RunResult(
-        dataset, {"name": name}, fwd, back, copy_rate(dataset.sources, forward), config=config
-    )
+    result = RunResult(dataset, {"name": name}, fwd, back, copy_rate(dataset.sources, forward), config=config)
     write_run(result, run_dir)
     return run_dir
 

@@ -65,7 +65,9 @@ def test_drop_is_measured_in_the_metrics_own_direction(tmp_path: Path) -> None:
     worse_run = run_gate(load_baseline(tmp_path / "g.json"), load_run(bad), rule)
     (outcome,) = worse_run.outcomes
     assert outcome.status == "fail" and outcome.current is not None and outcome.baseline is not None
-    assert outcome.current > outcome.baseline and outcome.drop == pytest.approx(outcome.current - outcome.baseline)
+    assert outcome.current > outcome.baseline and outcome.drop == pytest.approx(
+        outcome.current - outcome.baseline
+    )
     better_run = run_gate(load_baseline(tmp_path / "b.json"), load_run(good), rule)
     assert better_run.passed and better_run.outcomes[0].drop is not None and better_run.outcomes[0].drop < 0
 
@@ -92,7 +94,9 @@ def test_off_target_rate_is_gated_when_present(sample_runs: dict[str, Path], tmp
 def test_incomparable_runs_say_what_differs(sample_runs: dict[str, Path], tmp_path: Path) -> None:
     base = load_baseline(sample_runs["base"])
     ds = load_sample()
-    shorter = write_outputs_run(tmp_path / "short", ds.subset(100), ds.reference_streams[0][:100], ds.sources[:100], "x")
+    shorter = write_outputs_run(
+        tmp_path / "short", ds.subset(100), ds.reference_streams[0][:100], ds.sources[:100], "x"
+    )
     with pytest.raises(MtharnessError, match="dataset content hash differs"):
         check_comparable(base, load_run(shorter))
     lower = write_outputs_run(tmp_path / "lc", ds, ds.reference_streams[0], ds.sources, "x")
@@ -100,7 +104,9 @@ def test_incomparable_runs_say_what_differs(sample_runs: dict[str, Path], tmp_pa
     cur.scores["forward"]["BLEU"]["signature"] = cur.scores["forward"]["BLEU"]["signature"].replace(
         "case:mixed", "case:lc"
     )
-    with pytest.raises(MtharnessError, match=r"forward.BLEU signature differs \(baseline case:mixed, current case:lc\)"):
+    with pytest.raises(
+        MtharnessError, match=r"forward.BLEU signature differs \(baseline case:mixed, current case:lc\)"
+    ):
         check_comparable(base, cur)
     cur = load_run(lower)
     cur.dataset["pair"] = "en-ca"
@@ -123,11 +129,16 @@ def test_baseline_round_trips_and_stays_small(sample_runs: dict[str, Path]) -> N
         (lambda d: d.pop("dataset"), "missing key 'dataset'"),
         (lambda d: d["dataset"].pop("content_hash"), "missing key 'dataset.content_hash'"),
         (lambda d: d["outputs"]["forward"].pop(), "outputs.forward must hold 150 strings"),
-        (lambda d: d["scores"]["forward"]["BLEU"].update(score="high"), "'scores.forward.BLEU.score' has the wrong type"),
+        (
+            lambda d: d["scores"]["forward"]["BLEU"].update(score="high"),
+            "'scores.forward.BLEU.score' has the wrong type",
+        ),
         (lambda d: d.update(mtharness_baseline=99), "format 99"),
     ],
 )
-def test_malformed_baseline_is_one_line(sample_runs: dict[str, Path], tmp_path: Path, mutate, message) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_baseline_is_one_line(
+    sample_runs: dict[str, Path], tmp_path: Path, mutate, message
+) -> None:  # type: ignore[no-untyped-def]
     doc = json.loads(sample_runs["base"].read_text())
     mutate(doc)
     path = tmp_path / "bad.json"

@@ -90,7 +90,16 @@ def test_noise_level_difference_passes_only_with_significance(wmt23: Path, tmp_p
     assert run_cli(["baseline", "save", str(base_run), str(base)], cwd=tmp_path).returncode == 0
     strict = gate(tmp_path, base, other, "--max-drop", "chrF2=0")
     assert strict.returncode == 1, strict.stdout + strict.stderr
-    proc = gate(tmp_path, base, other, "--max-drop", "chrF2=0", "--require-significance", "--json", str(tmp_path / "v.json"))
+    proc = gate(
+        tmp_path,
+        base,
+        other,
+        "--max-drop",
+        "chrF2=0",
+        "--require-significance",
+        "--json",
+        str(tmp_path / "v.json"),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (rule,) = json.loads((tmp_path / "v.json").read_text())["rules"]
     assert rule["drop"] > 0 and rule["p_value"] > 0.05 and "not significant" in rule["message"]
@@ -103,14 +112,17 @@ def test_incomparable_and_malformed_inputs_exit_2(tmp_path: Path) -> None:
     part = write_outputs_run(tmp_path / "part", ds.subset(50), refs[:50], srcs[:50], "x")
     base = tmp_path / "base.json"
     assert run_cli(["baseline", "save", str(full), str(base)], cwd=tmp_path).returncode == 0
-    proc = gate(tmp_path, base, part)
+    proc = gate(tmp_path, base, part, "--junit", str(tmp_path / "e.xml"))
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "incomparable runs: dataset content hash differs" in proc.stderr
+    assert '<error message="incomparable runs: dataset content hash differs' in (tmp_path / "e.xml").read_text()
 
     broken = tmp_path / "broken.json"
     broken.write_text(base.read_text()[:-40])
     proc = gate(tmp_path, broken, full)
-    assert proc.returncode == 2 and f"baseline {broken}, line" in proc.stderr and "not valid JSON" in proc.stderr
+    assert (
+        proc.returncode == 2 and f"baseline {broken}, line" in proc.stderr and "not valid JSON" in proc.stderr
+    )
     for args, message in [
         (["--max-drop", "chrF2"], "expected NAME=NUMBER"),
         (["--max-drop", "METEOR=1"], "the baseline has no score 'METEOR'"),

@@ -129,7 +129,7 @@ def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
 
 
 def gate_main(argv: Sequence[str]) -> int:
-    from mtharness.gate_report import terminal_table, write_outputs
+    from mtharness.gate_report import terminal_table, write_error_outputs, write_outputs
 
     args = gate_parser().parse_args(list(argv))
     try:
@@ -137,10 +137,13 @@ def gate_main(argv: Sequence[str]) -> int:
         result = run_gate(load_baseline(args.baseline), load_run(args.current), specs, settings)
         print(terminal_table(result))
         write_outputs(result, args.junit, args.markdown, args.json)
-    except MtharnessError:
-        raise
-    except Exception as exc:  # exit 1 means "regression": anything unexpected is infrastructure (2)
-        print(f"mtharness gate: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except Exception as exc:  # exit 1 means "regression": anything else is bad input/infrastructure (2)
+        message = str(exc) if isinstance(exc, MtharnessError) else f"{type(exc).__name__}: {exc}"
+        try:
+            write_error_outputs(message, args.junit, args.markdown)
+        except OSError as write_exc:
+            print(f"mtharness gate: could not write the error report: {write_exc}", file=sys.stderr)
+        print(f"mtharness gate: error: {message}", file=sys.stderr)
         return 2
     return 0 if result.passed else 1
 

@@ -174,3 +174,21 @@ def write_outputs(
         atomic_write_text(md, markdown(result))
     if json_path:
         atomic_write_json(json_path, payload(result))
+
+
+def write_error_outputs(message: str, junit: str | None = None, md: str | None = None) -> None:
+    """When the gate cannot judge (exit 2), say so in the report files CI will look for."""
+    if junit:
+        suite = ET.Element(
+            "testsuite", name="mtharness gate", tests="1", failures="0", errors="1", skipped="0"
+        )
+        case = ET.SubElement(suite, "testcase", classname="mtharness.gate", name="gate could run")
+        ET.SubElement(case, "error", message=message, type="gate-error").text = message
+        root = ET.Element("testsuites", name="mtharness gate")
+        root.append(suite)
+        ET.indent(root)
+        atomic_write_text(
+            junit, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        )
+    if md:
+        atomic_write_text(md, f"## ⚠️ mtharness gate could not judge this run\n\n{_md(message)}\n")
