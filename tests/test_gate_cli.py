@@ -115,7 +115,9 @@ def test_incomparable_and_malformed_inputs_exit_2(tmp_path: Path) -> None:
     proc = gate(tmp_path, base, part, "--junit", str(tmp_path / "e.xml"))
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "incomparable runs: dataset content hash differs" in proc.stderr
-    assert '<error message="incomparable runs: dataset content hash differs' in (tmp_path / "e.xml").read_text()
+    assert (
+        '<error message="incomparable runs: dataset content hash differs' in (tmp_path / "e.xml").read_text()
+    )
 
     broken = tmp_path / "broken.json"
     broken.write_text(base.read_text()[:-40])

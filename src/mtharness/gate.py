@@ -228,7 +228,7 @@ def check_comparable(base: RunSnapshot, cur: RunSnapshot) -> list[str]:
         if extra:
             notes.append(f"{direction}: {', '.join(extra)} not in the baseline, not gated")
     if base.translator != cur.translator:
-        notes.append(f"translator changed: {_identity(base.translator)} -> {_identity(cur.translator)}")
+        notes.append(f"translator changed: {_identity_diff(base.translator, cur.translator)}")
     return notes
 
 
@@ -240,10 +240,15 @@ def _signature_diff(a: str, b: str) -> tuple[str, str]:
     return "|".join(only_a) or a, "|".join(only_b) or b
 
 
-def _identity(translator: Mapping[str, Any]) -> str:
-    parts = [str(translator.get("name", "?"))]
-    parts += [f"{k}={v}" for k, v in translator.items() if k != "name" and isinstance(v, str | int | float)]
-    return " ".join(parts)
+def _identity_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """Only the translator identity keys that changed, values shortened for one line."""
+
+    def show(value: Any) -> str:
+        text = "(none)" if value is None else str(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+    return ", ".join(f"{k} {show(before.get(k))} -> {show(after.get(k))}" for k in keys)
 
 
 EPS = 1e-9  # scores are stored rounded; a drop equal to the allowance passes
