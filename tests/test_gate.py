@@ -157,3 +157,24 @@ def test_reports_name_the_failing_rule(sample_runs: dict[str, Path]) -> None:
     assert xml.count("<testcase ") == 3 and xml.count("<failure ") == 2
     assert 'failure message="forward.chrF2 max_drop 0.5: drop' in xml
     assert payload(result)["exit_code"] == 1 and payload(result)["rules"][2]["status"] == "pass"
+
+
+def test_edited_baseline_scores_are_caught_by_the_rescore(
+    sample_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A baseline whose outputs no longer give its recorded score cannot be tested for significance."""
+    doc = json.loads(sample_runs["base"].read_text())
+    doc["scores"]["forward"]["chrF2"]["score"] += 5.0
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc))
+    with pytest.raises(MtharnessError, match="forward outputs re-score to chrF2"):
+        run_gate(
+            load_baseline(edited), load_run(sample_runs["good"]), [RuleSpec("forward.chrF2", 0.0, None, True)]
+        )
+
+
+def test_significance_reported_for_a_real_drop(sample_runs: dict[str, Path]) -> None:
+    spec = [RuleSpec("round_trip.chrF2", max_drop=0.0, significance=True)]
+    result = run_gate(load_baseline(sample_runs["base"]), load_run(sample_runs["bad"]), spec)
+    (outcome,) = result.outcomes
+    assert outcome.status == "fail" and outcome.p_value is not None and outcome.p_value < 0.05
