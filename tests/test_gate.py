@@ -178,3 +178,16 @@ def test_significance_reported_for_a_real_drop(sample_runs: dict[str, Path]) -> 
     result = run_gate(load_baseline(sample_runs["base"]), load_run(sample_runs["bad"]), spec)
     (outcome,) = result.outcomes
     assert outcome.status == "fail" and outcome.p_value is not None and outcome.p_value < 0.05
+
+
+@pytest.mark.parametrize("name", ["default", "strict"])
+def test_shipped_gate_configs_expand_against_the_committed_baseline(name: str) -> None:
+    from mtharness.cli_gate import load_gate_config
+    from mtharness.gate import rule_specs_from_config
+    from tests.conftest import REPO
+
+    config = load_gate_config(name)
+    base = load_baseline(REPO / "baselines" / "sample_apertium.json")
+    rules = expand_rules(rule_specs_from_config(config["rules"], name), base, [])
+    assert {r.direction for r in rules} == {"forward", "round_trip", None}
+    assert {"copy_rate", "off_target_rate"} <= {r.metric for r in rules}

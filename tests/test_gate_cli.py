@@ -144,6 +144,11 @@ def test_baseline_save_refresh_show(tmp_path: Path) -> None:
     again = run_cli(["baseline", "save", str(run), str(base)], cwd=tmp_path)
     assert again.returncode == 2 and "mtharness baseline refresh" in again.stderr
     assert run_cli(["baseline", "refresh", str(run), str(base)], cwd=tmp_path).returncode == 0
+    other = write_outputs_run(
+        tmp_path / "o", ds.subset(20), ds.reference_streams[0][:20], ds.sources[:20], "x"
+    )
+    refused = run_cli(["baseline", "refresh", str(other), str(base)], cwd=tmp_path)
+    assert refused.returncode == 2 and "dataset content hash differs" in refused.stderr
     shown = run_cli(["baseline", "show", str(base)], cwd=tmp_path)
     assert shown.returncode == 0 and "round_trip" in shown.stdout and "30 segments" in shown.stdout
 

@@ -120,7 +120,11 @@ def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
     defaults = GateSettings()
     settings = GateSettings(
         alpha=float(args.alpha if args.alpha is not None else config.get("alpha", defaults.alpha)),
-        n_resamples=int(args.n_resamples or config.get("n_resamples", defaults.n_resamples)),
+        n_resamples=int(
+            args.n_resamples
+            if args.n_resamples is not None
+            else config.get("n_resamples", defaults.n_resamples)
+        ),
         seed=int(args.seed if args.seed is not None else config.get("seed", defaults.seed)),
     )
     if not 0 < settings.alpha < 1 or settings.n_resamples < 1:

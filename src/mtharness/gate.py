@@ -219,8 +219,8 @@ def check_comparable(base: RunSnapshot, cur: RunSnapshot) -> list[str]:
             c = cur.scores[direction].get(name)
             if c is None:
                 raise refuse(f"{direction}.{name}", "scored", "not scored", "rerun with the same metrics")
-            if b["signature"] != c["signature"]:
-                diff = _signature_diff(b["signature"], c["signature"])
+            if b.get("signature") != c.get("signature"):
+                diff = _signature_diff(str(b.get("signature")), str(c.get("signature")))
                 raise refuse(
                     f"{direction}.{name} signature", diff[0], diff[1], "rerun with the same metric settings"
                 )
