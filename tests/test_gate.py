@@ -10,7 +10,15 @@ import pytest
 from mtharness.baseline import load_baseline, load_run, save_baseline
 from mtharness.core import MtharnessError
 from mtharness.data import load_sample
-from mtharness.gate import GateSettings, RuleSpec, check_comparable, expand_rules, parse_assignment, run_gate
+from mtharness.gate import (
+    GateSettings,
+    RuleSpec,
+    check_comparable,
+    expand_rules,
+    parse_assignment,
+    run_gate,
+    with_rate_guards,
+)
 from mtharness.gate_report import junit_xml, markdown, payload
 from tests.gate_helpers import corrupt_every, write_outputs_run
 
@@ -191,3 +199,10 @@ def test_shipped_gate_configs_expand_against_the_committed_baseline(name: str) -
     rules = expand_rules(rule_specs_from_config(config["rules"], name), base, [])
     assert {r.direction for r in rules} == {"forward", "round_trip", None}
     assert {"copy_rate", "off_target_rate"} <= {r.metric for r in rules}
+
+
+def test_rate_guards_apply_unless_a_rule_names_the_rate() -> None:
+    guarded = with_rate_guards([RuleSpec("round_trip.chrF2", max_drop=0.5)])
+    assert [(s.metric, s.max_drop) for s in guarded[1:]] == [("copy_rate", 0.02), ("off_target_rate", 0.02)]
+    own = with_rate_guards([RuleSpec("copy_rate", max_drop=0.1)])
+    assert [s.metric for s in own] == ["copy_rate", "off_target_rate"] and own[0].max_drop == 0.1

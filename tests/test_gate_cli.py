@@ -101,7 +101,9 @@ def test_noise_level_difference_passes_only_with_significance(wmt23: Path, tmp_p
         str(tmp_path / "v.json"),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (rule,) = json.loads((tmp_path / "v.json").read_text())["rules"]
+    rules = json.loads((tmp_path / "v.json").read_text())["rules"]
+    assert [r["target"] for r in rules] == ["forward.chrF2", "copy_rate", "off_target_rate"]  # rate guards
+    rule = rules[0]
     assert rule["drop"] > 0 and rule["p_value"] > 0.05 and "not significant" in rule["message"]
 
 

@@ -17,6 +17,7 @@ from mtharness.gate import (
     parse_assignment,
     rule_specs_from_config,
     run_gate,
+    with_rate_guards,
 )
 
 CONFIG_KEYS = ("alpha", "n_resamples", "seed", "require_significance", "rules")
@@ -24,7 +25,8 @@ GATE_EPILOG = """\
 NAME is a score name (BLEU, chrF2, chrF2++, TER), optionally with a direction
 (forward.BLEU, round_trip.chrF2), or a rate (copy_rate, off_target_rate). Drops are
 measured in the metric's own direction: TER or copy_rate rising is a drop.
-With no rule flags and no --config, configs/gate/default.yaml applies.
+With no rule flags and no --config, configs/gate/default.yaml applies. Whatever the
+rules, copy_rate and off_target_rate may rise at most 0.02 unless a rule names them.
 Exit codes: 0 pass, 1 regression, 2 bad input or infrastructure error."""
 
 
@@ -117,6 +119,7 @@ def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
         specs.append(RuleSpec(name, min_score=value))
     if significance:
         specs = [RuleSpec(s.metric, s.max_drop, s.min_score, True, s.direction) for s in specs]
+    specs = with_rate_guards(specs)
     defaults = GateSettings()
     settings = GateSettings(
         alpha=float(args.alpha if args.alpha is not None else config.get("alpha", defaults.alpha)),

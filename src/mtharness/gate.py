@@ -19,6 +19,9 @@ from mtharness.core import DIRECTIONS, MtharnessError
 Kind = Literal["max_drop", "min_score"]
 Status = Literal["pass", "fail", "skip"]
 RULE_KEYS = ("metric", "direction", "max_drop", "min_score", "significance")
+# copy/off-target rates may rise at most this much unless a rule for that rate is given: a system that
+# starts copying its input must not pass on a perfect round trip, whatever metric rules were chosen
+RATE_GUARD = 0.02
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,12 @@ def rule_specs_from_config(rules: Iterable[Any], where: str) -> list[RuleSpec]:
     return specs
 
 
+def with_rate_guards(specs: list[RuleSpec]) -> list[RuleSpec]:
+    """Add `RATE max_drop RATE_GUARD` for each rate that no rule mentions."""
+    named = {s.metric.lower() for s in specs}
+    return specs + [RuleSpec(rate, max_drop=RATE_GUARD) for rate in RATES if rate not in named]
+
+
 def _split_target(spec: RuleSpec) -> tuple[list[str] | None, str]:
     """Directions asked for (None: wherever the metric is scored) and the bare metric name."""
     metric, direction = spec.metric, spec.direction
@@ -174,7 +183,9 @@ def expand_rules(specs: Iterable[RuleSpec], base: RunSnapshot, notes: list[str])
                 )
             matched = matched or bool(hits)
             rules += [
-                Rule(n, direction, kind, value, spec.significance) for n in hits for kind, value in checks
+                Rule(n, direction, kind, value, spec.significance and kind == "max_drop")
+                for n in hits
+                for kind, value in checks
             ]
         if not matched:
             have = sorted({n for d in base.scores.values() for n in d})
