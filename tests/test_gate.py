@@ -206,3 +206,18 @@ def test_rate_guards_apply_unless_a_rule_names_the_rate() -> None:
     assert [(s.metric, s.max_drop) for s in guarded[1:]] == [("copy_rate", 0.02), ("off_target_rate", 0.02)]
     own = with_rate_guards([RuleSpec("copy_rate", max_drop=0.1)])
     assert [s.metric for s in own] == ["copy_rate", "off_target_rate"] and own[0].max_drop == 0.1
+
+
+def test_gate_config_errors_are_one_line(tmp_path: Path) -> None:
+    from mtharness.cli_gate import load_gate_config
+
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("alpha: 0.05\nalpha: 0.1\nrules: []\n")
+    with pytest.raises(MtharnessError, match="line 2: duplicate key 'alpha'"):
+        load_gate_config(str(dup))
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("rules:\n  - {metric: BLEU, max_drop: 1, typo: 2}\n")
+    from mtharness.gate import rule_specs_from_config
+
+    with pytest.raises(MtharnessError, match=r"rules\[0\] has unknown keys \['typo'\]"):
+        rule_specs_from_config(load_gate_config(str(odd))["rules"], str(odd))

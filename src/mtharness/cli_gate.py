@@ -89,7 +89,10 @@ def load_gate_config(name: str) -> dict[str, Any]:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from mtharness.configcheck import check_yaml_file
+
     path = gate_config_path(name)
+    check_yaml_file(path)  # duplicate keys and syntax errors as one line with the line number
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     except (OmegaConfBaseException, yaml.YAMLError) as exc:
