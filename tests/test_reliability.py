@@ -212,3 +212,18 @@ def test_apertium_never_loses_a_line(texts: list[str]) -> None:
         pytest.skip("Apertium eng-spa not installed")
     out = ApertiumTranslator().translate(["Start.", *texts, "End."], "en", "es")
     assert len(out) == len(texts) + 2 and out[-1].startswith("Fin")
+
+
+def test_atomic_write_leaves_whole_files_only(tmp_path: Path) -> None:
+    import os
+
+    from mtharness.textio import atomic_write_json
+
+    target = tmp_path / "scores.json"
+    atomic_write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert oct(os.stat(target).st_mode & 0o077) != oct(0)  # readable by the group like any result file
+    with pytest.raises(TypeError):
+        atomic_write_json(target, {"bad": object()})  # fails mid-serialisation
+    assert json.loads(target.read_text()) == {"a": 1}  # the old complete file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.json"]  # no temp file left behind
