@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium demo test check lint typecheck bench clean
+.PHONY: venv apertium demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,21 @@ demo: venv apertium
 
 test: venv apertium
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory gate-ci
+
+# The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
+# baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).
+GATE_DIR ?= results/ci-gate
+GATE_BASELINE ?= baselines/sample_apertium.json
+gate-ci: venv
+	@if ! (command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa'); then \
+		echo "warning: Apertium eng-spa missing: CI gate skipped (sudo apt-get install $(APERTIUM_PACKAGES))"; \
+	else \
+		rm -rf $(GATE_DIR) && \
+		$(BIN)/python -m mtharness run experiment=ci_sample hydra.run.dir=$(GATE_DIR)/run && \
+		$(BIN)/python -m mtharness gate --baseline $(GATE_BASELINE) --current $(GATE_DIR)/run \
+			--junit $(GATE_DIR)/gate.xml --markdown $(GATE_DIR)/gate.md --json $(GATE_DIR)/gate.json; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check src tests scripts

@@ -26,6 +26,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "rtt_main",
         "correlate round-trip metrics with a forward metric across systems (run folders)",
     ),
+    "gate": (
+        "mtharness.cli_gate",
+        "gate_main",
+        "CI regression gate: current run vs a baseline (exit 0 pass, 1 regression, 2 error)",
+    ),
+    "baseline": ("mtharness.cli_gate", "baseline_main", "save, refresh or show a gate baseline file"),
 }
 
 

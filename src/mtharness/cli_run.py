@@ -15,6 +15,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from mtharness.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
 from mtharness.reports import write_run
@@ -122,6 +123,7 @@ def main(argv: Sequence[str]) -> int:
             f"Config folder: {config_dir()}"
         )
         return 0
+    check_config_dirs([config_dir(), *extra_config_dirs(argv)])
     sys.argv = ["mtharness run", *argv]
     _hydra_app()
     return 0
