@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,9 @@ def converted_model(
             revision=None if S.is_local(ref) else revision,
             trust_remote_code=trust_remote_code,
         )
-        converter.convert(str(tmp / "model"), quantization=quantization, force=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*sacremoses")
+            converter.convert(str(tmp / "model"), quantization=quantization, force=True)
     except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError | EnvironmentError) and not S.is_local(ref):
