@@ -33,8 +33,8 @@ def main() -> None:
     back = GlossTranslator()
     out = Path(args.out)
     for name, path in wmt_systems(args.data).items():
-        files = {"en-de": {"source": f"{args.data}/src.en", "output": str(path)}}
-        result = evaluate(ds, FilesTranslator(name, files, back), specs, progress=False, validity={})
+        translator = FilesTranslator(name, forward=str(path), source=f"{args.data}/src.en", fallback=back)
+        result = evaluate(ds, translator, specs, progress=False, validity={})
         write_run(result, out / name)
     if args.with_echo:
         write_run(evaluate(ds, EchoTranslator(), specs, progress=False, validity={}), out / "echo")

@@ -50,17 +50,20 @@ def test_gloss_reads_a_ding_file(tmp_path: Path) -> None:
     assert out == ["the cat sleeps at the window, Bob."]
 
 
-def test_files_translator_errors_on_texts_it_does_not_cover(tmp_path: Path) -> None:
+def test_files_translator_hands_the_way_back_to_its_fallback(tmp_path: Path) -> None:
     (tmp_path / "src.en").write_text("one\ntwo\n")
     (tmp_path / "out.de").write_text("eins\nzwei\n")
-    tr = FilesTranslator(
-        "t", {"en-de": {"source": str(tmp_path / "src.en"), "output": str(tmp_path / "out.de")}}
-    )
-    assert tr.translate(["two", "one"], "en", "de") == ["zwei", "eins"]
-    with pytest.raises(MtharnessError, match="not in"):
-        tr.translate(["three"], "en", "de")
-    with pytest.raises(MtharnessError, match="no fallback"):
-        tr.translate(["zwei"], "de", "en")
+    fwd = {"forward": str(tmp_path / "out.de"), "source": str(tmp_path / "src.en")}
+    tr = FilesTranslator("t", **fwd, fallback=EchoTranslator())
+    assert tr.translate(["one", "two"], "en", "de") == ["eins", "zwei"]
+    assert tr.translate(["eins", "zwei"], "de", "en") == ["eins", "zwei"]  # echo took the way back
+    assert tr.identity()["fallback"]["backend"] == "echo"
+    with pytest.raises(MtharnessError, match="is not in the file"):
+        FilesTranslator("t", **fwd).translate(["three"], "en", "de")
+    with pytest.raises(MtharnessError, match=r"translator.back is not set"):
+        no_back = FilesTranslator("t", **fwd)
+        no_back.translate(["one", "two"], "en", "de")
+        no_back.translate(["eins"], "de", "en")
 
 
 @pytest.mark.shared_data
@@ -70,7 +73,7 @@ def test_rtt_vs_forward_on_wmt23_systems(wmt23: Path, de_en_dictionary: Path, tm
     specs = parse_specs(["chrf"])
     back = GlossTranslator()
     for name, path in wmt_systems(folder).items():
-        tr = FilesTranslator(name, {"en-de": {"source": str(folder / "src.en"), "output": str(path)}}, back)
+        tr = FilesTranslator(name, forward=str(path), source=str(folder / "src.en"), fallback=back)
         write_run(evaluate(ds, tr, specs, progress=False, validity={}), tmp_path / "wmt" / name)
     report = rtt_correlation([tmp_path / "wmt"])
     assert report["n_systems"] == 8 and report["dataset"] == "wmt23-en-de"
