@@ -38,7 +38,7 @@ Method = Literal["bs", "ar"]
 _CHUNK_CELLS = 4_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: identity equality (numpy arrays have no truth value)
 class SystemStats:
     """One system's per-segment sufficient statistics for one metric, plus its corpus score."""
 
@@ -165,7 +165,10 @@ class Scorer:
             raise MtharnessError(
                 f"system {name}: {len(hyps)} lines but the references have {self.n_segments}"
             )
-        raw = self.metric._extract_corpus_statistics(list(hyps), None)
+        return self.from_raw(name, self.metric._extract_corpus_statistics(list(hyps), None))
+
+    def from_raw(self, name: str, raw: list[Any]) -> SystemStats:
+        """Wrap statistics sacrebleu extracted (here or in a worker process) with score and signature."""
         score = self.metric._aggregate_and_compute(raw)  # exactly what corpus_score returns
         return SystemStats(
             name=name,
@@ -183,6 +186,49 @@ def system_stats(
 ) -> SystemStats:
     """Statistics of one system (use ``Scorer`` directly to share the reference cache across systems)."""
     return Scorer(spec, refs, trg_lang).stats(name, hyps)
+
+
+# what forked workers read: set just before the pool forks, so nothing big is pickled
+_FORK_STATE: tuple[list[Scorer], dict[str, list[str]]] | None = None
+
+
+def _fork_extract(task: tuple[int, str]) -> list[Any]:
+    assert _FORK_STATE is not None
+    scorers, systems = _FORK_STATE
+    return list(scorers[task[0]].metric._extract_corpus_statistics(systems[task[1]], None))
+
+
+def extract_all(
+    scorers: Sequence[Scorer], systems: dict[str, list[str]], jobs: int = 1
+) -> list[dict[str, SystemStats]]:
+    """Statistics of every system for every scorer; ``jobs`` > 1 extracts in forked worker processes.
+
+    Extraction (tokenising, n-gram counting, TER's edit search) is nearly all of the run time and is
+    independent per system and metric, so it parallelises cleanly; references are cached in the
+    parent first and inherited by the workers.
+    """
+    global _FORK_STATE
+    tasks = [(i, name) for i in range(len(scorers)) for name in systems]
+    if jobs <= 1 or len(tasks) <= 1:
+        return [{name: sc.stats(name, hyps) for name, hyps in systems.items()} for sc in scorers]
+    import multiprocessing as mp
+
+    for sc in scorers:  # same length checks as the serial path, before forking
+        for name, hyps in systems.items():
+            if len(hyps) != sc.n_segments:
+                raise MtharnessError(
+                    f"system {name}: {len(hyps)} lines but the references have {sc.n_segments}"
+                )
+    _FORK_STATE = (list(scorers), systems)
+    try:
+        with mp.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            raws = pool.map(_fork_extract, tasks, chunksize=1)
+    finally:
+        _FORK_STATE = None
+    out: list[dict[str, SystemStats]] = [{} for _ in scorers]
+    for (i, name), raw in zip(tasks, raws, strict=True):
+        out[i][name] = scorers[i].from_raw(name, raw)
+    return out
 
 
 def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np.ndarray:
