@@ -12,6 +12,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -19,6 +20,8 @@ from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
 from mtharness.reports import write_run
 from mtharness.runner import evaluate
+from mtharness.shard import parse_shard, translate_shard, write_manifest
+from mtharness.threads import apply_threads, resolve_threads, thread_report
 from mtharness.translators.base import Translator
 
 
@@ -64,8 +67,21 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
     random.seed(cfg.seed)
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    shard_cfg = cfg.get("shard") or {}
+    shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
     dataset = build_dataset(cfg)
     translator = build_translator(cfg)
+    if shard is not None:
+        # translate-only: the slice goes into the cache; the run without shard.* scores the whole set
+        manifest = translate_shard(
+            dataset.subset(cfg.limit),
+            translator,
+            *shard,
+            bool(cfg.round_trip),
+            int(cfg.chunk_size),
+            bool(cfg.progress),
+        )
+        return write_manifest(manifest, run_dir)
     result = evaluate(
         dataset,
         translator,
@@ -76,11 +92,20 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         progress=bool(cfg.progress),
         config=container,
     )
+    result.extras["threads"] = thread_report()
     return write_run(result, run_dir)
 
 
 def format_summary(payload: dict[str, Any]) -> str:
     ds = payload["dataset"]
+    if "shard" in payload:
+        shard = payload["shard"]
+        return (
+            f"shard {shard['index']}/{shard['count']}: {payload['translator'].get('name')} translated "
+            f"{payload['n_segments']} of {ds['n_segments_total']} segments of {ds['name']} ({ds['pair']}) "
+            f"into the cache; not scored (run without shard.* to score the whole set)\n"
+            f"results: {payload['run_dir']}"
+        )
     lines = [
         f"{payload['translator'].get('name')} on {ds['name']} ({ds['pair']}), {payload['n_segments']} segments",
     ]
@@ -93,10 +118,18 @@ def format_summary(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parallel_launcher(hydra_cfg: Any) -> bool:
+    """True when this job may run beside others (a multirun with any launcher but Hydra's serial one)."""
+    target = str(OmegaConf.select(hydra_cfg, "launcher._target_", default=""))
+    return bool(hydra_cfg.mode == RunMode.MULTIRUN) and not target.endswith("BasicLauncher")
+
+
 @hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
 def _hydra_app(cfg: DictConfig) -> None:
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
     try:
+        apply_threads(resolve_threads(cfg.get("threads"), os.environ, parallel_launcher(hydra_cfg)))
         payload = run_from_config(cfg, run_dir)
     except MtharnessError as exc:
         print(f"mtharness run: error: {exc}", file=sys.stderr)
