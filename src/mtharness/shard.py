@@ -8,6 +8,7 @@ numbers would only mislead. The final run without ``shard.*`` scores everything 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from mtharness.textio import atomic_write_json
 from mtharness.translators.base import Translator
 
 MANIFEST = "shard.json"
+SHARD_CACHE_GLOB = "cache-*-of-*.sqlite"
 
 
 def shard_of(segment_id: str, count: int) -> int:
@@ -52,6 +54,68 @@ def select_shard(dataset: Dataset, index: int, count: int) -> Dataset:
     """The segments of shard ``index`` of ``count``, in dataset order (possibly none)."""
     segments = tuple(s for s in dataset.segments if shard_of(s.id, count) == index)
     return Dataset(dataset.name, dataset.pair, segments, dataset.ref_names, dataset.origin)
+
+
+def cache_settings(shard: tuple[int, int] | None, per_shard: bool) -> dict[str, str]:
+    """Cache file and journal mode: one shared WAL file, or (per_shard) one rollback-journal file per shard.
+
+    WAL needs shared memory between the processes of one host, so it is unsafe on NFS/Lustre; a file
+    written by one process at a time with a rollback journal is fine there.
+    """
+    from mtharness.cache import CACHE_FILE
+
+    if not per_shard:
+        return {"file_name": CACHE_FILE, "journal_mode": "WAL"}
+    name = CACHE_FILE if shard is None else f"cache-{shard[0]}-of-{shard[1]}.sqlite"
+    return {"file_name": name, "journal_mode": "DELETE"}
+
+
+def merge_shard_caches(cache_dir: str | Path) -> dict[str, int]:
+    """Copy every cache-<i>-of-<n>.sqlite in cache_dir into its main cache file; idempotent."""
+    from mtharness.cache import CACHE_FILE, open_cache
+
+    folder = Path(cache_dir).expanduser()
+    parts = sorted(folder.glob(SHARD_CACHE_GLOB))
+    if not parts:
+        return {"files": 0, "added": 0}
+    conn = open_cache(folder / CACHE_FILE, "DELETE")
+    count = "SELECT count(*) FROM translations"
+    try:
+        before = conn.execute(count).fetchone()[0]
+        for part in parts:
+            conn.execute("ATTACH DATABASE ? AS part", (str(part),))
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT OR IGNORE INTO main.translations (system, pair, source_sha256, output) "
+                    "SELECT system, pair, source_sha256, output FROM part.translations"
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO main.systems (system, identity) SELECT system, identity FROM part.systems"
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise MtharnessError(
+                    f"cache {part}: cannot merge it ({exc}); rerun that shard or delete the file"
+                ) from None
+            finally:
+                conn.execute("DETACH DATABASE part")
+        added = conn.execute(count).fetchone()[0] - before
+    finally:
+        conn.close()
+    return {"files": len(parts), "added": int(added)}
+
+
+def require_cache(translator: Translator) -> Translator:
+    """A shard run is only useful if its translations land in the cache."""
+    if not callable(getattr(translator, "stats", None)):
+        raise MtharnessError(
+            "shard.index/shard.count translate into the translation cache, which is off for this run: "
+            "set cache.enabled=true and a cache.dir every shard can reach"
+        )
+    return translator
 
 
 def _cache_stats(translator: Translator) -> dict[str, Any] | None:
