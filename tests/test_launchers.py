@@ -163,3 +163,14 @@ def test_submitit_slurm_writes_sbatch_with_documented_keys(tmp_path: Path) -> No
     ):
         assert f"#SBATCH {line}\n" in script
     assert "submitit.core._submit" in script
+
+
+def test_neural_backends_take_the_jobs_thread_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """hf/ct2 with threads=null follow OMP_NUM_THREADS (what a parallel job was given), not all cores."""
+    from mtharness.translators.seq2seq import threads_to_use
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads_to_use(None) == 1
+    assert threads_to_use(3) == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads_to_use(None) == len(os.sched_getaffinity(0))

@@ -16,11 +16,19 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from mtharness.cache import with_cache
 from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
 from mtharness.reports import write_run
 from mtharness.runner import evaluate
-from mtharness.shard import parse_shard, translate_shard, write_manifest
+from mtharness.shard import (
+    cache_settings,
+    merge_shard_caches,
+    parse_shard,
+    require_cache,
+    translate_shard,
+    write_manifest,
+)
 from mtharness.threads import apply_threads, resolve_threads, thread_report
 from mtharness.translators.base import Translator
 
@@ -63,6 +71,32 @@ def build_translator(cfg: DictConfig) -> Translator:
     return translator
 
 
+def build_cached_translator(cfg: DictConfig, shard: tuple[int, int] | None) -> Translator:
+    """The configured translator behind the translation cache (per shard file when cache.per_shard)."""
+    cache = cfg.get("cache") or {}
+    return with_cache(
+        build_translator(cfg),
+        bool(cache.get("enabled", False)),
+        cache.get("dir"),
+        **cache_settings(shard, bool(cache.get("per_shard", False))),
+    )
+
+
+def run_shard(
+    cfg: DictConfig, dataset: Dataset, translator: Translator, shard: tuple[int, int], run_dir: str | Path
+) -> dict[str, Any]:
+    """Translate-only: the slice goes into the cache; the run without shard.* scores the whole set."""
+    manifest = translate_shard(
+        dataset.subset(cfg.limit),
+        require_cache(translator),
+        *shard,
+        round_trip=bool(cfg.round_trip),
+        chunk_size=int(cfg.chunk_size),
+        progress=bool(cfg.progress),
+    )
+    return write_manifest(manifest, run_dir)
+
+
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
     random.seed(cfg.seed)
@@ -70,18 +104,13 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     shard_cfg = cfg.get("shard") or {}
     shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
     dataset = build_dataset(cfg)
-    translator = build_translator(cfg)
+    translator = build_cached_translator(cfg, shard)
     if shard is not None:
-        # translate-only: the slice goes into the cache; the run without shard.* scores the whole set
-        manifest = translate_shard(
-            dataset.subset(cfg.limit),
-            translator,
-            *shard,
-            bool(cfg.round_trip),
-            int(cfg.chunk_size),
-            bool(cfg.progress),
-        )
-        return write_manifest(manifest, run_dir)
+        return run_shard(cfg, dataset, translator, shard, run_dir)
+    cache = cfg.get("cache") or {}
+    merged = None
+    if cache.get("per_shard") and cache.get("enabled") and cache.get("dir"):
+        merged = merge_shard_caches(cache["dir"])  # before translating: the shards' work becomes hits
     result = evaluate(
         dataset,
         translator,
@@ -93,6 +122,8 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         config=container,
     )
     result.extras["threads"] = thread_report()
+    if merged is not None:
+        result.extras["cache_merge"] = merged
     return write_run(result, run_dir)
 
 
