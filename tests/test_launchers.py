@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from mtharness.cli import COMMANDS
 from mtharness.core import MtharnessError
 from mtharness.threads import resolve_threads
 from tests.conftest import run_cli
@@ -49,13 +49,15 @@ def test_joblib_two_workers_two_translators(apertium: None, tmp_path: Path) -> N
         # loky gives each of the 2 workers cores // 2 threads: never more threads than cores
         assert 1 <= int(payload["threads"]["OMP_NUM_THREADS"]) <= max(1, joblib.cpu_count() // 2)
     assert runs["apertium"]["copy_rate"] < 0.5 < runs["echo"]["copy_rate"]
-    if (
-        "leaderboard" in COMMANDS
-    ):  # branch `compare` adds it; until merged the scores.json files are the check
-        board = run_cli(["leaderboard", str(results)], cwd=tmp_path)
-        assert board.returncode == 0, board.stderr
-        text = (results / "leaderboard.md").read_text()
-        assert "echo" in text and "apertium" in text
+    board = run_cli(["leaderboard", str(results)], cwd=tmp_path)
+    assert board.returncode == 0, board.stderr
+    with (results / "leaderboard.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["translator"] for r in rows) == ["apertium", "echo"]
+    for row in rows:  # each job's own numbers reach the leaderboard
+        bleu = runs[row["translator"]]["scores"]["round_trip"]["BLEU"]["score"]
+        assert abs(float(row["round_trip_BLEU"]) - bleu) < 0.01
+    assert "apertium" in (results / "leaderboard.md").read_text()
 
 
 def test_submitit_local_runs_one_job(tmp_path: Path) -> None:
