@@ -1,6 +1,6 @@
 """Build tiny transformers translation checkpoints offline, for tests and demos.
 
-    python scripts/make_tiny_models.py marian-copy tests/fixtures/tiny_marian_copy --steps 1500
+    python scripts/make_tiny_models.py marian-copy tests/fixtures/tiny_marian_copy --steps 600
     python scripts/make_tiny_models.py nllb /tmp/tiny_nllb
     python scripts/make_tiny_models.py m2m100 /tmp/tiny_m2m100
 
@@ -134,8 +134,15 @@ def build_marian(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size:
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config)
+    with torch.no_grad():  # Marian starts decoding from a zero <pad> embedding (CTranslate2 relies on it)
+        model.get_input_embeddings().weight[pad].zero_()
     model.generation_config = GenerationConfig(
-        pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=0, num_beams=1
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
+        forced_eos_token_id=0,
+        bad_words_ids=[[pad]],  # as in opus-mt: <pad> is never an output (CTranslate2 drops it)
+        num_beams=1,
     )
     model.save_pretrained(out)
 
@@ -152,6 +159,8 @@ def train_copy(
     tok = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSeq2SeqLM.from_pretrained(folder)
     model.train()
+    pad = tok.pad_token_id if model.config.model_type == "marian" else None
+    embeddings = model.get_input_embeddings()
     optim = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=2e-3, total_steps=steps, pct_start=0.1)
     rng = random.Random(seed)
@@ -166,6 +175,9 @@ def train_copy(
         optim.step()
         sched.step()
         optim.zero_grad()
+        if pad is not None:  # the tied output layer would otherwise train the <pad> row
+            with torch.no_grad():
+                embeddings.weight[pad].zero_()
         if step % 200 == 0 or step == steps - 1:
             print(f"step {step:5d}  loss {loss.item():.3f}  {time.perf_counter() - start:6.1f} s", flush=True)
     model.eval()
@@ -262,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("kind", choices=["marian-copy", "marian", "nllb", "m2m100"])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--steps", type=int, default=1500, help="training steps for marian-copy")
+    parser.add_argument("--steps", type=int, default=600, help="training steps for marian-copy")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sentences", type=int, default=12000)
     args = parser.parse_args(argv)

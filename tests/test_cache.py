@@ -62,7 +62,7 @@ def _cfg(model: Path, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-d
             f"results_dir={tmp_path}",
             "metrics=[chrf]",
             "progress=false",
-            "limit=24",
+            "limit=16",
             "chunk_size=8",
             *extra,
         ]
@@ -72,7 +72,7 @@ def _cfg(model: Path, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-d
 def test_second_identical_run_makes_zero_model_calls(tiny_marian: Path, tmp_path: Path) -> None:
     CountingHF.seen.clear()
     first = run_from_config(_cfg(tiny_marian, tmp_path), tmp_path / "a")
-    n = 24
+    n = 16
     assert len(CountingHF.seen) == 2 * n  # forward + back, each segment once
     assert first["directions"]["forward"]["cache"] == {"hits": 0, "misses": n}
     CountingHF.seen.clear()
@@ -121,18 +121,18 @@ def _scores(run_dir: Path) -> dict[str, Any]:
 
 
 def test_kill_9_mid_run_then_rerun_translates_only_the_rest(tiny_marian: Path, tmp_path: Path) -> None:
-    limit, db = 60, tmp_path / "cache" / CACHE_FILE
+    limit, db = 40, tmp_path / "cache" / CACHE_FILE
     proc = subprocess.Popen(
         _run_args(tiny_marian, tmp_path, tmp_path / "killed", limit),
         cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while _rows(db).get("en-es", 0) < 12 and proc.poll() is None and time.monotonic() < deadline:
+    while _rows(db).get("en-es", 0) < 8 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = _rows(db).get("en-es", 0)
-    assert 12 <= done < limit, f"kill came too late ({done} of {limit} translated)"
+    assert 8 <= done < limit, f"kill came too late ({done} of {limit} translated)"
     assert not (tmp_path / "killed" / "scores.json").exists()  # no half-written result
 
     rerun = subprocess.run(
@@ -147,7 +147,7 @@ def test_kill_9_mid_run_then_rerun_translates_only_the_rest(tiny_marian: Path, t
 
 
 def test_two_concurrent_runs_share_one_cache(tiny_marian: Path, tmp_path: Path) -> None:
-    limit = 32
+    limit = 24
     procs = [
         subprocess.Popen(
             _run_args(tiny_marian, tmp_path, tmp_path / f"run{i}", limit),

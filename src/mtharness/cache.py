@@ -145,6 +145,9 @@ class CachedTranslator:
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
+        check = getattr(self.inner, "check_direction", None)
+        if callable(check):  # a clear "no model for this pair" beats an error about another checkpoint
+            check(src, tgt)
         conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
         unique = list(dict.fromkeys(texts))
         found = lookup(conn, system, pair, unique)

@@ -7,13 +7,13 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
 from mtharness.translators import seq2seq as S
-from mtharness.translators.hf import _version
 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")  # fmt: skip
@@ -22,7 +22,7 @@ QUANTIZATIONS = (None, *COMPUTE_TYPES[2:])
 
 def conversion_key(ref: str, revision: str, quantization: str | None) -> str:
     """Folder name of a converted model: source checkpoint, its revision, quantization, ct2 version."""
-    blob = json.dumps([ref, revision, quantization, _version("ctranslate2")]).encode()
+    blob = json.dumps([ref, revision, quantization, S.versions("ctranslate2")]).encode()
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(ref).name or ref)[-48:]
     return f"{stem}-{quantization or 'asis'}-{hashlib.sha256(blob).hexdigest()[:16]}"
 
@@ -49,7 +49,9 @@ def converted_model(
             revision=None if S.is_local(ref) else revision,
             trust_remote_code=trust_remote_code,
         )
-        converter.convert(str(tmp / "model"), quantization=quantization, force=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*sacremoses")
+            converter.convert(str(tmp / "model"), quantization=quantization, force=True)
     except Exception as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError | EnvironmentError) and not S.is_local(ref):
@@ -177,6 +179,10 @@ class CT2Translator:
                 outputs[todo[j]] = text
         return outputs
 
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
+        S.model_for(self.model, self.models, src, tgt)
+
     def identity(self) -> dict[str, Any]:
         """Like hf's identity: checkpoints + revisions, decoding, compute type, ct2 version."""
         if self._identity is None:
@@ -199,6 +205,6 @@ class CT2Translator:
                 "compute_type": self.compute_type,
                 "quantization": self.quantization,
                 "device": self._device().split(":")[0],
-                "versions": {p: _version(p) for p in ("ctranslate2", "transformers", "tokenizers")},
+                "versions": S.versions("ctranslate2"),
             }
         return self._identity

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from typing import Any
 
 from mtharness.core import MtharnessError
@@ -130,6 +129,10 @@ class HFTranslator:
                     out[j] = seq
         return out
 
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
+        S.model_for(self.model, self.models, src, tgt)
+
     def identity(self) -> dict[str, Any]:
         """Checkpoints with their revisions, decoding settings, dtype, device and library versions.
 
@@ -157,7 +160,7 @@ class HFTranslator:
                 "dtype": self.dtype,
                 "device": self._device_kind(),
                 "trust_remote_code": self.trust_remote_code,
-                "versions": {p: _version(p) for p in ("transformers", "torch", "tokenizers")},
+                "versions": S.versions("torch"),
             }
         return self._identity
 
@@ -165,13 +168,6 @@ class HFTranslator:
         """cpu or cuda, without importing torch (a fully cached rerun never needs it)."""
         if self.device != "auto" or "torch" in sys.modules:
             return self._device().split(":")[0]
-        if "+cpu" in _version("torch") or not os.path.exists("/proc/driver/nvidia/version"):
+        if "+cpu" in S.versions("torch")["torch"] or not os.path.exists("/proc/driver/nvidia/version"):
             return "cpu"
         return "cuda"
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +103,7 @@ def resolve_revision(ref: str, revision: str | None = None) -> str:
 
 
 def load_error(ref: str, exc: BaseException) -> MtharnessError:
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:200].rstrip(".")
     offline = " (HF_HUB_OFFLINE=1 is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
     return MtharnessError(
         f"cannot load model {ref!r}{offline}: {reason}. Download it once online, or point the config at "
@@ -116,9 +118,12 @@ def load_tokenizer(ref: str, revision: str | None, trust_remote_code: bool = Fal
 
     hf_logging.disable_progress_bar()
     try:
-        return AutoTokenizer.from_pretrained(
-            ref, revision=None if is_local(ref) else revision, trust_remote_code=trust_remote_code
-        )
+        with warnings.catch_warnings():
+            # MarianTokenizer asks for sacremoses; whether it is installed is recorded in identity()
+            warnings.filterwarnings("ignore", message=".*sacremoses")
+            return AutoTokenizer.from_pretrained(
+                ref, revision=None if is_local(ref) else revision, trust_remote_code=trust_remote_code
+            )
     except Exception as exc:
         raise load_error(ref, exc) from None
 
@@ -211,6 +216,18 @@ def threads_to_use(threads: int | None) -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Installed versions of the libraries that decide outputs ("absent" counts too: without
+    sacremoses, MarianTokenizer skips punctuation normalisation)."""
+    out = {}
+    for package in (*packages, "transformers", "tokenizers", "sentencepiece", "sacremoses"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "absent"
+    return out
 
 
 def decoding_identity(settings: Mapping[str, Any]) -> dict[str, Any]:
