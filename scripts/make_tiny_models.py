@@ -74,10 +74,9 @@ def training_sentences(max_sentences: int = 12000, seed: int = 1) -> list[str]:
 def _train_sentencepiece(sentences: Sequence[str], prefix: Path, vocab_size: int, model_type: str) -> None:
     import sentencepiece as spm
 
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        f.write("\n".join(sentences) + "\n")
+    # an iterator, not a file: a file's (temporary) path would be written into the model proto
     spm.SentencePieceTrainer.train(
-        input=f.name,
+        sentence_iterator=iter(sentences),
         model_prefix=str(prefix),
         vocab_size=vocab_size,
         model_type=model_type,
@@ -91,7 +90,6 @@ def _train_sentencepiece(sentences: Sequence[str], prefix: Path, vocab_size: int
         minloglevel=2,
         hard_vocab_limit=False,
     )
-    Path(f.name).unlink()
 
 
 def build_marian(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size: int = 2000) -> None:
