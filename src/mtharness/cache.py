@@ -45,14 +45,15 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def open_cache(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) a cache file in WAL mode with a generous busy timeout."""
+def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connection:
+    """Open (creating if needed) a cache file, in WAL mode unless told, with a generous busy timeout."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode=WAL")
+        # DELETE (rollback journal) for per-shard files on network filesystems, where WAL is unsafe
+        conn.execute(f"PRAGMA journal_mode={journal_mode}")
         # NORMAL is durable against a killed process (the WAL is in the OS cache); only a power
         # cut could drop the last commits, which the next run simply translates again
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -114,10 +115,18 @@ class CachedTranslator:
     per input segment; the runner copies them into scores.json.
     """
 
-    def __init__(self, inner: Translator, cache_dir: str | Path, write_every: int = 256) -> None:
+    def __init__(
+        self,
+        inner: Translator,
+        cache_dir: str | Path,
+        write_every: int = 256,
+        file_name: str = CACHE_FILE,
+        journal_mode: str = "WAL",
+    ) -> None:
         self.inner = inner
         self.name = inner.name
-        self.path = Path(cache_dir).expanduser() / CACHE_FILE
+        self.path = Path(cache_dir).expanduser() / file_name
+        self.journal_mode = journal_mode
         self.write_every = max(1, int(write_every))
         self._conn: sqlite3.Connection | None = None
         self._system: str | None = None
@@ -125,7 +134,7 @@ class CachedTranslator:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = open_cache(self.path)
+            self._conn = open_cache(self.path, self.journal_mode)
         return self._conn
 
     def system(self) -> str:
@@ -170,8 +179,14 @@ class CachedTranslator:
             self._conn = None
 
 
-def with_cache(translator: Translator, enabled: bool, cache_dir: str | Path | None) -> Translator:
+def with_cache(
+    translator: Translator,
+    enabled: bool,
+    cache_dir: str | Path | None,
+    file_name: str = CACHE_FILE,
+    journal_mode: str = "WAL",
+) -> Translator:
     """The translator behind a cache, unless caching is off or the backend opts out (files)."""
     if not enabled or not cache_dir or getattr(translator, "cacheable", True) is False:
         return translator
-    return CachedTranslator(translator, cache_dir)
+    return CachedTranslator(translator, cache_dir, file_name=file_name, journal_mode=journal_mode)

@@ -205,9 +205,13 @@ def length_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | No
 
 
 def threads_to_use(threads: int | None) -> int:
-    """An explicit thread count; null means the cores this process may run on."""
+    """An explicit thread count; null: the job's OMP_NUM_THREADS (set per job by `mtharness run`
+    and the joblib launcher), else the cores this process may run on."""
     if threads is not None and threads > 0:
         return int(threads)
+    # parallel jobs each get a share of the cores; taking them all would oversubscribe
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
