@@ -158,3 +158,29 @@ def test_offline_hub_id_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
     message = str(err.value)
     assert "no-such-model-anywhere" in message and "translator.model=/path/to/folder" in message
     assert "\n" not in message
+
+
+def test_too_long_inputs_are_truncated_counted_and_recorded(
+    tiny_marian: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mtharness.data import load_files
+    from mtharness.reports import write_run
+    from mtharness.runner import evaluate
+
+    long_text = " ".join(read_lines(SAMPLE_EN)[:6])  # far more than 12 tokens
+    (tmp_path / "src.en").write_text(f"A short line.\n{long_text}\nThe end.\n")
+    ds = load_files(str(tmp_path / "src.en"), "en", "es")
+    for translator in (
+        hf(tiny_marian, max_input_tokens=12),
+        ct2(tiny_marian, tmp_path / "ct2", max_input_tokens=12),
+    ):
+        with caplog.at_level("WARNING", logger="mtharness"):
+            result = evaluate(ds, translator, progress=False)
+        assert len(result.forward.outputs) == 3  # cut, never dropped
+        payload = write_run(result, tmp_path / translator.identity()["backend"])
+        assert payload["truncation"] == {
+            "policy": "truncate",
+            "max_input_tokens": 12,
+            "truncated_segments": {"en-es": 1},  # the cut output is short: nothing to cut on the way back
+        }
+        assert "1 segment(s) longer than max_input_tokens=12 were truncated" in caplog.text

@@ -170,6 +170,11 @@ class CachedTranslator:
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
 
+    def run_info(self) -> dict[str, Any]:
+        """The wrapped backend's run notes (truncation counts cover the segments translated now)."""
+        info = getattr(self.inner, "run_info", None)
+        return dict(info()) if callable(info) else {}
+
     def stats(self) -> dict[str, dict[str, int]]:
         return {pair: dict(counts) for pair, counts in self._stats.items()}
 

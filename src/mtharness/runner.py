@@ -119,6 +119,9 @@ def evaluate(
         extras={"timings": timings},
         config=dict(config or {}),
     )
+    run_info = getattr(translator, "run_info", None)
+    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
+        result.extras.update(run_info())
     if validity is not None:
         from mtharness.validity import apply_validity  # imports heavy models only when enabled
 

@@ -117,6 +117,7 @@ class CT2Translator:
         self.num_beams = int(num_beams)
         self.max_new_tokens = int(max_new_tokens)
         self.max_input_tokens = int(max_input_tokens)
+        self._truncation = S.Truncation(self.max_input_tokens)
         self.batch_size = int(batch_size)
         self.max_batch_tokens = max_batch_tokens
         self.compute_type = compute_type
@@ -161,7 +162,7 @@ class CT2Translator:
         tok, translator, style = self._load(S.model_for(self.model, self.models, src, tgt))
         target = S.set_direction(tok, style, src, tgt, self.lang_codes)
         todo = [i for i, t in enumerate(texts) if t.strip()]  # an empty source translates to ""
-        ids = tok([texts[i] for i in todo], truncation=True, max_length=self.max_input_tokens)["input_ids"]
+        ids = self._truncation.encode(tok, [texts[i] for i in todo], f"{src}-{tgt}")
         tokens = [tok.convert_ids_to_tokens(x) for x in ids]
         outputs = [""] * len(texts)
         for batch in S.length_batches([len(x) for x in tokens], self.batch_size, self.max_batch_tokens):
@@ -182,6 +183,10 @@ class CT2Translator:
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
         S.model_for(self.model, self.models, src, tgt)
+
+    def run_info(self) -> dict[str, Any]:
+        """What this run did that scores.json should record: inputs truncated to the model's limit."""
+        return {"truncation": self._truncation.report()}
 
     def identity(self) -> dict[str, Any]:
         """Like hf's identity: checkpoints + revisions, decoding, compute type, ct2 version."""

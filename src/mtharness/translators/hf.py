@@ -54,6 +54,7 @@ class HFTranslator:
         self.num_beams = int(num_beams)
         self.max_new_tokens = int(max_new_tokens)
         self.max_input_tokens = int(max_input_tokens)
+        self._truncation = S.Truncation(self.max_input_tokens)
         self.batch_size = int(batch_size)
         self.max_batch_tokens = max_batch_tokens
         self.dtype = dtype
@@ -120,7 +121,7 @@ class HFTranslator:
         }
         if target is not None:
             kwargs["forced_bos_token_id"] = tok.convert_tokens_to_ids(target)
-        ids = tok(list(texts), truncation=True, max_length=self.max_input_tokens)["input_ids"]
+        ids = self._truncation.encode(tok, list(texts), f"{src}-{tgt}")
         out: list[list[int]] = [[] for _ in ids]
         with torch.inference_mode():
             for batch in S.length_batches([len(x) for x in ids], self.batch_size, self.max_batch_tokens):
@@ -132,6 +133,10 @@ class HFTranslator:
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
         S.model_for(self.model, self.models, src, tgt)
+
+    def run_info(self) -> dict[str, Any]:
+        """What this run did that scores.json should record: inputs truncated to the model's limit."""
+        return {"truncation": self._truncation.report()}
 
     def identity(self) -> dict[str, Any]:
         """Checkpoints with their revisions, decoding settings, dtype, device and library versions.

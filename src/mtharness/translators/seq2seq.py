@@ -7,6 +7,7 @@ No torch import here: tokenizers and huggingface_hub are enough, so the ct2 back
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -233,3 +234,39 @@ def versions(*packages: str) -> dict[str, str]:
 def decoding_identity(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings that decide outputs, JSON-friendly (tuples and mappings normalised)."""
     return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in sorted(settings.items())}
+
+
+class Truncation:
+    """Encodes inputs, cutting those longer than the model takes; counts the cuts per direction.
+
+    The policy and the counts go into scores.json (``truncation``), and each cut is logged as a
+    warning, so a long paragraph that lost its end never goes unnoticed.
+    """
+
+    def __init__(self, max_tokens: int) -> None:
+        self.max_tokens = int(max_tokens)
+        self.counts: dict[str, int] = {}
+
+    def encode(self, tokenizer: Any, texts: Sequence[str], pair: str) -> list[list[int]]:
+        ids: list[list[int]] = tokenizer(list(texts), verbose=False)["input_ids"]
+        long = [i for i, x in enumerate(ids) if len(x) > self.max_tokens]
+        if long:
+            cut = tokenizer([texts[i] for i in long], truncation=True, max_length=self.max_tokens)
+            for i, seq in zip(long, cut["input_ids"], strict=True):
+                ids[i] = seq
+            self.counts[pair] = self.counts.get(pair, 0) + len(long)
+            logging.getLogger("mtharness").warning(
+                "%s: %d segment(s) longer than max_input_tokens=%d were truncated (raise "
+                "translator.max_input_tokens if the model allows)",
+                pair,
+                len(long),
+                self.max_tokens,
+            )
+        return ids
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "policy": "truncate",
+            "max_input_tokens": self.max_tokens,
+            "truncated_segments": dict(self.counts),
+        }
