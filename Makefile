@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 # The CPU wheel: a bare `torch` requirement can pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,ct2,validity,launchers,dev
-APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat
+APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium demo test check lint typecheck bench clean
+.PHONY: venv apertium demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -24,8 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 apertium:
-	@if command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa' && apertium -l | grep -qx ' *eng-cat'; then \
-		echo "apertium: eng-spa and eng-cat installed"; \
+	@if command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa' && apertium -l | grep -qx ' *eng-cat' && [ -f /usr/share/trans/de-en ]; then \
+		echo "apertium: eng-spa and eng-cat installed; trans-de-en dictionary installed"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APERTIUM_PACKAGES) >/dev/null; \
 	else \
@@ -37,6 +37,21 @@ demo: venv apertium
 
 test: venv apertium
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory gate-ci
+
+# The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
+# baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).
+GATE_DIR ?= results/ci-gate
+GATE_BASELINE ?= baselines/sample_apertium.json
+gate-ci: venv
+	@if ! (command -v apertium >/dev/null 2>&1 && apertium -l | grep -qx ' *eng-spa'); then \
+		echo "warning: Apertium eng-spa missing: CI gate skipped (sudo apt-get install $(APERTIUM_PACKAGES))"; \
+	else \
+		rm -rf $(GATE_DIR) && \
+		$(BIN)/python -m mtharness run experiment=ci_sample hydra.run.dir=$(GATE_DIR)/run && \
+		$(BIN)/python -m mtharness gate --baseline $(GATE_BASELINE) --current $(GATE_DIR)/run \
+			--junit $(GATE_DIR)/gate.xml --markdown $(GATE_DIR)/gate.md --json $(GATE_DIR)/gate.json; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check src tests scripts

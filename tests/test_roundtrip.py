@@ -83,3 +83,9 @@ def test_evaluate_without_round_trip_or_references() -> None:
     result = evaluate(ds, EchoTranslator(), round_trip=False, limit=5, progress=False)
     assert result.round_trip is None and result.forward.scores == {}
     assert len(result.forward.outputs) == 5
+
+
+def test_apertium_words_never_move_across_segments(apertium: None) -> None:
+    """Apertium reads a lone newline as a space: "AIR" + "End." became "Fin" + "de aire"."""
+    out = ApertiumTranslator().translate(["Start.", "AIR", "End.", "", ""], "en", "es")
+    assert out == ["Inicio.", "Aire", "Fin.", "", ""]

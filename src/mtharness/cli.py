@@ -27,6 +27,22 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "collect every run under a folder into leaderboard.md/.csv",
     ),
     "report": ("mtharness.cli_compare", "report_main", "self-contained HTML report of one finished run"),
+    "align": (
+        "mtharness.cli_validity",
+        "align_main",
+        "align a garbled article with its original paragraph by paragraph and score it",
+    ),
+    "rtt-correlation": (
+        "mtharness.cli_validity",
+        "rtt_main",
+        "correlate round-trip metrics with a forward metric across systems (run folders)",
+    ),
+    "gate": (
+        "mtharness.cli_gate",
+        "gate_main",
+        "CI regression gate: current run vs a baseline (exit 0 pass, 1 regression, 2 error)",
+    ),
+    "baseline": ("mtharness.cli_gate", "baseline_main", "save, refresh or show a gate baseline file"),
 }
 
 

@@ -12,13 +12,25 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from mtharness.cache import with_cache
+from mtharness.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
 from mtharness.reports import write_run
 from mtharness.runner import evaluate
+from mtharness.shard import (
+    cache_settings,
+    merge_shard_caches,
+    parse_shard,
+    require_cache,
+    translate_shard,
+    write_manifest,
+)
+from mtharness.threads import apply_threads, resolve_threads, thread_report
 from mtharness.translators.base import Translator
 
 
@@ -60,12 +72,46 @@ def build_translator(cfg: DictConfig) -> Translator:
     return translator
 
 
+def build_cached_translator(cfg: DictConfig, shard: tuple[int, int] | None) -> Translator:
+    """The configured translator behind the translation cache (per shard file when cache.per_shard)."""
+    cache = cfg.get("cache") or {}
+    return with_cache(
+        build_translator(cfg),
+        bool(cache.get("enabled", False)),
+        cache.get("dir"),
+        **cache_settings(shard, bool(cache.get("per_shard", False))),
+    )
+
+
+def run_shard(
+    cfg: DictConfig, dataset: Dataset, translator: Translator, shard: tuple[int, int], run_dir: str | Path
+) -> dict[str, Any]:
+    """Translate-only: the slice goes into the cache; the run without shard.* scores the whole set."""
+    manifest = translate_shard(
+        dataset.subset(cfg.limit),
+        require_cache(translator),
+        *shard,
+        round_trip=bool(cfg.round_trip),
+        chunk_size=int(cfg.chunk_size),
+        progress=bool(cfg.progress),
+    )
+    return write_manifest(manifest, run_dir)
+
+
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
     random.seed(cfg.seed)
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    shard_cfg = cfg.get("shard") or {}
+    shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
     dataset = build_dataset(cfg)
-    translator = build_translator(cfg)
+    translator = build_cached_translator(cfg, shard)
+    if shard is not None:
+        return run_shard(cfg, dataset, translator, shard, run_dir)
+    cache = cfg.get("cache") or {}
+    merged = None
+    if cache.get("per_shard") and cache.get("enabled") and cache.get("dir"):
+        merged = merge_shard_caches(cache["dir"])  # before translating: the shards' work becomes hits
     result = evaluate(
         dataset,
         translator,
@@ -75,12 +121,24 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         chunk_size=int(cfg.chunk_size),
         progress=bool(cfg.progress),
         config=container,
+        validity=container.get("validity") or {},
     )
+    result.extras["threads"] = thread_report()
+    if merged is not None:
+        result.extras["cache_merge"] = merged
     return write_run(result, run_dir)
 
 
 def format_summary(payload: dict[str, Any]) -> str:
     ds = payload["dataset"]
+    if "shard" in payload:
+        shard = payload["shard"]
+        return (
+            f"shard {shard['index']}/{shard['count']}: {payload['translator'].get('name')} translated "
+            f"{payload['n_segments']} of {ds['n_segments_total']} segments of {ds['name']} ({ds['pair']}) "
+            f"into the cache; not scored (run without shard.* to score the whole set)\n"
+            f"results: {payload['run_dir']}"
+        )
     lines = [
         f"{payload['translator'].get('name')} on {ds['name']} ({ds['pair']}), {payload['n_segments']} segments",
     ]
@@ -89,14 +147,27 @@ def format_summary(payload: dict[str, Any]) -> str:
         lines.append(f"  {direction:<10} {cells}")
     warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
+    if "off_target_rate" in payload:
+        rate = payload["off_target_rate"]
+        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        shown = "undetermined" if rate is None else f"{rate:.3f}"
+        lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
     lines.append(f"results: {payload['run_dir']}")
     return "\n".join(lines)
 
 
+def parallel_launcher(hydra_cfg: Any) -> bool:
+    """True when this job may run beside others (a multirun with any launcher but Hydra's serial one)."""
+    target = str(OmegaConf.select(hydra_cfg, "launcher._target_", default=""))
+    return bool(hydra_cfg.mode == RunMode.MULTIRUN) and not target.endswith("BasicLauncher")
+
+
 @hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
 def _hydra_app(cfg: DictConfig) -> None:
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
     try:
+        apply_threads(resolve_threads(cfg.get("threads"), os.environ, parallel_launcher(hydra_cfg)))
         payload = run_from_config(cfg, run_dir)
     except MtharnessError as exc:
         print(f"mtharness run: error: {exc}", file=sys.stderr)
@@ -116,6 +187,7 @@ def main(argv: Sequence[str]) -> int:
             f"Config folder: {config_dir()}"
         )
         return 0
+    check_config_dirs([config_dir(), *extra_config_dirs(argv)])
     sys.argv = ["mtharness run", *argv]
     _hydra_app()
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,10 +15,21 @@ class MtharnessError(Exception):
     """A user-facing error: its message is one line that says what is wrong and what to do."""
 
 
+_LANG_CODE = re.compile(r"^[A-Za-z]{2,8}(_[A-Za-z0-9]{1,8})*$")
+
+
 @dataclass(frozen=True)
 class LanguagePair:
     src: str
     tgt: str
+
+    def __post_init__(self) -> None:
+        # codes end up in file names (hyp.<tgt>.txt): refuse anything that could leave the run dir
+        for code in (self.src, self.tgt):
+            if not isinstance(code, str) or not _LANG_CODE.match(code):
+                raise MtharnessError(
+                    f"language code {code!r} is not valid: use letters, digits and _ (e.g. en, de, zh_Hant)"
+                )
 
     def reversed(self) -> LanguagePair:
         return LanguagePair(self.tgt, self.src)
@@ -130,6 +142,8 @@ class RunResult:
     copy_rate: float
     extras: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    # extra per-segment values (e.g. forward_lang), one list per key, written into segments.jsonl rows
+    segment_fields: dict[str, list[Any]] = field(default_factory=dict)
 
     def directions(self) -> list[DirectionResult]:
         return [d for d in (self.forward, self.round_trip) if d is not None]

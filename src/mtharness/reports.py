@@ -107,12 +107,39 @@ def segment_rows(result: RunResult) -> list[dict[str, Any]]:
         }
         if seg.doc_id is not None:
             row["doc_id"] = seg.doc_id
+        row.update({key: values[i] for key, values in result.segment_fields.items()})
         rows.append(row)
     return rows
 
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def validity_lines(payload: dict[str, Any]) -> list[str]:
+    """summary.md lines for the validity checks: off-target rate and whole-document scores."""
+    lines: list[str] = []
+    if "off_target_rate" in payload:
+        rate, info = payload["off_target_rate"], payload.get("langid", {})
+        found = ", ".join(
+            f"{k} {n}" for k, n in sorted(info.get("detected", {}).items(), key=lambda x: -x[1])
+        )
+        if rate is None:
+            lines += ["", "off-target rate undetermined (every forward output too short for language ID)"]
+        else:
+            flag = " (**forward output is mostly not in the target language**)" if rate > 0.5 else ""
+            lines += [
+                "",
+                f"off-target rate {rate:.3f} (target {info.get('target')}; detected: {found}){flag}",
+            ]
+    for doc, entry in payload.get("document", {}).get("documents", {}).items():
+        cells = "; ".join(
+            f"{d} " + ", ".join(f"{n} {m['score']:.2f}" for n, m in entry[d].items() if isinstance(m, dict))
+            for d in ("forward", "round_trip")
+            if entry.get(d)
+        )
+        lines += ["", f"document {doc} ({entry['n_paragraphs']} paragraphs, scored whole): {cells}"]
+    return lines
 
 
 def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
@@ -126,6 +153,7 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
             if payload["copy_rate"] > 0.5
             else ""
         ),
+        *validity_lines(payload),
         "",
         "| direction | metric | score | signature |",
         "|---|---|---:|---|",
@@ -141,12 +169,14 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
             "",
             f"## Worst {min(worst, len(scored))} round trips (segment chrF2)",
             "",
-            "| id | chrF2 | original | round trip |",
-            "|---|---:|---|---|",
+            "| id | chrF2 | semantic | forward lang | original | round trip |",
+            "|---|---:|---:|---|---|---|",
         ]
         for r in scored[:worst]:
+            sem = r["scores"]["round_trip"].get("semantic_similarity")
             lines.append(
                 f"| {r['id']} | {r['scores']['round_trip']['chrF2']:.1f} | "
+                f"{'' if sem is None else f'{sem:.3f}'} | {r.get('forward_lang', '')} | "
                 f"{_md_cell(r['source'])} | {_md_cell(r['round_trip'])} |"
             )
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -70,9 +70,17 @@ def evaluate(
     chunk_size: int = 256,
     progress: bool = True,
     config: dict[str, Any] | None = None,
+    validity: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Run one system on one dataset: forward (+ scores against references) and the round trip."""
+    """Run one system on one dataset: forward (+ scores against references) and the round trip.
+
+    ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
+    """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
+    if validity is not None:
+        from mtharness.validity import check_config
+
+        check_config(validity)  # a bad key or missing package fails before the translation, not after
     ds = dataset.subset(limit)
     pair = ds.pair
     timings: dict[str, float] = {}
@@ -102,7 +110,7 @@ def evaluate(
     timings["scoring_s"] = time.perf_counter() - start
 
     identity = {"name": translator.name, **translator.identity()}
-    return RunResult(
+    result = RunResult(
         dataset=ds,
         translator=identity,
         forward=forward,
@@ -111,3 +119,13 @@ def evaluate(
         extras={"timings": timings},
         config=dict(config or {}),
     )
+    run_info = getattr(translator, "run_info", None)
+    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
+        result.extras.update(run_info())
+    if validity is not None:
+        from mtharness.validity import apply_validity  # imports heavy models only when enabled
+
+        start = time.perf_counter()
+        apply_validity(result, validity)
+        timings["validity_s"] = time.perf_counter() - start
+    return result

@@ -37,6 +37,7 @@ ISO_TO_APERTIUM: dict[str, tuple[str, ...]] = {
     "nn": ("nno", "nn"),
 }
 _SPACES = re.compile(r"[ \t]+")
+_SENTINEL = "0"  # a number passes through every Apertium pair unchanged
 
 
 def apertium_codes(lang: str) -> tuple[str, ...]:
@@ -95,9 +96,24 @@ class ApertiumTranslator:
         if not texts:
             return []
         mode = self.mode(src, tgt)
+        outputs = self._run_blocks(mode, texts)
+        if outputs is None:  # layout not kept (never seen, but alignment is sacred): one call per segment
+            outputs = []
+            for text in texts:
+                single = self._run_blocks(mode, [text])
+                outputs.append(single[0] if single else "")
+        return check_outputs(self.name, texts, [_SPACES.sub(" ", line).strip() for line in outputs])
+
+    def _run_blocks(self, mode: str, texts: Sequence[str]) -> list[str] | None:
+        """Translate segments separated by blank lines; None if the output lost that layout.
+
+        Apertium treats a single newline as a space, so "AIR\nEnd." would be translated as one
+        phrase and words would move across lines; a blank line is a hard block boundary. A final
+        sentinel block keeps trailing empty segments from being trimmed.
+        """
+        blocks = [t.replace("\r", " ").replace("\n", " ").replace("\x00", "").strip() for t in texts]
+        payload = "\n\n".join([*blocks, _SENTINEL]) + "\n"
         argv = [self.binary, *([] if self.mark_unknown else ["-u"]), mode]
-        # a newline inside a segment would split it in two and shift every later line
-        payload = "".join(t.replace("\r", " ").replace("\n", " ").replace("\x00", "") + "\n" for t in texts)
         try:
             proc = subprocess.run(
                 argv, input=payload, capture_output=True, text=True, timeout=self.timeout_s, check=False
@@ -109,11 +125,10 @@ class ApertiumTranslator:
         if proc.returncode != 0:
             err = (proc.stderr.strip().splitlines() or ["no message"])[-1]
             raise MtharnessError(f"apertium {mode} failed (exit {proc.returncode}): {err}")
-        out = proc.stdout
-        if out.endswith("\n"):
-            out = out[:-1]
-        lines = out.split("\n")
-        return check_outputs(self.name, texts, [_SPACES.sub(" ", line).strip() for line in lines])
+        lines = proc.stdout.removesuffix("\n").split("\n")
+        if len(lines) != 2 * len(blocks) + 1 or any(line.strip() for line in lines[1::2]):
+            return None
+        return lines[0:-1:2]
 
     def identity(self) -> dict[str, Any]:
         return {

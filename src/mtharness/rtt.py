@@ -1,0 +1,156 @@
+"""RTT vs forward: can round-trip scores stand in for references on this data?
+
+Given runs of several systems on the same dataset (each with forward scores against references and
+round-trip scores), correlate every round-trip metric with a forward metric across systems (Pearson,
+Spearman, Kendall from scipy.stats). Standalone: it reads scores.json files only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mtharness.core import MtharnessError
+
+MIN_SYSTEMS = 3
+
+
+def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
+    """scores.json of each run dir given, or of every run under a sweep/results folder given."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file() and p.name == "scores.json":
+            found.append(p)
+        elif (p / "scores.json").is_file():
+            found.append(p / "scores.json")
+        elif p.is_dir():
+            found.extend(sorted(p.rglob("scores.json")))
+        else:
+            raise MtharnessError(f"{p}: neither a run folder (with scores.json) nor a folder of runs")
+    return list(dict.fromkeys(found))
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    try:
+        payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MtharnessError(f"{path}: not a readable scores.json ({exc})") from None
+    if "scores" not in payload or "dataset" not in payload:
+        raise MtharnessError(f"{path}: no 'scores'/'dataset' keys; is this an mtharness scores.json?")
+    return payload
+
+
+def _oriented(metric: dict[str, Any]) -> float:
+    # TER is lower-is-better: negate so that a positive correlation always means "agrees"
+    score = float(metric["score"])
+    return score if metric.get("higher_is_better", True) else -score
+
+
+def _system_label(payload: dict[str, Any], path: Path) -> str:
+    return str(payload.get("translator", {}).get("name") or path.parent.name)
+
+
+def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") -> dict[str, Any]:
+    """Correlation, across systems, of each round-trip metric with ``forward_metric``."""
+    from scipy import stats
+
+    files = find_score_files(paths)
+    runs = [(f, load_run(f)) for f in files]
+    runs = [(f, r) for f, r in runs if r["scores"].get("round_trip") and r["scores"].get("forward")]
+    if len(runs) < MIN_SYSTEMS:
+        raise MtharnessError(
+            f"found {len(runs)} runs with both forward and round-trip scores in {', '.join(map(str, paths))}; "
+            f"correlation needs at least {MIN_SYSTEMS} systems on the same data with references"
+        )
+    hashes = {r["dataset"]["content_hash"] for _, r in runs}
+    if len(hashes) > 1:
+        names = sorted({r["dataset"]["name"] for _, r in runs})
+        raise MtharnessError(f"runs are on different data ({names}); correlate runs of one dataset only")
+    systems: list[dict[str, Any]] = []
+    for f, r in runs:
+        if forward_metric not in r["scores"]["forward"]:
+            raise MtharnessError(
+                f"{f}: no forward metric {forward_metric!r}; it has {sorted(r['scores']['forward'])}"
+            )
+        systems.append(
+            {
+                "system": _system_label(r, f),
+                "run": str(f.parent),
+                "forward": {k: m["score"] for k, m in r["scores"]["forward"].items()},
+                "round_trip": {k: m["score"] for k, m in r["scores"]["round_trip"].items()},
+                "copy_rate": r.get("copy_rate"),
+                "off_target_rate": r.get("off_target_rate"),
+            }
+        )
+    labels = [s["system"] for s in systems]
+    if len(set(labels)) < len(labels):  # e.g. several runs of one backend: tell them apart by folder
+        for s in systems:
+            s["system"] = Path(str(s["run"])).name
+    fwd = [_oriented(r["scores"]["forward"][forward_metric]) for _, r in runs]
+    shared = set.intersection(*(set(r["scores"]["round_trip"]) for _, r in runs))
+    correlations = {}
+    for name in sorted(shared):
+        rt = [_oriented(r["scores"]["round_trip"][name]) for _, r in runs]
+        correlations[name] = _correlate(rt, fwd, stats)
+    first = runs[0][1]
+    return {
+        "dataset": first["dataset"]["name"],
+        "content_hash": first["dataset"]["content_hash"],
+        "forward_metric": forward_metric,
+        "n_systems": len(runs),
+        "oriented": "lower-is-better metrics (TER) negated: positive = round trip agrees with forward",
+        "correlations": correlations,
+        "systems": systems,
+    }
+
+
+def _correlate(x: Sequence[float], y: Sequence[float], stats: Any) -> dict[str, float | None]:
+    def clean(v: float) -> float | None:
+        return None if math.isnan(v) else round(float(v), 4)
+
+    if len(set(x)) < 2 or len(set(y)) < 2:  # constant input: correlation undefined
+        return {k: None for k in ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")}
+    p, s, k = stats.pearsonr(x, y), stats.spearmanr(x, y), stats.kendalltau(x, y)
+    return {
+        "pearson": clean(p.statistic),
+        "pearson_p": clean(p.pvalue),
+        "spearman": clean(s.statistic),
+        "spearman_p": clean(s.pvalue),
+        "kendall": clean(k.statistic),
+        "kendall_p": clean(k.pvalue),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Plain-text table: systems, then one correlation row per round-trip metric."""
+    fm = report["forward_metric"]
+    rt_names = list(report["correlations"])
+    lines = [
+        f"RTT vs forward {fm} on {report['dataset']} ({report['n_systems']} systems)",
+        "",
+        f"{'system':<24} {'fwd ' + fm:>12} "
+        + " ".join(f"{'rt ' + n:>14}" for n in rt_names)
+        + "  copy  off-target",
+    ]
+    for s in sorted(report["systems"], key=lambda s: -s["forward"][fm]):
+        off = s.get("off_target_rate")
+        lines.append(
+            f"{s['system'][:24]:<24} {s['forward'][fm]:>12.2f} "
+            + " ".join(f"{s['round_trip'][n]:>14.3f}" for n in rt_names)
+            + f"  {s['copy_rate'] or 0:.2f}  {'-' if off is None else f'{off:.2f}'}"
+        )
+    lines += ["", f"{'round-trip metric':<24} {'pearson':>8} {'spearman':>9} {'kendall':>8}  (p-values)"]
+    for name, c in report["correlations"].items():
+        if c["pearson"] is None:
+            lines.append(f"{name:<24} undefined (a score is constant across systems)")
+            continue
+        lines.append(
+            f"{name:<24} {c['pearson']:>8.3f} {c['spearman']:>9.3f} {c['kendall']:>8.3f}  "
+            f"({c['pearson_p']:.3g}, {c['spearman_p']:.3g}, {c['kendall_p']:.3g})"
+        )
+    lines.append("TER negated before correlating: positive always means the round trip agrees.")
+    return "\n".join(lines)
