@@ -15,6 +15,7 @@ every system scored against them (sacrebleu's ``_ref_cache``), and metrics whose
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import os
@@ -88,7 +89,7 @@ def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
     out = []
     for metric in metrics:
         # the worker owns its forked copy of the metric, so setting the cache is private to it
-        metric._ref_cache = metric._cache_references(chunk_refs)
+        metric._ref_cache = metric._cache_references(chunk_refs)  # type: ignore[arg-type]
         out.append([metric._extract_corpus_statistics(list(h[lo:hi]), None) for h in systems])
     return out
 
@@ -98,7 +99,7 @@ def _serial(
 ) -> list[list[Stats]]:
     out = []
     for metric in metrics:
-        cache = metric._cache_references([list(r) for r in refs])
+        cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
         row = []
         for hyps in systems:
             metric._ref_cache = cache
@@ -111,7 +112,7 @@ def _serial(
 def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
     parts = max(1, min(parts, n))
     edges = [round(i * n / parts) for i in range(parts + 1)]
-    return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
+    return [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
 
 
 def _warn_tokenized(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) -> None:
