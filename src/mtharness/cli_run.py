@@ -15,6 +15,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from mtharness.cache import with_cache
 from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
 from mtharness.reports import write_run
@@ -65,7 +66,8 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     random.seed(cfg.seed)
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     dataset = build_dataset(cfg)
-    translator = build_translator(cfg)
+    cache = cfg.get("cache") or {}
+    translator = with_cache(build_translator(cfg), bool(cache.get("enabled", False)), cache.get("dir"))
     result = evaluate(
         dataset,
         translator,

@@ -1,0 +1,210 @@
+"""CTranslate2: a transformers checkpoint converted once (cached on disk), then translate_batch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mtharness.core import MtharnessError
+from mtharness.translators import seq2seq as S
+
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                 "float16", "bfloat16", "float32")  # fmt: skip
+QUANTIZATIONS = (None, *COMPUTE_TYPES[2:])
+
+
+def conversion_key(ref: str, revision: str, quantization: str | None) -> str:
+    """Folder name of a converted model: source checkpoint, its revision, quantization, ct2 version."""
+    blob = json.dumps([ref, revision, quantization, S.versions("ctranslate2")]).encode()
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(ref).name or ref)[-48:]
+    return f"{stem}-{quantization or 'asis'}-{hashlib.sha256(blob).hexdigest()[:16]}"
+
+
+def converted_model(
+    ref: str,
+    revision: str,
+    quantization: str | None,
+    convert_dir: str | Path,
+    trust_remote_code: bool = False,
+) -> Path:
+    """Convert ref once into convert_dir/<key>; concurrent converters race harmlessly (rename wins)."""
+    root = Path(convert_dir).expanduser()
+    target = root / conversion_key(ref, revision, quantization)
+    if (target / "model.bin").exists():
+        return target
+    from ctranslate2.converters import TransformersConverter
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=root))
+    try:
+        converter = TransformersConverter(
+            ref,
+            revision=None if S.is_local(ref) else revision,
+            trust_remote_code=trust_remote_code,
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*sacremoses")
+            converter.convert(str(tmp / "model"), quantization=quantization, force=True)
+    except Exception as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError | EnvironmentError) and not S.is_local(ref):
+            raise S.load_error(ref, exc) from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        hint = (
+            " (M2M100 checkpoints hit this under transformers 5: use translator=hf for them)"
+            if "vocabulary" in first
+            else ""
+        )
+        raise MtharnessError(f"CTranslate2 cannot convert {ref!r}: {first}{hint}") from None
+    try:
+        os.rename(tmp / "model", target)
+    except OSError:  # another process finished first: its copy is identical
+        if not (target / "model.bin").exists():
+            raise
+    shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class CT2Translator:
+    """Same configuration and language-code handling as ``hf``, decoded by CTranslate2.
+
+    ``num_beams`` is passed as beam_size explicitly (CTranslate2's default is 2, transformers' 1).
+    ``threads`` is intra_threads (per batch); ``inter_threads`` runs batches in parallel.
+    """
+
+    backend = "ctranslate2"
+
+    def __init__(
+        self,
+        name: str = "ct2",
+        model: str | None = None,
+        models: Mapping[str, str] | None = None,
+        revision: str | None = None,
+        lang_style: str = "auto",
+        lang_codes: Mapping[str, str] | None = None,
+        num_beams: int = 4,
+        max_new_tokens: int = 256,
+        max_input_tokens: int = 512,
+        batch_size: int = 32,
+        max_batch_tokens: int | None = 8192,
+        compute_type: str = "int8",
+        quantization: str | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        inter_threads: int = 1,
+        convert_dir: str = "results/cache/ct2",
+        trust_remote_code: bool = False,
+    ) -> None:
+        if lang_style not in S.LANG_STYLES:
+            raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {S.LANG_STYLES}")
+        if compute_type not in COMPUTE_TYPES:
+            raise MtharnessError(f"translator.compute_type={compute_type!r}: choose one of {COMPUTE_TYPES}")
+        if quantization not in QUANTIZATIONS:
+            raise MtharnessError(f"translator.quantization={quantization!r}: choose one of {QUANTIZATIONS}")
+        self.name = name
+        self.model = model
+        self.models = dict(models or {})
+        self.revision = revision
+        self.lang_style = lang_style
+        self.lang_codes = dict(lang_codes or {})
+        self.num_beams = int(num_beams)
+        self.max_new_tokens = int(max_new_tokens)
+        self.max_input_tokens = int(max_input_tokens)
+        self.batch_size = int(batch_size)
+        self.max_batch_tokens = max_batch_tokens
+        self.compute_type = compute_type
+        self.quantization = quantization
+        self.device = device
+        self.threads = threads
+        self.inter_threads = int(inter_threads)
+        self.convert_dir = convert_dir
+        self.trust_remote_code = bool(trust_remote_code)
+        self._loaded: dict[str, tuple[Any, Any, str]] = {}
+        self._identity: dict[str, Any] | None = None
+
+    def _device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def _load(self, ref: str) -> tuple[Any, Any, str]:
+        if ref in self._loaded:
+            return self._loaded[ref]
+        import ctranslate2
+
+        revision = S.resolve_revision(ref, self.revision)
+        tok = S.load_tokenizer(ref, None if S.is_local(ref) else revision, self.trust_remote_code)
+        path = converted_model(ref, revision, self.quantization, self.convert_dir, self.trust_remote_code)
+        translator = ctranslate2.Translator(
+            str(path),
+            device=self._device(),
+            compute_type=self.compute_type,
+            inter_threads=self.inter_threads,
+            intra_threads=S.threads_to_use(self.threads),
+        )
+        style = S.detect_style(tok) if self.lang_style == "auto" else self.lang_style
+        self._loaded[ref] = (tok, translator, style)
+        return self._loaded[ref]
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        if not texts:
+            return []
+        tok, translator, style = self._load(S.model_for(self.model, self.models, src, tgt))
+        target = S.set_direction(tok, style, src, tgt, self.lang_codes)
+        todo = [i for i, t in enumerate(texts) if t.strip()]  # an empty source translates to ""
+        ids = tok([texts[i] for i in todo], truncation=True, max_length=self.max_input_tokens)["input_ids"]
+        tokens = [tok.convert_ids_to_tokens(x) for x in ids]
+        outputs = [""] * len(texts)
+        for batch in S.length_batches([len(x) for x in tokens], self.batch_size, self.max_batch_tokens):
+            results = translator.translate_batch(
+                [tokens[j] for j in batch],
+                target_prefix=[[target] for _ in batch] if target else None,
+                beam_size=self.num_beams,
+                # transformers counts a forced language token among the new tokens; CTranslate2
+                # counts the prefix too, so both stop at the same place
+                max_decoding_length=self.max_new_tokens,
+                max_input_length=0,
+            )
+            hyps = [tok.convert_tokens_to_ids(r.hypotheses[0]) for r in results]
+            for j, text in zip(batch, S.decode(tok, hyps, target), strict=True):
+                outputs[todo[j]] = text
+        return outputs
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
+        S.model_for(self.model, self.models, src, tgt)
+
+    def identity(self) -> dict[str, Any]:
+        """Like hf's identity: checkpoints + revisions, decoding, compute type, ct2 version."""
+        if self._identity is None:
+            checkpoints = {
+                label: {"model": ref, "revision": S.resolve_revision(ref, self.revision)}
+                for label, ref in S.all_models(self.model, self.models).items()
+            }
+            self._identity = {
+                "backend": self.backend,
+                "checkpoints": checkpoints,
+                "decoding": S.decoding_identity(
+                    {
+                        "num_beams": self.num_beams,
+                        "max_new_tokens": self.max_new_tokens,
+                        "max_input_tokens": self.max_input_tokens,
+                        "lang_style": self.lang_style,
+                        "lang_codes": self.lang_codes,
+                    }
+                ),
+                "compute_type": self.compute_type,
+                "quantization": self.quantization,
+                "device": self._device().split(":")[0],
+                "versions": S.versions("ctranslate2"),
+            }
+        return self._identity

@@ -1,0 +1,173 @@
+"""transformers seq2seq checkpoints (Marian/opus-mt, NLLB-200, M2M100, mBART-50) with generate()."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mtharness.core import MtharnessError
+from mtharness.translators import seq2seq as S
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+class HFTranslator:
+    """AutoModelForSeq2SeqLM + AutoTokenizer; loads lazily, so building it from a config is free.
+
+    ``models`` maps a direction to its checkpoint ({en-de: ..., de-en: ...}); ``model`` is one
+    multilingual checkpoint for every direction. Inputs are sorted by length into batches bounded
+    by ``batch_size`` and ``max_batch_tokens`` and returned in the caller's order.
+    """
+
+    backend = "transformers"
+
+    def __init__(
+        self,
+        name: str = "hf",
+        model: str | None = None,
+        models: Mapping[str, str] | None = None,
+        revision: str | None = None,
+        lang_style: str = "auto",
+        lang_codes: Mapping[str, str] | None = None,
+        num_beams: int = 4,
+        max_new_tokens: int = 256,
+        max_input_tokens: int = 512,
+        batch_size: int = 32,
+        max_batch_tokens: int | None = 8192,
+        dtype: str = "float32",
+        device: str = "auto",
+        threads: int | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        if lang_style not in S.LANG_STYLES:
+            raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {S.LANG_STYLES}")
+        if dtype not in DTYPES:
+            raise MtharnessError(f"translator.dtype={dtype!r}: choose one of {DTYPES}")
+        self.name = name
+        self.model = model
+        self.models = dict(models or {})
+        self.revision = revision
+        self.lang_style = lang_style
+        self.lang_codes = dict(lang_codes or {})
+        self.num_beams = int(num_beams)
+        self.max_new_tokens = int(max_new_tokens)
+        self.max_input_tokens = int(max_input_tokens)
+        self.batch_size = int(batch_size)
+        self.max_batch_tokens = max_batch_tokens
+        self.dtype = dtype
+        self.device = device
+        self.threads = threads
+        self.trust_remote_code = bool(trust_remote_code)
+        self._loaded: dict[str, tuple[Any, Any, str]] = {}
+        self._identity: dict[str, Any] | None = None
+
+    def _device(self) -> str:
+        import torch
+
+        if self.device != "auto":
+            return self.device
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def _load(self, ref: str) -> tuple[Any, Any, str]:
+        """(tokenizer, model, language style) for one checkpoint, loaded once."""
+        if ref in self._loaded:
+            return self._loaded[ref]
+        # OpenMP reads this once, at torch import: passive waiting keeps a busy second core from
+        # turning multi-threaded generation into a spin-lock contest
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
+
+        torch.set_num_threads(S.threads_to_use(self.threads))
+        revision = None if S.is_local(ref) else S.resolve_revision(ref, self.revision)
+        tok = S.load_tokenizer(ref, revision, self.trust_remote_code)
+        dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
+        try:
+            model = AutoModelForSeq2SeqLM.from_pretrained(
+                ref, revision=revision, dtype=dtype, trust_remote_code=self.trust_remote_code
+            )
+        except Exception as exc:
+            raise S.load_error(ref, exc) from None
+        model.to(self._device()).eval()
+        style = S.detect_style(tok) if self.lang_style == "auto" else self.lang_style
+        self._loaded[ref] = (tok, model, style)
+        return self._loaded[ref]
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        if not texts:
+            return []
+        tok, _, style = self._load(S.model_for(self.model, self.models, src, tgt))
+        target = S.set_direction(tok, style, src, tgt, self.lang_codes)
+        todo = [i for i, t in enumerate(texts) if t.strip()]  # an empty source translates to ""
+        outputs = [""] * len(texts)
+        decoded = S.decode(tok, self.generate_ids([texts[i] for i in todo], src, tgt), target)
+        for i, text in zip(todo, decoded, strict=True):
+            outputs[i] = text
+        return outputs
+
+    def generate_ids(self, texts: Sequence[str], src: str, tgt: str) -> list[list[int]]:
+        """Output token ids per input, in input order, as generate() made them (language token included)."""
+        import torch
+
+        tok, model, style = self._load(S.model_for(self.model, self.models, src, tgt))
+        target = S.set_direction(tok, style, src, tgt, self.lang_codes)
+        kwargs: dict[str, Any] = {
+            "num_beams": self.num_beams,
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": False,
+        }
+        if target is not None:
+            kwargs["forced_bos_token_id"] = tok.convert_tokens_to_ids(target)
+        ids = tok(list(texts), truncation=True, max_length=self.max_input_tokens)["input_ids"]
+        out: list[list[int]] = [[] for _ in ids]
+        with torch.inference_mode():
+            for batch in S.length_batches([len(x) for x in ids], self.batch_size, self.max_batch_tokens):
+                enc = tok.pad({"input_ids": [ids[j] for j in batch]}, return_tensors="pt").to(model.device)
+                for j, seq in zip(batch, model.generate(**enc, **kwargs).tolist(), strict=True):
+                    out[j] = seq
+        return out
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
+        S.model_for(self.model, self.models, src, tgt)
+
+    def identity(self) -> dict[str, Any]:
+        """Checkpoints with their revisions, decoding settings, dtype, device and library versions.
+
+        Batch size, token budget and threads are left out on purpose: they change speed, not the
+        decoded text, and leaving them out lets a rerun with another batch size reuse the cache.
+        """
+        if self._identity is None:
+            checkpoints = {
+                label: {"model": ref, "revision": S.resolve_revision(ref, self.revision)}
+                for label, ref in S.all_models(self.model, self.models).items()
+            }
+            self._identity = {
+                "backend": self.backend,
+                "checkpoints": checkpoints,
+                "decoding": S.decoding_identity(
+                    {
+                        "num_beams": self.num_beams,
+                        "max_new_tokens": self.max_new_tokens,
+                        "max_input_tokens": self.max_input_tokens,
+                        "do_sample": False,
+                        "lang_style": self.lang_style,
+                        "lang_codes": self.lang_codes,
+                    }
+                ),
+                "dtype": self.dtype,
+                "device": self._device_kind(),
+                "trust_remote_code": self.trust_remote_code,
+                "versions": S.versions("torch"),
+            }
+        return self._identity
+
+    def _device_kind(self) -> str:
+        """cpu or cuda, without importing torch (a fully cached rerun never needs it)."""
+        if self.device != "auto" or "torch" in sys.modules:
+            return self._device().split(":")[0]
+        if "+cpu" in S.versions("torch")["torch"] or not os.path.exists("/proc/driver/nvidia/version"):
+            return "cpu"
+        return "cuda"

@@ -1,0 +1,64 @@
+"""Tiny translation checkpoints for the hf/ct2/cache tests (import the fixtures you use).
+
+The trained copy model is committed (tests/fixtures/tiny_marian_copy, rebuilt by
+scripts/make_tiny_models.py); the random-weight multilingual ones are built here in seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MARIAN = REPO / "tests" / "fixtures" / "tiny_marian_copy"
+SAMPLE_EN = REPO / "src" / "mtharness" / "sample" / "sample.en"
+
+
+def _builder():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "make_tiny_models", REPO / "scripts" / "make_tiny_models.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_tiny_models", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def our_sentences() -> list[str]:
+    """Our own text (article + sample): enough for a tokenizer of random-weight models."""
+    sample = REPO / "src" / "mtharness" / "sample"
+    lines = (sample / "article.en").read_text().splitlines() + SAMPLE_EN.read_text().splitlines()
+    return [line for line in lines if line]
+
+
+def needs(*modules: str) -> None:
+    for name in modules:
+        pytest.importorskip(name)
+
+
+@pytest.fixture(scope="session")
+def tiny_marian() -> Path:
+    needs("torch", "transformers", "sentencepiece")
+    if not (TINY_MARIAN / "model.safetensors").exists():
+        pytest.skip(f"{TINY_MARIAN} missing: python scripts/make_tiny_models.py marian-copy {TINY_MARIAN}")
+    return TINY_MARIAN
+
+
+@pytest.fixture(scope="session")
+def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    needs("torch", "transformers", "tokenizers")
+    out = tmp_path_factory.mktemp("tiny_nllb")
+    _builder().build_nllb(out, our_sentences(), seed=1, vocab_size=600)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_m2m100(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    needs("torch", "transformers", "sentencepiece")
+    out = tmp_path_factory.mktemp("tiny_m2m100")
+    _builder().build_m2m100(out, our_sentences(), seed=1, vocab_size=600)
+    return out
