@@ -16,6 +16,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "translate and score one config (Hydra: key=value overrides, -m sweeps)",
     ),
+    "compare": (
+        "mtharness.cli_compare",
+        "main",
+        "compare systems or runs: scores, CIs, paired tests, human correlation, HTML",
+    ),
+    "leaderboard": (
+        "mtharness.cli_compare",
+        "leaderboard_main",
+        "collect every run under a folder into leaderboard.md/.csv",
+    ),
+    "report": ("mtharness.cli_compare", "report_main", "self-contained HTML report of one finished run"),
 }
 
 
