@@ -99,13 +99,10 @@ def _serial(
 ) -> list[list[Stats]]:
     out = []
     for metric in metrics:
-        cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
-        row = []
-        for hyps in systems:
-            metric._ref_cache = cache
-            row.append(metric._extract_corpus_statistics(list(hyps), None))
-        metric._ref_cache = None
-        out.append(row)
+        saved = metric._ref_cache  # a caller's own cache (stats.Scorer keeps one) survives
+        metric._ref_cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
+        out.append([metric._extract_corpus_statistics(list(hyps), None) for hyps in systems])
+        metric._ref_cache = saved
     return out
 
 
