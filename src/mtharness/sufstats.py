@@ -25,9 +25,10 @@ from typing import Any
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-# Below this much work (segments x systems x metrics, TER counting ~4x) the pool's start-up
-# (~30-80 ms per forked worker here) costs more than it saves; measured with scripts/bench.py.
-MIN_PARALLEL_WORK = 4000
+# Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x
+# chrF per segment) the pool is not worth it. Forking a 2-worker pool and collecting a trivial job
+# took 30-90 ms on the 2-core dev machine under load; 1000 units of serial work take ~0.3-1 s there.
+MIN_PARALLEL_WORK = 1000
 CHUNKS_PER_WORKER = 4  # several chunks per worker even out long and short segments
 
 Stats = list[list[Any]]  # one row of numbers per segment
