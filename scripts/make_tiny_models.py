@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
 import random
 import re
@@ -74,11 +75,11 @@ def training_sentences(max_sentences: int = 12000, seed: int = 1) -> list[str]:
 def _train_sentencepiece(sentences: Sequence[str], prefix: Path, vocab_size: int, model_type: str) -> None:
     import sentencepiece as spm
 
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        f.write("\n".join(sentences) + "\n")
+    # an iterator and a writer, not files: their (temporary) paths would be stored in the model
+    model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        input=f.name,
-        model_prefix=str(prefix),
+        sentence_iterator=iter(sentences),
+        model_writer=model,
         vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=1.0,
@@ -91,7 +92,7 @@ def _train_sentencepiece(sentences: Sequence[str], prefix: Path, vocab_size: int
         minloglevel=2,
         hard_vocab_limit=False,
     )
-    Path(f.name).unlink()
+    prefix.with_suffix(".model").write_bytes(model.getvalue())
 
 
 def build_marian(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size: int = 2000) -> None:

@@ -40,6 +40,12 @@ def needs(*modules: str) -> None:
         pytest.importorskip(name)
 
 
+@pytest.fixture(autouse=True)
+def _own_translation_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test gets its own cache.dir: runs never write into the checkout's results/ nor share hits."""
+    monkeypatch.setenv("MTHARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def tiny_marian() -> Path:
     needs("torch", "transformers", "sentencepiece")

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
+
 from mtharness.cache import CACHE_FILE, CachedTranslator, insert, lookup, open_cache, system_key, with_cache
 from mtharness.cli_run import build_translator, run_from_config
 from mtharness.textio import read_lines
@@ -93,12 +95,12 @@ def test_second_identical_run_makes_zero_model_calls(tiny_marian: Path, tmp_path
     assert isinstance(build_translator(_cfg(tiny_marian, tmp_path)), CountingHF)
 
 
-def _run_args(model: Path, results: Path, run_dir: Path, limit: int) -> list[str]:
+def _run_args(model: Path, results: Path, run_dir: Path, limit: int, chunk: int) -> list[str]:
     return [
         sys.executable, "-m", "mtharness", "run",
         "translator=tiny_marian_copy", f"translator.model={model}",
-        f"results_dir={results}", f"hydra.run.dir={run_dir}",
-        "metrics=[chrf]", "progress=false", f"limit={limit}", "chunk_size=4",
+        f"results_dir={results}", f"cache.dir={results / 'cache'}", f"hydra.run.dir={run_dir}",
+        "metrics=[chrf]", "progress=false", f"limit={limit}", f"chunk_size={chunk}",
     ]  # fmt: skip
 
 
@@ -120,23 +122,24 @@ def _scores(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "scores.json").read_text())
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_translates_only_the_rest(tiny_marian: Path, tmp_path: Path) -> None:
-    limit, db = 40, tmp_path / "cache" / CACHE_FILE
+    limit, db = 150, tmp_path / "cache" / CACHE_FILE
     proc = subprocess.Popen(
-        _run_args(tiny_marian, tmp_path, tmp_path / "killed", limit),
+        _run_args(tiny_marian, tmp_path, tmp_path / "killed", limit, 10),
         cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while _rows(db).get("en-es", 0) < 8 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while _rows(db).get("en-es", 0) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = _rows(db).get("en-es", 0)
-    assert 8 <= done < limit, f"kill came too late ({done} of {limit} translated)"
+    assert 10 <= done < limit, f"kill came too late ({done} of {limit} translated)"
     assert not (tmp_path / "killed" / "scores.json").exists()  # no half-written result
 
     rerun = subprocess.run(
-        _run_args(tiny_marian, tmp_path, tmp_path / "rerun", limit),
+        _run_args(tiny_marian, tmp_path, tmp_path / "rerun", limit, 10),
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -146,11 +149,12 @@ def test_kill_9_mid_run_then_rerun_translates_only_the_rest(tiny_marian: Path, t
     assert _rows(db)["en-es"] == limit
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_share_one_cache(tiny_marian: Path, tmp_path: Path) -> None:
-    limit = 24
+    limit = 60  # 15 commits per direction and run: the two runs' writes interleave
     procs = [
         subprocess.Popen(
-            _run_args(tiny_marian, tmp_path, tmp_path / f"run{i}", limit),
+            _run_args(tiny_marian, tmp_path, tmp_path / f"run{i}", limit, 4),
             cwd=REPO,
             env=_env(),
             stdout=subprocess.DEVNULL,

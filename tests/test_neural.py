@@ -42,14 +42,14 @@ def sentences() -> list[str]:
 def test_order_and_length_restored_for_shuffled_lengths(tiny_marian: Path, sentences: list[str]) -> None:
     """Translating the whole list equals translating each sentence alone (batch-order independent)."""
     translator = hf(tiny_marian)
-    together = translator.translate([*sentences[:12], ""], "en", "xx")
-    assert len(together) == 13 and together[-1] == ""
-    alone = [translator.translate([s], "en", "xx")[0] for s in sentences[:12]]
-    assert together[:12] == alone
+    together = translator.translate([*sentences[:8], ""], "en", "xx")
+    assert len(together) == 9 and together[-1] == ""
+    alone = [translator.translate([s], "en", "xx")[0] for s in sentences[:8]]
+    assert together[:8] == alone
     # a copy model's output resembles its own input, not a neighbour's: order really was restored
     chrf = CHRF()
-    for i, (src, out) in enumerate(zip(sentences[:12], together, strict=False)):
-        other = sentences[(i + 1) % 12]
+    for i, (src, out) in enumerate(zip(sentences[:8], together[:8], strict=True)):
+        other = sentences[(i + 1) % 8]
         assert chrf.sentence_score(out, [src]).score > chrf.sentence_score(out, [other]).score
 
 
@@ -137,9 +137,10 @@ def test_round_trip_through_trained_tiny_model(tiny_marian: Path, tmp_path: Path
     payload = run_from_config(cfg, tmp_path / "run")
     rt = read_lines(tmp_path / "run" / "rt.en.txt")
     src = read_lines(SAMPLE_EN)[:60]
-    bleu = BLEU().corpus_score(rt, [src])
+    metric = BLEU()
+    bleu = metric.corpus_score(rt, [src])
     assert payload["scores"]["round_trip"]["BLEU"]["score"] == pytest.approx(bleu.score, abs=1e-4)
-    assert payload["scores"]["round_trip"]["BLEU"]["signature"] == BLEU().get_signature().format()
+    assert payload["scores"]["round_trip"]["BLEU"]["signature"] == metric.get_signature().format()
     # trained: far from random-weight noise (BLEU ~0), and imperfect (not an identity function)
     assert 30 < bleu.score < 100
     assert payload["scores"]["round_trip"]["chrF2"]["score"] > 60

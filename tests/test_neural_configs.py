@@ -32,7 +32,7 @@ def test_hub_model_configs_name_the_checkpoints(option: str) -> None:
     assert translator.trust_remote_code is False  # type: ignore[attr-defined]
     assert translator._loaded == {}  # type: ignore[attr-defined]
     if option.endswith("_ct2"):
-        assert translator.convert_dir == f"{cfg.results_dir}/cache/ct2"  # type: ignore[attr-defined]
+        assert translator.convert_dir == f"{cfg.cache.dir}/ct2"  # type: ignore[attr-defined]
 
 
 def test_instantiating_every_neural_config_imports_no_torch() -> None:
