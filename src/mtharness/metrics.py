@@ -14,6 +14,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
 from mtharness.core import MetricResult, MtharnessError
+from mtharness.sufstats import Stats, extract_statistics, stats_key
 
 # kind -> (sacrebleu class, fixed constructor arguments, higher_is_better)
 KINDS: dict[str, tuple[type[Metric], dict[str, Any], bool]] = {
@@ -72,12 +73,9 @@ def make_metric(spec: MetricSpec, trg_lang: str, with_references: bool = True) -
         ) from None
 
 
-def corpus_score(
-    spec: MetricSpec, hyps: Sequence[str], refs: Sequence[Sequence[str]], trg_lang: str
-) -> MetricResult:
-    """Corpus-level score of ``hyps`` against reference streams ``refs`` (sacrebleu's layout)."""
-    metric = make_metric(spec, trg_lang)
-    score = metric.corpus_score(list(hyps), [list(r) for r in refs])
+def _result(spec: MetricSpec, metric: Metric, stats: Stats) -> MetricResult:
+    # sacrebleu's own aggregation over the full, ordered list: the score corpus_score returns
+    score = metric._aggregate_and_compute(stats)
     return MetricResult(
         name=score.name,
         score=float(score.score),
@@ -86,21 +84,90 @@ def corpus_score(
     )
 
 
+def _unique_statistics(
+    metrics: Sequence[Metric],
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str]],
+    workers: int | None,
+) -> list[list[Stats]]:
+    """extract_statistics, once per distinct stats_key (chrF for corpus and segment scores)."""
+    keys = [stats_key(m) for m in metrics]
+    first = {k: metrics[i] for i, k in reversed(list(enumerate(keys)))}
+    unique = list(first.values())
+    stats = dict(zip(first, extract_statistics(unique, systems, refs, workers), strict=True))
+    for m, k in zip(metrics, keys, strict=True):
+        m.num_refs = first[k].num_refs
+    return [stats[k] for k in keys]
+
+
+def score_systems(
+    specs: Sequence[MetricSpec],
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str]],
+    trg_lang: str,
+    workers: int | None = None,
+) -> list[list[MetricResult]]:
+    """[system][spec] corpus scores, each equal to sacrebleu's corpus_score with its signature.
+
+    References are preprocessed once for all systems and the statistics are extracted in parallel
+    chunks on big inputs (see mtharness.sufstats).
+    """
+    metrics = [make_metric(s, trg_lang) for s in specs]
+    for hyps in systems:
+        for metric in metrics:
+            metric._check_corpus_score_args(hyps, refs)  # sacrebleu's own input errors
+    stats = _unique_statistics(metrics, systems, refs, workers)
+    return [
+        [_result(spec, m, stats[i][j]) for i, (spec, m) in enumerate(zip(specs, metrics, strict=True))]
+        for j in range(len(systems))
+    ]
+
+
+def corpus_score(
+    spec: MetricSpec, hyps: Sequence[str], refs: Sequence[Sequence[str]], trg_lang: str
+) -> MetricResult:
+    """Corpus-level score of ``hyps`` against reference streams ``refs`` (sacrebleu's layout)."""
+    return score_systems([spec], [hyps], refs, trg_lang)[0][0]
+
+
+def direction_scores(
+    specs: Sequence[MetricSpec],
+    hyps: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    trg_lang: str,
+    workers: int | None = None,
+) -> tuple[list[MetricResult], dict[str, list[float]]]:
+    """Corpus scores for ``specs`` and the segment scores of ``segment_scores``, in one pass.
+
+    Segment chrF/BLEU come from the same per-segment statistics a corpus chrF/BLEU with default
+    arguments needs, so they cost nothing extra when those are requested.
+    """
+    metrics = [make_metric(s, trg_lang) for s in specs]
+    seg_metrics = _segment_metrics(trg_lang)
+    for metric in metrics:
+        metric._check_corpus_score_args(hyps, refs)
+    all_stats = _unique_statistics([*metrics, *seg_metrics.values()], [hyps], refs, workers)
+    results = [_result(s, m, st[0]) for s, m, st in zip(specs, metrics, all_stats, strict=False)]
+    seg_stats = all_stats[len(metrics) :]
+    segments = {
+        name: [round(float(m._aggregate_and_compute([row]).score), 4) for row in st[0]]
+        for (name, m), st in zip(seg_metrics.items(), seg_stats, strict=True)
+    }
+    return results, segments
+
+
 def score_name(spec: MetricSpec, trg_lang: str) -> str:
     """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER) without scoring anything."""
     metric = make_metric(spec, trg_lang)
     return metric.corpus_score([""], [[""]]).name
 
 
+def _segment_metrics(trg_lang: str) -> dict[str, Metric]:
+    return {"chrF2": CHRF(), "BLEU": BLEU(effective_order=True, trg_lang=trg_lang)}
+
+
 def segment_scores(
     hyps: Sequence[str], refs: Sequence[Sequence[str]], trg_lang: str
 ) -> dict[str, list[float]]:
-    """Per-segment chrF and BLEU (effective order), as sacrebleu's sentence_score computes them."""
-    chrf = CHRF()
-    bleu = BLEU(effective_order=True, trg_lang=trg_lang)
-    out: dict[str, list[float]] = {"chrF2": [], "BLEU": []}
-    for i, hyp in enumerate(hyps):
-        seg_refs = [r[i] for r in refs]
-        out["chrF2"].append(round(chrf.sentence_score(hyp, seg_refs).score, 4))
-        out["BLEU"].append(round(bleu.sentence_score(hyp, seg_refs).score, 4))
-    return out
+    """Per-segment chrF and BLEU (effective order), equal to sacrebleu's sentence_score."""
+    return direction_scores([], hyps, refs, trg_lang)[1]

@@ -37,11 +37,11 @@ def score_direction(
     result: DirectionResult, refs: Sequence[Sequence[str]], specs: Sequence[M.MetricSpec]
 ) -> DirectionResult:
     """Fill in corpus scores (with signatures) and segment scores for one direction."""
-    trg = result.pair.tgt
-    for spec in specs:
-        res = M.corpus_score(spec, result.outputs, refs, trg)
+    # one pass: references preprocessed once, statistics shared with the segment scores
+    scores, segments = M.direction_scores(specs, result.outputs, refs, result.pair.tgt)
+    for res in scores:
         result.scores[res.name] = res
-    result.segment_scores = M.segment_scores(result.outputs, refs, trg)
+    result.segment_scores = segments
     return result
 
 

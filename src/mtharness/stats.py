@@ -30,6 +30,7 @@ from sacrebleu.significance import estimate_ci
 
 from mtharness.core import MtharnessError
 from mtharness.metrics import MetricSpec, make_metric
+from mtharness.sufstats import extract_statistics
 
 DEFAULT_SEED = 12345  # sacrebleu's default $SACREBLEU_SEED
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
@@ -156,6 +157,7 @@ class Scorer:
         self.spec = spec
         self.n_segments = lengths.pop()
         self.metric = make_metric(spec, trg_lang)
+        self.refs = [list(r) for r in refs]  # for chunked extraction (sufstats)
         # sacrebleu reads refs from this cache when _extract_corpus_statistics gets refs=None
         self.metric._ref_cache = self.metric._cache_references([list(r) for r in refs])
 
@@ -188,16 +190,6 @@ def system_stats(
     return Scorer(spec, refs, trg_lang).stats(name, hyps)
 
 
-# what forked workers read: set just before the pool forks, so nothing big is pickled
-_FORK_STATE: tuple[list[Scorer], dict[str, list[str]]] | None = None
-
-
-def _fork_extract(task: tuple[int, str]) -> list[Any]:
-    assert _FORK_STATE is not None
-    scorers, systems = _FORK_STATE
-    return list(scorers[task[0]].metric._extract_corpus_statistics(systems[task[1]], None))
-
-
 def extract_all(
     scorers: Sequence[Scorer], systems: dict[str, list[str]], jobs: int = 1
 ) -> list[dict[str, SystemStats]]:
@@ -207,28 +199,40 @@ def extract_all(
     independent per system and metric, so it parallelises cleanly; references are cached in the
     parent first and inherited by the workers.
     """
-    global _FORK_STATE
     tasks = [(i, name) for i in range(len(scorers)) for name in systems]
     if jobs <= 1 or len(tasks) <= 1:
         return [{name: sc.stats(name, hyps) for name, hyps in systems.items()} for sc in scorers]
-    import multiprocessing as mp
-
     for sc in scorers:  # same length checks as the serial path, before forking
         for name, hyps in systems.items():
             if len(hyps) != sc.n_segments:
                 raise MtharnessError(
                     f"system {name}: {len(hyps)} lines but the references have {sc.n_segments}"
                 )
-    _FORK_STATE = (list(scorers), systems)
-    try:
-        with mp.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
-            raws = pool.map(_fork_extract, tasks, chunksize=1)
-    finally:
-        _FORK_STATE = None
+    # chunks of segments over `jobs` forked workers, references preprocessed once per chunk and
+    # metric for every system (mtharness.sufstats); the rows are sacrebleu's, in order
+    names = list(systems)
     out: list[dict[str, SystemStats]] = [{} for _ in scorers]
-    for (i, name), raw in zip(tasks, raws, strict=True):
-        out[i][name] = scorers[i].from_raw(name, raw)
+    for group in _same_refs(scorers):
+        raws = extract_statistics(
+            [scorers[i].metric for i in group], [systems[n] for n in names], scorers[group[0]].refs, jobs
+        )
+        for i, per_system in zip(group, raws, strict=True):
+            for name, raw in zip(names, per_system, strict=True):
+                out[i][name] = scorers[i].from_raw(name, raw)
     return out
+
+
+def _same_refs(scorers: Sequence[Scorer]) -> list[list[int]]:
+    """Scorer indices grouped by equal references (usually one group: every metric, same refs)."""
+    groups: list[list[int]] = []
+    for i, sc in enumerate(scorers):
+        for g in groups:
+            if scorers[g[0]].refs == sc.refs:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
 
 
 def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np.ndarray:

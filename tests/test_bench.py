@@ -1,0 +1,45 @@
+"""scripts/bench.py --quick runs every comparison and writes a complete, sane report (no timing goals)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (report_file,) = tmp_path.glob("*.json")
+    report = json.loads(report_file.read_text())
+    comps = report["comparisons"]
+    sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
+    assert set(comps) == set(sections)
+    for name, r in comps.items():
+        assert "error" not in r, name
+        assert r["ours_s"] > 0 and r["what"] and isinstance(r["met"], bool), name
+        assert r["ratio"] == r["ratio"], name  # not NaN
+    assert comps["scoring"]["identical_scores"] is True
+    assert comps["significance"]["p_values_within_0.01"] is True
+    assert comps["significance"]["n_p_values"] == 9  # 3 systems x BLEU, chrF, TER
+    assert comps["rerun"]["model_calls_on_rerun"] == 0
+    assert all(c["hits"] > 0 for c in comps["rerun"]["cache"].values())
+    assert comps["rerun"]["torch_imported_on_rerun"] is False
+    assert comps["startup"]["torch_imported_by_help"] is False
+    assert comps["startup"]["heavy_modules_after_file_scoring"] == "-"
+    assert comps["harness_overhead"]["identical_outputs"].split("/")[0] != "0"
+    assert comps["ct2_vs_transformers"]["output_tokens"]["ct2"] > 0
+    assert comps["scoring"]["peak_rss_mb"] > 0
+    m = report["machine"]
+    assert m["cores"] >= 1 and m["versions"]["sacrebleu"] and m["cpu_model"]
+    assert (tmp_path / report_file.name.replace(".json", ".md")).read_text().count("| ") > 6
