@@ -95,6 +95,15 @@ def _train_sentencepiece(sentences: Sequence[str], prefix: Path, vocab_size: int
     prefix.with_suffix(".model").write_bytes(model.getvalue())
 
 
+def _pieces(sentences: Sequence[str], prefix: Path, vocab_size: int, model_type: str) -> list[str]:
+    """Train a sentencepiece model at ``prefix``.model and return its pieces in id order."""
+    import sentencepiece as spm
+
+    _train_sentencepiece(sentences, prefix, vocab_size, model_type)
+    sp = spm.SentencePieceProcessor(model_file=str(prefix.with_suffix(".model")))
+    return [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+
+
 def build_marian(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size: int = 2000) -> None:
     """Marian tokenizer (shared source/target sentencepiece) and a random-weight 2+2-layer model."""
     import torch
@@ -102,11 +111,7 @@ def build_marian(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        _train_sentencepiece(sentences, Path(tmp) / "sp", vocab_size, "unigram")
-        import sentencepiece as spm
-
-        sp = spm.SentencePieceProcessor(model_file=str(Path(tmp) / "sp.model"))
-        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+        pieces = _pieces(sentences, Path(tmp) / "sp", vocab_size, "unigram")
         # Marian: </s> is id 0, <unk> follows, <pad> is the last id
         vocab = ["</s>", "<unk>", *(p for p in pieces if p not in ("<unk>", "</s>")), "<pad>"]
         (Path(tmp) / "vocab.json").write_text(json.dumps({p: i for i, p in enumerate(vocab)}))
@@ -221,11 +226,7 @@ def build_m2m100(out: Path, sentences: Sequence[str], seed: int = 1, vocab_size:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        _train_sentencepiece(sentences, Path(tmp) / "sp", vocab_size, "bpe")
-        import sentencepiece as spm
-
-        sp = spm.SentencePieceProcessor(model_file=str(Path(tmp) / "sp.model"))
-        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+        pieces = _pieces(sentences, Path(tmp) / "sp", vocab_size, "bpe")
         vocab = ["<s>", "<pad>", "</s>", "<unk>", *(p for p in pieces if p != "<unk>")]
         (Path(tmp) / "vocab.json").write_text(json.dumps({p: i for i, p in enumerate(vocab)}))
         tok = M2M100Tokenizer(

@@ -72,7 +72,7 @@ def converted_model(
     return target
 
 
-class CT2Translator:
+class CT2Translator(S.Seq2SeqSettings):
     """Same configuration and language-code handling as ``hf``, decoded by CTranslate2.
 
     ``num_beams`` is passed as beam_size explicitly (CTranslate2's default is 2, transformers' 1).
@@ -102,33 +102,18 @@ class CT2Translator:
         convert_dir: str = "results/cache/ct2",
         trust_remote_code: bool = False,
     ) -> None:
-        if lang_style not in S.LANG_STYLES:
-            raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {S.LANG_STYLES}")
         if compute_type not in COMPUTE_TYPES:
             raise MtharnessError(f"translator.compute_type={compute_type!r}: choose one of {COMPUTE_TYPES}")
         if quantization not in QUANTIZATIONS:
             raise MtharnessError(f"translator.quantization={quantization!r}: choose one of {QUANTIZATIONS}")
-        self.name = name
-        self.model = model
-        self.models = dict(models or {})
-        self.revision = revision
-        self.lang_style = lang_style
-        self.lang_codes = dict(lang_codes or {})
-        self.num_beams = int(num_beams)
-        self.max_new_tokens = int(max_new_tokens)
-        self.max_input_tokens = int(max_input_tokens)
-        self._truncation = S.Truncation(self.max_input_tokens)
-        self.batch_size = int(batch_size)
-        self.max_batch_tokens = max_batch_tokens
+        super().__init__(
+            name, model, models, revision, lang_style, lang_codes, num_beams, max_new_tokens,
+            max_input_tokens, batch_size, max_batch_tokens, device, threads, trust_remote_code,
+        )  # fmt: skip
         self.compute_type = compute_type
         self.quantization = quantization
-        self.device = device
-        self.threads = threads
         self.inter_threads = int(inter_threads)
         self.convert_dir = convert_dir
-        self.trust_remote_code = bool(trust_remote_code)
-        self._loaded: dict[str, tuple[Any, Any, str]] = {}
-        self._identity: dict[str, Any] | None = None
 
     def _device(self) -> str:
         if self.device != "auto":
@@ -152,7 +137,7 @@ class CT2Translator:
             inter_threads=self.inter_threads,
             intra_threads=S.threads_to_use(self.threads),
         )
-        style = S.detect_style(tok) if self.lang_style == "auto" else self.lang_style
+        style = self._style(tok)
         self._loaded[ref] = (tok, translator, style)
         return self._loaded[ref]
 
@@ -180,33 +165,11 @@ class CT2Translator:
                 outputs[todo[j]] = text
         return outputs
 
-    def check_direction(self, src: str, tgt: str) -> None:
-        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
-        S.model_for(self.model, self.models, src, tgt)
-
-    def run_info(self) -> dict[str, Any]:
-        """What this run did that scores.json should record: inputs truncated to the model's limit."""
-        return {"truncation": self._truncation.report()}
-
     def identity(self) -> dict[str, Any]:
         """Like hf's identity: checkpoints + revisions, decoding, compute type, ct2 version."""
         if self._identity is None:
-            checkpoints = {
-                label: {"model": ref, "revision": S.resolve_revision(ref, self.revision)}
-                for label, ref in S.all_models(self.model, self.models).items()
-            }
             self._identity = {
-                "backend": self.backend,
-                "checkpoints": checkpoints,
-                "decoding": S.decoding_identity(
-                    {
-                        "num_beams": self.num_beams,
-                        "max_new_tokens": self.max_new_tokens,
-                        "max_input_tokens": self.max_input_tokens,
-                        "lang_style": self.lang_style,
-                        "lang_codes": self.lang_codes,
-                    }
-                ),
+                **self._common_identity(),
                 "compute_type": self.compute_type,
                 "quantization": self.quantization,
                 "device": self._device().split(":")[0],

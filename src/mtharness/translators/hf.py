@@ -13,7 +13,7 @@ from mtharness.translators import seq2seq as S
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
-class HFTranslator:
+class HFTranslator(S.Seq2SeqSettings):
     """AutoModelForSeq2SeqLM + AutoTokenizer; loads lazily, so building it from a config is free.
 
     ``models`` maps a direction to its checkpoint ({en-de: ..., de-en: ...}); ``model`` is one
@@ -41,28 +41,13 @@ class HFTranslator:
         threads: int | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        if lang_style not in S.LANG_STYLES:
-            raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {S.LANG_STYLES}")
         if dtype not in DTYPES:
             raise MtharnessError(f"translator.dtype={dtype!r}: choose one of {DTYPES}")
-        self.name = name
-        self.model = model
-        self.models = dict(models or {})
-        self.revision = revision
-        self.lang_style = lang_style
-        self.lang_codes = dict(lang_codes or {})
-        self.num_beams = int(num_beams)
-        self.max_new_tokens = int(max_new_tokens)
-        self.max_input_tokens = int(max_input_tokens)
-        self._truncation = S.Truncation(self.max_input_tokens)
-        self.batch_size = int(batch_size)
-        self.max_batch_tokens = max_batch_tokens
+        super().__init__(
+            name, model, models, revision, lang_style, lang_codes, num_beams, max_new_tokens,
+            max_input_tokens, batch_size, max_batch_tokens, device, threads, trust_remote_code,
+        )  # fmt: skip
         self.dtype = dtype
-        self.device = device
-        self.threads = threads
-        self.trust_remote_code = bool(trust_remote_code)
-        self._loaded: dict[str, tuple[Any, Any, str]] = {}
-        self._identity: dict[str, Any] | None = None
 
     def _device(self) -> str:
         import torch
@@ -92,7 +77,7 @@ class HFTranslator:
         except Exception as exc:
             raise S.load_error(ref, exc) from None
         model.to(self._device()).eval()
-        style = S.detect_style(tok) if self.lang_style == "auto" else self.lang_style
+        style = self._style(tok)
         self._loaded[ref] = (tok, model, style)
         return self._loaded[ref]
 
@@ -130,14 +115,6 @@ class HFTranslator:
                     out[j] = seq
         return out
 
-    def check_direction(self, src: str, tgt: str) -> None:
-        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
-        S.model_for(self.model, self.models, src, tgt)
-
-    def run_info(self) -> dict[str, Any]:
-        """What this run did that scores.json should record: inputs truncated to the model's limit."""
-        return {"truncation": self._truncation.report()}
-
     def identity(self) -> dict[str, Any]:
         """Checkpoints with their revisions, decoding settings, dtype, device and library versions.
 
@@ -145,23 +122,8 @@ class HFTranslator:
         decoded text, and leaving them out lets a rerun with another batch size reuse the cache.
         """
         if self._identity is None:
-            checkpoints = {
-                label: {"model": ref, "revision": S.resolve_revision(ref, self.revision)}
-                for label, ref in S.all_models(self.model, self.models).items()
-            }
             self._identity = {
-                "backend": self.backend,
-                "checkpoints": checkpoints,
-                "decoding": S.decoding_identity(
-                    {
-                        "num_beams": self.num_beams,
-                        "max_new_tokens": self.max_new_tokens,
-                        "max_input_tokens": self.max_input_tokens,
-                        "do_sample": False,
-                        "lang_style": self.lang_style,
-                        "lang_codes": self.lang_codes,
-                    }
-                ),
+                **self._common_identity(do_sample=False),
                 "dtype": self.dtype,
                 "device": self._device_kind(),
                 "trust_remote_code": self.trust_remote_code,

@@ -270,3 +270,76 @@ class Truncation:
             "max_input_tokens": self.max_tokens,
             "truncated_segments": dict(self.counts),
         }
+
+
+class Seq2SeqSettings:
+    """Settings and bookkeeping the hf and ct2 backends share (checkpoints, decoding, truncation).
+
+    Subclasses add how to load and decode; identity() here names what both record, so a cache key
+    changes whenever the checkpoint, its revision or a decoding setting does.
+    """
+
+    backend = "seq2seq"
+
+    def __init__(
+        self,
+        name: str,
+        model: str | None,
+        models: Mapping[str, str] | None,
+        revision: str | None,
+        lang_style: str,
+        lang_codes: Mapping[str, str] | None,
+        num_beams: int,
+        max_new_tokens: int,
+        max_input_tokens: int,
+        batch_size: int,
+        max_batch_tokens: int | None,
+        device: str,
+        threads: int | None,
+        trust_remote_code: bool,
+    ) -> None:
+        if lang_style not in LANG_STYLES:
+            raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {LANG_STYLES}")
+        self.name = name
+        self.model = model
+        self.models = dict(models or {})
+        self.revision = revision
+        self.lang_style = lang_style
+        self.lang_codes = dict(lang_codes or {})
+        self.num_beams = int(num_beams)
+        self.max_new_tokens = int(max_new_tokens)
+        self.max_input_tokens = int(max_input_tokens)
+        self._truncation = Truncation(self.max_input_tokens)
+        self.batch_size = int(batch_size)
+        self.max_batch_tokens = max_batch_tokens
+        self.device = device
+        self.threads = threads
+        self.trust_remote_code = bool(trust_remote_code)
+        self._loaded: dict[str, tuple[Any, Any, str]] = {}
+        self._identity: dict[str, Any] | None = None
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
+        model_for(self.model, self.models, src, tgt)
+
+    def run_info(self) -> dict[str, Any]:
+        """What this run did that scores.json should record: inputs truncated to the model's limit."""
+        return {"truncation": self._truncation.report()}
+
+    def _style(self, tokenizer: Any) -> str:
+        return detect_style(tokenizer) if self.lang_style == "auto" else self.lang_style
+
+    def _common_identity(self, **decoding: Any) -> dict[str, Any]:
+        checkpoints = {
+            label: {"model": ref, "revision": resolve_revision(ref, self.revision)}
+            for label, ref in all_models(self.model, self.models).items()
+        }
+        settings = {
+            "num_beams": self.num_beams,
+            "max_new_tokens": self.max_new_tokens,
+            "max_input_tokens": self.max_input_tokens,
+            "lang_style": self.lang_style,
+            "lang_codes": self.lang_codes,
+            **decoding,
+        }
+        return {"backend": self.backend, "checkpoints": checkpoints, "decoding": decoding_identity(settings)}
