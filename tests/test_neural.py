@@ -145,6 +145,7 @@ def test_round_trip_through_trained_tiny_model(tiny_marian: Path, tmp_path: Path
     assert 30 < bleu.score < 100
     assert payload["scores"]["round_trip"]["chrF2"]["score"] > 60
     assert payload["translator"]["name"] == "tiny_marian_copy"
+    assert payload["translator"]["trust_remote_code"] is False  # recorded, off unless set
 
 
 def test_offline_hub_id_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
