@@ -55,7 +55,12 @@ def instantiate_node(node: DictConfig, key: str) -> Any:
             raise cause from None
         if isinstance(cause, TypeError):
             raise MtharnessError(f"{key}: {cause} (check the keys under {key}.*)") from None
-        raise MtharnessError(f"{key}: {str(exc).splitlines()[-1]}") from None
+        if cause is not None:
+            detail = str(cause).strip().splitlines() or [""]
+            raise MtharnessError(
+                f"{key}: {type(cause).__name__}: {detail[0]} (from {key}._target_)"
+            ) from None
+        raise MtharnessError(f"{key}: {str(exc).strip().splitlines()[0]}") from None
 
 
 def build_dataset(cfg: DictConfig) -> Dataset:
