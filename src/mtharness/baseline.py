@@ -17,7 +17,7 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.metrics import parse_specs, score_name
-from mtharness.textio import atomic_write_json, read_text
+from mtharness.textio import atomic_write_json, read_jsonl, read_text
 
 BASELINE_FORMAT = 1
 # rates the gate knows; lower is better for all of them. off_target_rate comes from the validity work.
@@ -68,16 +68,7 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def _read_segments(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "segments.jsonl"
-    rows = []
-    for i, line in enumerate(read_text(path, "segments file").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise MtharnessError(f"segments file {path}, line {i}: not valid JSON ({exc.msg})") from None
-    return rows
+    return read_jsonl(run_dir / "segments.jsonl", "segments file")
 
 
 def _rates(payload: dict[str, Any]) -> dict[str, float]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, LanguagePair, MtharnessError, Segment
-from mtharness.textio import check_same_length, read_lines, read_text
+from mtharness.textio import check_same_length, read_jsonl, read_lines, read_text
 
 SAMPLE_DIR = Path(str(resources.files("mtharness") / "sample"))
 
@@ -130,18 +129,11 @@ def load_jsonl(
     **_: Any,
 ) -> Dataset:
     """One JSON object per line; field names are configurable."""
-    records = []
-    for n, line in enumerate(read_lines(path, "JSONL file"), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MtharnessError(f"JSONL file {path}, line {n}: not valid JSON ({exc.msg})") from None
+    records = read_jsonl(path, "JSONL file")
+    for n, rec in enumerate(records, 1):
         for key in [src_field, *ref_fields]:
             if not isinstance(rec, dict) or key not in rec:
-                raise MtharnessError(f"JSONL file {path}, line {n}: no field {key!r}")
-        records.append(rec)
+                raise MtharnessError(f"JSONL file {path}, record {n}: no field {key!r}")
     return from_columns(
         name,
         LanguagePair(src_lang, tgt_lang),

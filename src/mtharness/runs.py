@@ -10,7 +10,7 @@ from typing import Any
 
 from mtharness.compare import CompareInput, order_systems
 from mtharness.core import MtharnessError
-from mtharness.textio import read_lines, read_text
+from mtharness.textio import read_jsonl, read_text
 
 
 @dataclass
@@ -61,15 +61,8 @@ def load_run(path: str | Path) -> Run:
     if not scores.exists():
         raise MtharnessError(f"run folder {folder}: no scores.json (an unfinished run, or not a run folder)")
     payload = load_json(scores)
-    rows = []
     seg_file = folder / "segments.jsonl"
-    for n, line in enumerate(read_lines(seg_file, "segments file", allow_empty_file=True), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise MtharnessError(f"{seg_file}, line {n}: not valid JSON ({exc.msg})") from None
+    rows = read_jsonl(seg_file, "segments file", allow_empty_file=True)
     if not rows:
         raise MtharnessError(f"{seg_file}: no segments")
     return Run(folder, payload, rows)

@@ -50,6 +50,19 @@ def read_lines(path: str | Path, what: str = "file", allow_empty_file: bool = Fa
     return lines
 
 
+def read_jsonl(path: str | Path, what: str = "JSONL file", allow_empty_file: bool = False) -> list[Any]:
+    """One JSON value per line (blank lines skipped); a bad line is one error naming file and line."""
+    rows = []
+    for n, line in enumerate(read_lines(path, what, allow_empty_file), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise MtharnessError(f"{what} {path}, line {n}: not valid JSON ({exc.msg})") from None
+    return rows
+
+
 def check_same_length(
     first: list[str], first_name: str | Path, other: list[str], other_name: str | Path
 ) -> None:
