@@ -57,7 +57,7 @@ def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[Metric
     return [MetricSpec(str(k).lower().replace("++", "pp").replace("+", "p")) for k in config]
 
 
-def make_metric(spec: MetricSpec, trg_lang: str, with_references: bool = True) -> Metric:
+def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:
     """Instantiate the sacrebleu metric for one target language."""
     cls, fixed, _ = KINDS[spec.kind]
     args: dict[str, Any] = {**fixed, **spec.args}
