@@ -30,7 +30,7 @@ from sacrebleu.significance import estimate_ci
 
 from mtharness.core import MtharnessError
 from mtharness.metrics import MetricSpec, make_metric
-from mtharness.sufstats import extract_statistics
+from mtharness.sufstats import extract_statistics, statistics, use_fast_ter
 
 DEFAULT_SEED = 12345  # sacrebleu's default $SACREBLEU_SEED
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
@@ -167,7 +167,8 @@ class Scorer:
             raise MtharnessError(
                 f"system {name}: {len(hyps)} lines but the references have {self.n_segments}"
             )
-        return self.from_raw(name, self.metric._extract_corpus_statistics(list(hyps), None))
+        fast_ter = use_fast_ter([self.metric], [hyps])
+        return self.from_raw(name, statistics(self.metric, hyps, fast_ter))
 
     def from_raw(self, name: str, raw: list[Any]) -> SystemStats:
         """Wrap statistics sacrebleu extracted (here or in a worker process) with score and signature."""

@@ -11,6 +11,10 @@ scores and signatures are identical to ``metric.corpus_score`` (not just close).
 Two more savings come for free: references are preprocessed once per chunk and metric and reused for
 every system scored against them (sacrebleu's ``_ref_cache``), and metrics whose statistics coincide
 (chrF for a corpus score and for segment scores) are extracted once (see ``stats_key``).
+
+TER's statistics come from its edit search, which in sacrebleu is pure Python and dominates any job
+that includes TER. On big jobs (``use_fast_ter``) we run the same search compiled with numba
+(mtharness.fastter), which returns sacrebleu's edit counts exactly.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
+from mtharness import fastter
+
 # Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x
 # chrF per segment) the pool is not worth it. Forking a 2-worker pool and collecting a trivial job
 # took 30-90 ms on the 2-core dev machine under load; 1000 units of serial work take ~0.3-1 s there.
@@ -34,8 +40,9 @@ CHUNKS_PER_WORKER = 4  # several chunks per worker even out long and short segme
 Stats = list[list[Any]]  # one row of numbers per segment
 
 # The job a forked pool works on. Set in the parent right before the fork, so workers inherit the
-# texts and metric objects instead of receiving them pickled; tasks are only (lo, hi) bounds.
-_JOB: tuple[Sequence[Metric], Sequence[Sequence[str]], Sequence[Sequence[str | None]]] | None = None
+# texts and metric objects instead of receiving them pickled; tasks are only (lo, hi) bounds. The
+# last field says whether TER uses the compiled edit search (mtharness.fastter).
+_JOB: tuple[Sequence[Metric], Sequence[Sequence[str]], Sequence[Sequence[str | None]], bool] | None = None
 
 
 def default_workers() -> int:
@@ -76,6 +83,21 @@ def count_refs(refs: Sequence[Sequence[str | None]]) -> int:
     return counts.pop() if len(counts) == 1 else -1
 
 
+def use_fast_ter(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) -> bool:
+    """TER is among the metrics and its hypotheses are work enough to repay loading numba."""
+    n_ter = sum(1 for m in metrics if isinstance(m, TER))
+    if not n_ter:
+        return False
+    return fastter.worth_it(n_ter * sum(fastter.work(hyps) for hyps in systems))
+
+
+def statistics(metric: Metric, hyps: Sequence[str], fast_ter: bool) -> Stats:
+    """``metric._extract_corpus_statistics(hyps, None)``; TER's edit search compiled if fast_ter."""
+    if fast_ter and isinstance(metric, TER):
+        return fastter.segment_statistics(metric, hyps)
+    return metric._extract_corpus_statistics(list(hyps), None)
+
+
 def _work(metrics: Sequence[Metric], n_systems: int, n_segments: int) -> int:
     weight = sum(4 if isinstance(m, TER) else 1 for m in metrics)
     return weight * n_systems * n_segments
@@ -84,25 +106,28 @@ def _work(metrics: Sequence[Metric], n_systems: int, n_segments: int) -> int:
 def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
     """Worker: [metric][system] -> statistics of segments lo:hi (references preprocessed once)."""
     assert _JOB is not None, "the pool was not forked from extract_statistics"
-    metrics, systems, refs = _JOB
+    metrics, systems, refs, fast_ter = _JOB
     lo, hi = bounds
     chunk_refs = [list(r[lo:hi]) for r in refs]
     out = []
     for metric in metrics:
         # the worker owns its forked copy of the metric, so setting the cache is private to it
         metric._ref_cache = metric._cache_references(chunk_refs)  # type: ignore[arg-type]
-        out.append([metric._extract_corpus_statistics(list(h[lo:hi]), None) for h in systems])
+        out.append([statistics(metric, h[lo:hi], fast_ter) for h in systems])
     return out
 
 
 def _serial(
-    metrics: Sequence[Metric], systems: Sequence[Sequence[str]], refs: Sequence[Sequence[str | None]]
+    metrics: Sequence[Metric],
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str | None]],
+    fast_ter: bool,
 ) -> list[list[Stats]]:
     out = []
     for metric in metrics:
         saved = metric._ref_cache  # a caller's own cache (stats.Scorer keeps one) survives
         metric._ref_cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
-        out.append([metric._extract_corpus_statistics(list(hyps), None) for hyps in systems])
+        out.append([statistics(metric, hyps, fast_ter) for hyps in systems])
         metric._ref_cache = saved
     return out
 
@@ -152,14 +177,17 @@ def extract_statistics(
         return [[[] for _ in systems] for _ in metrics]
     n_workers = default_workers() if workers is None else max(1, workers)
     big = workers is not None or _work(metrics, len(systems), n) >= MIN_PARALLEL_WORK
+    fast_ter = use_fast_ter(metrics, systems)
+    if fast_ter:
+        fastter.warm_up()  # compile or load once here, not in every forked worker
     if n_workers == 1 or not big or not can_fork() or n < 2:
-        return _serial(metrics, systems, refs)
+        return _serial(metrics, systems, refs, fast_ter)
 
     _warn_tokenized(metrics, systems)
     # workers get their own copy of the metric: quiet the per-chunk warning there, keep the parent's
     forced = [(m, m._force) for m in metrics]
     global _JOB
-    _JOB = (metrics, systems, refs)
+    _JOB = (metrics, systems, refs, fast_ter)
     try:
         for m, _ in forced:
             m._force = True
