@@ -209,7 +209,7 @@ def ct2_vs_transformers(args: argparse.Namespace) -> dict[str, Any]:
     ids = [[*row, 0] for row in ids]  # </s>
     tokens = [tok.convert_ids_to_tokens(row) for row in ids]
 
-    def hf() -> int:
+    def hf(beams: int) -> int:
         made = 0
         with torch.inference_mode():
             for i in range(0, n, bs):
@@ -217,7 +217,7 @@ def ct2_vs_transformers(args: argparse.Namespace) -> dict[str, Any]:
                 y = model.generate(
                     input_ids=x,
                     attention_mask=torch.ones_like(x),
-                    num_beams=1,
+                    num_beams=beams,
                     do_sample=False,
                     min_new_tokens=out_len,
                     max_new_tokens=out_len,
@@ -225,32 +225,50 @@ def ct2_vs_transformers(args: argparse.Namespace) -> dict[str, Any]:
                 made += int(y.shape[0] * (y.shape[1] - 1))
         return made
 
-    def ct2() -> int:
+    def ct2(beams: int) -> int:
         res = translator.translate_batch(
-            tokens, max_batch_size=bs, beam_size=1, min_decoding_length=out_len, max_decoding_length=out_len
+            tokens,
+            max_batch_size=bs,
+            beam_size=beams,
+            min_decoding_length=out_len,
+            max_decoding_length=out_len,
+            return_scores=False,
         )
         return sum(len(r.hypotheses[0]) for r in res)
 
-    hf()  # warm-up
-    ct2()
-    t_hf, hf_times, hf_tokens = timed(hf, args.repeats)
-    t_ct2, ct2_times, ct2_tokens = timed(ct2, args.repeats)
+    # greedy, and beam 4: what both backends' configs (configs/translator/{hf,ct2}.yaml) decode with
+    by: dict[str, dict[str, Any]] = {}
+    for label, beams in (("greedy", 1), ("beam4", 4)):
+        hf(beams)  # warm-up
+        ct2(beams)
+        t_hf, hf_times, hf_tokens = timed(lambda b=beams: hf(b), args.repeats)
+        t_ct2, ct2_times, ct2_tokens = timed(lambda b=beams: ct2(b), args.repeats)
+        by[label] = {
+            "ours_s": round(t_ct2, 4),
+            "theirs_s": round(t_hf, 4),
+            "ours_times": ct2_times,
+            "theirs_times": hf_times,
+            "output_tokens": {"ct2": ct2_tokens, "transformers": hf_tokens},
+            "sentences_per_s": {"ct2_int8": round(n / t_ct2, 1), "transformers": round(n / t_hf, 1)},
+            "ratio": round(t_hf / t_ct2, 2),
+        }
     n_params = sum(p.numel() for p in model.parameters())
+    worst = min(by.values(), key=lambda r: r["ratio"])
     return {
         "what": f"CTranslate2 int8 translate_batch vs transformers float32 generate, Marian d_model "
         f"{model.config.d_model}, {model.config.encoder_layers}+{model.config.decoder_layers} layers, vocab {vocab} "
-        f"({n_params / 1e6:.0f}M params, random weights), {n} inputs of {src_len + 1} tokens, greedy, "
-        f"fixed output length {out_len}, batch {bs}, {args.threads} thread(s) each",
-        "ours_s": round(t_ct2, 4),
-        "theirs_s": round(t_hf, 4),
-        "ours_times": ct2_times,
-        "theirs_times": hf_times,
-        "output_tokens": {"ct2": ct2_tokens, "transformers": hf_tokens},
-        "sentences_per_s": {"ct2_int8": round(n / t_ct2, 1), "transformers": round(n / t_hf, 1)},
-        "ratio": round(t_hf / t_ct2, 2),
-        "ratio_meaning": "transformers time / ct2 int8 time",
+        f"({n_params / 1e6:.0f}M params, random weights), {n} inputs of {src_len + 1} tokens, fixed output "
+        f"length {out_len}, batch {bs}, {args.threads} thread(s) each; greedy and beam 4 (the configs' "
+        f"default), the table shows the smaller ratio",
+        "ours_s": worst["ours_s"],
+        "theirs_s": worst["theirs_s"],
+        "by_decoding": by,
+        "output_tokens": by["greedy"]["output_tokens"],
+        "ratio": worst["ratio"],
+        "ratio_meaning": "transformers time / ct2 int8 time, worse of "
+        + ", ".join(f"{k} {v['ratio']}x" for k, v in by.items()),
         "goal": ">= 4",
-        "met": t_hf / t_ct2 >= 4,
+        "met": all(r["ratio"] >= 4 for r in by.values()),
         **peak_memory_mb(),
     }
 
