@@ -439,7 +439,8 @@ cfg = compose(sys.argv[1:-1])
 payload = run_from_config(cfg, sys.argv[-1])
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "torch_imported": "torch" in sys.modules,
-                  "scoring_s": payload["timings"]["scoring_s"],
+                  "py3langid_imported": "py3langid" in sys.modules,
+                  "scoring_s": payload["timings"]["scoring_s"], "langid_cache": payload.get("langid_cache"),
                   "cache": {d: v.get("cache") for d, v in payload["directions"].items()}}))
 """
 
@@ -493,7 +494,10 @@ def rerun(args: argparse.Namespace) -> dict[str, Any]:
         "import_s": round(statistics.median(r["import_s"] for r in reruns), 3),
         "model_calls_on_rerun": sum(misses),
         "torch_imported_on_rerun": any(r["torch_imported"] for r in reruns),
+        # language ID labels come from the cache: py3langid (and its model) never loads
+        "py3langid_imported_on_rerun": any(r["py3langid_imported"] for r in reruns),
         "cache": reruns[-1]["cache"],
+        "langid_cache": reruns[-1]["langid_cache"],
         "ratio": round(overhead, 3),
         "ratio_meaning": "rerun seconds beyond start-up, scoring (recomputed on purpose) excluded",
         "goal": "0 model calls, < 1 s",

@@ -35,6 +35,8 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     assert comps["rerun"]["model_calls_on_rerun"] == 0
     assert all(c["hits"] > 0 for c in comps["rerun"]["cache"].values())
     assert comps["rerun"]["torch_imported_on_rerun"] is False
+    assert comps["rerun"]["py3langid_imported_on_rerun"] is False
+    assert comps["rerun"]["langid_cache"]["misses"] == 0
     assert comps["startup"]["torch_imported_by_help"] is False
     assert comps["startup"]["heavy_modules_after_file_scoring"] == "-"
     assert comps["harness_overhead"]["identical_outputs"].split("/")[0] != "0"

