@@ -498,10 +498,11 @@ def rerun(args: argparse.Namespace) -> dict[str, Any]:
         "py3langid_imported_on_rerun": any(r["py3langid_imported"] for r in reruns),
         "cache": reruns[-1]["cache"],
         "langid_cache": reruns[-1]["langid_cache"],
-        "ratio": round(overhead, 3),
-        "ratio_meaning": "rerun seconds beyond start-up, scoring (recomputed on purpose) excluded",
+        "ratio": round(run_s, 3),
+        "ratio_meaning": f"whole rerun in seconds beyond start-up (imports), scores recomputed; "
+        f"{overhead:.2f} s without scoring",
         "goal": "0 model calls, < 1 s",
-        "met": sum(misses) == 0 and overhead < 1.0,
+        "met": sum(misses) == 0 and run_s < 1.0,
     }
 
 
