@@ -62,6 +62,35 @@ def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[
     assert len(converted) == 1 and (converted[0] / "model.bin").exists()
 
 
+def test_ct2_parallel_batches_same_outputs_as_serial(
+    tiny_marian: Path, sentences: list[str], tmp_path: Path
+) -> None:
+    """inter_threads=2 decodes the queued batches two at a time; each output stays in its place."""
+    texts = [*sentences, "", sentences[0]]  # 42 texts in 6 batches of <= 8, plus an empty source
+    serial = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8").translate(texts, "en", "xx")
+    parallel = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8", inter_threads=2)
+    assert parallel.translate(texts, "en", "xx") == serial
+    assert serial[-2] == "" and serial[-1] == serial[0]
+    assert parallel.run_info()["ct2_threads"] == {"inter_threads": 2, "intra_threads": 1}
+
+
+def test_ct2_thread_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset: one single-threaded batch per core on CPU; explicit settings are kept as given."""
+    import os
+
+    from mtharness.translators.ct2 import CT2Translator
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert CT2Translator(device="cpu").thread_split() == (cores, 1)
+    assert CT2Translator(device="cpu", threads=2).thread_split() == (1, 2)
+    assert CT2Translator(device="cpu", threads=1, inter_threads=3).thread_split() == (3, 1)
+    assert CT2Translator(device="cuda").thread_split() == (1, cores)  # one batch at a time on a GPU
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a job's share in a parallel sweep
+    assert CT2Translator(device="cpu").thread_split() == (1, 1)
+    assert "ct2_threads" not in CT2Translator(device="cpu").run_info()  # nothing loaded yet
+
+
 def test_multilingual_language_codes_nllb(tiny_nllb: Path, tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
