@@ -139,3 +139,20 @@ def test_wmt23_en_de_paragraph_statistics(wmt23: Path, always_fast: None) -> Non
         assert got == expected
     scorer = Scorer(MetricSpec("ter"), [ref], "de")  # the significance path
     assert scorer.stats("ONLINE-W", hyps).score == oracle._aggregate_and_compute(expected).score
+
+
+def test_broken_numba_falls_back_to_sacrebleu(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("LLVM exploded")
+
+    monkeypatch.setattr(fastter, "warm_up", broken)
+    fastter.compiled.cache_clear()
+    try:
+        assert not fastter.worth_it(10**9)
+        assert "compiled TER unavailable (RuntimeError: LLVM exploded)" in caplog.text
+        ter = make_metric(MetricSpec("ter"), "en")
+        assert not use_fast_ter([ter], [["a b c d"] * 10**5])  # scoring goes on with sacrebleu's TER
+    finally:
+        fastter.compiled.cache_clear()

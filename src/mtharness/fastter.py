@@ -20,6 +20,7 @@ callers use the compiled path only for jobs big enough to repay it (:func:`worth
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Sequence
 from functools import cache
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 from sacrebleu.metrics import TER
+
+log = logging.getLogger(__name__)
 
 # sacrebleu.metrics.lib_ter's constants (Tercom's limits and sacrebleu's own)
 MAX_SHIFT_SIZE = 10
@@ -59,8 +62,23 @@ def work(hypotheses: Sequence[str]) -> int:
 
 
 def worth_it(work_units: int) -> bool:
-    """The compiled path repays numba's start-up for this much work (see :func:`work`)."""
-    return work_units >= MIN_FAST_WORK and available()
+    """The compiled path repays numba's start-up for this much work (see :func:`work`) and works.
+
+    Compiles (or loads numba's cached code) on first use, in this process: a pool forked
+    afterwards inherits it instead of compiling in every worker.
+    """
+    return work_units >= MIN_FAST_WORK and available() and compiled()
+
+
+@cache
+def compiled() -> bool:
+    """The kernels compile and run here; if not (a broken numba), say so once and use sacrebleu's."""
+    try:
+        warm_up()
+    except Exception as exc:  # any failure of numba/llvmlite leaves sacrebleu's code
+        log.warning("compiled TER unavailable (%s: %s); using sacrebleu's TER", type(exc).__name__, exc)
+        return False
+    return True
 
 
 def _encode(words_hyp: Sequence[str], words_ref: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

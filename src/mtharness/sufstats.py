@@ -177,9 +177,7 @@ def extract_statistics(
         return [[[] for _ in systems] for _ in metrics]
     n_workers = default_workers() if workers is None else max(1, workers)
     big = workers is not None or _work(metrics, len(systems), n) >= MIN_PARALLEL_WORK
-    fast_ter = use_fast_ter(metrics, systems)
-    if fast_ter:
-        fastter.warm_up()  # compile or load once here, not in every forked worker
+    fast_ter = use_fast_ter(metrics, systems)  # compiled here, before any fork
     if n_workers == 1 or not big or not can_fork() or n < 2:
         return _serial(metrics, systems, refs, fast_ter)
 
