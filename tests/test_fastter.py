@@ -147,7 +147,7 @@ def test_broken_numba_falls_back_to_sacrebleu(
     def broken() -> None:
         raise RuntimeError("LLVM exploded")
 
-    monkeypatch.setattr(fastter, "warm_up", broken)
+    monkeypatch.setattr(fastter, "_kernels", broken)
     fastter.compiled.cache_clear()
     try:
         assert not fastter.worth_it(10**9)

@@ -53,6 +53,12 @@ def _run(tmp_path: Path, name: str, *extra: str) -> dict[str, Any]:
     return payload
 
 
+labels_version = pytest.mark.skipif(
+    metadata.version("py3langid") != validity.LANGID_LABELS_VERSION,
+    reason=f"LANGID_LABELS is py3langid {validity.LANGID_LABELS_VERSION}'s; the model checks others",
+)
+
+
 def _langid_view(payload: dict[str, Any]) -> tuple[Any, ...]:
     return payload["off_target_rate"], payload["langid"], payload["forward_lang"]
 
@@ -112,9 +118,8 @@ def test_changed_langid_config_misses_the_cache(tmp_path: Path) -> None:
     assert _run(tmp_path, "again")["langid_cache"]["hits"] == len(LINES)
 
 
+@labels_version
 def test_language_restriction_is_checked_without_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    if metadata.version("py3langid") != validity.LANGID_LABELS_VERSION:
-        pytest.skip(f"LANGID_LABELS is py3langid {validity.LANGID_LABELS_VERSION}'s; the model checks others")
     loads = forbid_model(monkeypatch)
     check_config({"langid": {"languages": ["en", "es", "gl", "pt"]}})
     check_config({"langid": {"languages": None}})
@@ -131,9 +136,8 @@ def test_bad_language_code_is_the_same_one_line_error_before_translating(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+@labels_version
 def test_label_list_matches_the_installed_model() -> None:
-    if metadata.version("py3langid") != validity.LANGID_LABELS_VERSION:
-        pytest.skip(f"LANGID_LABELS is py3langid {validity.LANGID_LABELS_VERSION}'s; the model checks others")
     assert set(validity._identifier(None).nb_classes) == validity.LANGID_LABELS
 
 

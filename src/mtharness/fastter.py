@@ -74,7 +74,7 @@ def worth_it(work_units: int) -> bool:
 def compiled() -> bool:
     """The kernels compile and run here; if not (a broken numba), say so once and use sacrebleu's."""
     try:
-        warm_up()
+        _kernels().ter_edits(np.array([0, 1, 2], dtype=np.int32), np.array([2, 1, 0], dtype=np.int32))
     except Exception as exc:  # any failure of numba/llvmlite leaves sacrebleu's code
         log.warning("compiled TER unavailable (%s: %s); using sacrebleu's TER", type(exc).__name__, exc)
         return False
@@ -118,11 +118,6 @@ def segment_statistics(metric: TER, hypotheses: Sequence[str]) -> list[list[Any]
             best = min(best, edits)
         stats.append([best, ref_lengths / len(ref_words)])
     return stats
-
-
-def warm_up() -> None:
-    """Compile (or load from numba's cache) before forking, so workers do not each compile."""
-    _kernels().ter_edits(np.array([0, 1, 2], dtype=np.int32), np.array([2, 1, 0], dtype=np.int32))
 
 
 @cache
