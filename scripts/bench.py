@@ -96,11 +96,11 @@ def machine() -> dict[str, Any]:
 def harness_overhead(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from mtharness.runner import translate_all
+    from mtharness.run.evaluate import translate_all
     from mtharness.translators.hf import HFTranslator
 
     torch.set_num_threads(args.threads)
-    texts = (REPO / "src/mtharness/sample/sample.en").read_text(encoding="utf-8").splitlines()
+    texts = (REPO / "src/mtharness/data/sample/sample.en").read_text(encoding="utf-8").splitlines()
     texts = texts[: 40 if args.quick else 150]
     bs, new = 32, 48
     tr = HFTranslator(model=str(TINY), num_beams=1, max_new_tokens=new, batch_size=bs, threads=args.threads)
@@ -194,7 +194,7 @@ def ct2_vs_transformers(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import MarianMTModel, MarianTokenizer
     from transformers.utils import logging as hf_logging
 
-    from mtharness.sufstats import default_workers
+    from mtharness.scoring.sufstats import default_workers
 
     hf_logging.disable_progress_bar()
     hf_dir, ct2_dir = _opus_sized_marian(args.quick)
@@ -308,8 +308,8 @@ def _pairs(n: int) -> tuple[list[str], list[str]]:
 def scoring(args: argparse.Namespace) -> dict[str, Any]:
     from sacrebleu.metrics import BLEU, CHRF, TER
 
-    from mtharness.metrics import MetricSpec, score_systems
-    from mtharness.sufstats import default_workers
+    from mtharness.scoring.metrics import MetricSpec, score_systems
+    from mtharness.scoring.sufstats import default_workers
 
     n = args.pairs or (300 if args.quick else 100_000)
     hyps, ref = _pairs(n)
@@ -329,7 +329,7 @@ def scoring(args: argparse.Namespace) -> dict[str, Any]:
     if our_scores != their_scores:
         raise SystemExit(f"scores differ: ours {our_scores} sacrebleu {their_scores}")
     return {
-        "what": f"mtharness.metrics.score_systems (BLEU+chrF+TER, {default_workers()} worker processes) vs "
+        "what": f"mtharness.scoring.metrics.score_systems (BLEU+chrF+TER, {default_workers()} worker processes) vs "
         f"sacrebleu BLEU/CHRF/TER corpus_score, {n} pairs cycled from WMT23 zh-en (8 systems x ref.A.en, "
         f"first {PAIR_WORDS} words of each side)",
         "ours_s": round(t_ours, 3),
@@ -371,9 +371,9 @@ def _cli_p_values(text: str) -> dict[str, dict[str, float]]:
 
 
 def significance(args: argparse.Namespace) -> dict[str, Any]:
-    from mtharness.metrics import MetricSpec
-    from mtharness.stats import Scorer, extract_all, paired_test
-    from mtharness.sufstats import default_workers
+    from mtharness.scoring.metrics import MetricSpec
+    from mtharness.scoring.significance import Scorer, extract_all, paired_test
+    from mtharness.scoring.sufstats import default_workers
     from mtharness.textio import read_lines
 
     folder = DATA / "en-de"
@@ -421,7 +421,7 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
     their_p = _cli_p_values(text)
     diffs = [abs(our_p[s][m] - their_p[s][m]) for s in our_p for m in our_p[s]]
     return {
-        "what": f"mtharness.stats (extract_all with {default_workers()} workers + paired_test, in-process) vs "
+        "what": f"mtharness.scoring.significance (extract_all with {default_workers()} workers + paired_test, in-process) vs "
         f"`sacrebleu -m bleu chrf ter --paired-bs --paired-bs-n {samples} -f text` (subprocess, includes its "
         f"~0.5 s start-up), 4 systems (baseline {SIG_SYSTEMS[0]}), WMT23 en-de first {n} segments, seed 12345",
         "ours_s": round(t_ours, 3),
@@ -445,7 +445,7 @@ _RERUN = """
 import json, sys, time
 t0 = time.perf_counter()
 from tests.conftest import compose
-from mtharness.cli_run import run_from_config
+from mtharness.cli.run import run_from_config
 t1 = time.perf_counter()
 cfg = compose(sys.argv[1:-1])
 payload = run_from_config(cfg, sys.argv[-1])
@@ -526,9 +526,9 @@ import contextlib, io
 with contextlib.redirect_stdout(io.StringIO()):
     main(["--help"])
 help_torch = "torch" in sys.modules
-from mtharness.metrics import MetricSpec, score_systems
+from mtharness.scoring.metrics import MetricSpec, score_systems
 from mtharness.textio import read_lines
-from mtharness.stats import Scorer
+from mtharness.scoring.significance import Scorer
 hyp = read_lines(sys.argv[1])[:200]; ref = read_lines(sys.argv[2])[:200]
 score_systems([MetricSpec(k) for k in ("bleu", "chrf", "chrfpp", "ter")], [hyp], [ref], "en")
 Scorer(MetricSpec("bleu"), [ref], "en").stats("x", hyp)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO / "src" / "mtharness" / "sample"
+SAMPLE_DIR = REPO / "src" / "mtharness" / "data" / "sample"
 NLLB_LANGS = ("eng_Latn", "spa_Latn", "deu_Latn", "fra_Latn", "arb_Arab")
 M2M_LANGS = ("en", "es", "de", "fr", "ar")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mtharness.data import load_wmt, wmt_systems
-from mtharness.metrics import parse_specs
-from mtharness.reports import write_run
-from mtharness.rtt import format_report, rtt_correlation
-from mtharness.runner import evaluate
+from mtharness.compare.rtt import format_report, rtt_correlation
+from mtharness.data.loaders import load_wmt, wmt_systems
+from mtharness.run.evaluate import evaluate
+from mtharness.run.writer import write_run
+from mtharness.scoring.metrics import parse_specs
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.files import FilesTranslator
 from mtharness.translators.gloss import GlossTranslator

@@ -58,7 +58,7 @@ def compose(overrides: Sequence[str] = ()):  # type: ignore[no-untyped-def]
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from mtharness.cli_run import config_dir
+    from mtharness.cli.run import config_dir
 
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return hydra_compose(config_name="evaluate", overrides=list(overrides), return_hydra_config=False)

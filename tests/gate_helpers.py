@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, DirectionResult, RunResult
-from mtharness.data import load_wmt
-from mtharness.metrics import MetricSpec, parse_specs
-from mtharness.reports import write_run
-from mtharness.runner import copy_rate, score_direction
+from mtharness.data.loaders import load_wmt
+from mtharness.run.evaluate import copy_rate, score_direction
+from mtharness.run.writer import write_run
+from mtharness.scoring.metrics import MetricSpec, parse_specs
 from mtharness.textio import read_lines
 
 # no TER: WMT en-de segments are paragraphs and TER is slow on them

@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MARIAN = REPO / "tests" / "fixtures" / "tiny_marian_copy"
-SAMPLE_EN = REPO / "src" / "mtharness" / "sample" / "sample.en"
+SAMPLE_EN = REPO / "src" / "mtharness" / "data" / "sample" / "sample.en"
 
 
 def _builder():  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ def _builder():  # type: ignore[no-untyped-def]
 
 def our_sentences() -> list[str]:
     """Our own text (article + sample): enough for a tokenizer of random-weight models."""
-    sample = REPO / "src" / "mtharness" / "sample"
+    sample = REPO / "src" / "mtharness" / "data" / "sample"
     lines = (sample / "article.en").read_text().splitlines() + SAMPLE_EN.read_text().splitlines()
     return [line for line in lines if line]
 

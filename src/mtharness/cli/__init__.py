@@ -1,0 +1,79 @@
+"""Command line entry point `mtharness <command> ...`: the Hydra app (`run`) and argparse subcommands.
+
+Parsing and printing only; subcommands import lazily, so --help is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mtharness import __version__
+from mtharness.core import MtharnessError
+
+# command -> (module, function, one-line help). Each function takes argv and returns an exit code.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "mtharness.cli.run",
+        "main",
+        "translate and score one config (Hydra: key=value overrides, -m sweeps)",
+    ),
+    "compare": (
+        "mtharness.cli.compare",
+        "main",
+        "compare systems or runs: scores, CIs, paired tests, human correlation, HTML",
+    ),
+    "leaderboard": (
+        "mtharness.cli.compare",
+        "leaderboard_main",
+        "collect every run under a folder into leaderboard.md/.csv",
+    ),
+    "report": ("mtharness.cli.compare", "report_main", "self-contained HTML report of one finished run"),
+    "align": (
+        "mtharness.cli.validity",
+        "align_main",
+        "align a garbled article with its original paragraph by paragraph and score it",
+    ),
+    "rtt-correlation": (
+        "mtharness.cli.validity",
+        "rtt_main",
+        "correlate round-trip metrics with a forward metric across systems (run folders)",
+    ),
+    "gate": (
+        "mtharness.cli.gate",
+        "gate_main",
+        "CI regression gate: current run vs a baseline (exit 0 pass, 1 regression, 2 error)",
+    ),
+    "baseline": ("mtharness.cli.gate", "baseline_main", "save, refresh or show a gate baseline file"),
+}
+
+
+def usage() -> str:
+    width = max(len(c) for c in COMMANDS)
+    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, _, help_) in COMMANDS.items())
+    return (
+        f"usage: mtharness <command> [args]   (mtharness {__version__})\n\ncommands:\n{rows}\n\n"
+        "`mtharness <command> --help` shows each command's options."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] == "--version":
+        print(f"mtharness {__version__}")
+        return 0
+    command = args[0]
+    if command not in COMMANDS:
+        print(f"mtharness: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name, _ = COMMANDS[command]
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(func(args[1:]) or 0)
+    except MtharnessError as exc:
+        print(f"mtharness {command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,207 @@
+"""`mtharness run`: the Hydra application. The only module that composes configs for a run."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
+from mtharness.core import Dataset, MtharnessError
+from mtharness.run.cache import LangIdCache, with_cache
+from mtharness.run.evaluate import evaluate
+from mtharness.run.shard import (
+    cache_settings,
+    merge_shard_caches,
+    parse_shard,
+    require_cache,
+    translate_shard,
+    write_manifest,
+)
+from mtharness.run.threads import apply_threads, resolve_threads, thread_report
+from mtharness.run.writer import write_run
+from mtharness.scoring.metrics import parse_specs
+from mtharness.translators.base import Translator
+
+
+def config_dir() -> Path:
+    """configs/ shipped in the wheel, else the checkout's top-level configs/ (editable install)."""
+    env = os.environ.get("MTHARNESS_CONFIGS")
+    if env:
+        return Path(env).resolve()
+    packaged = Path(__file__).resolve().parents[1] / "configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "configs"
+
+
+def instantiate_node(node: DictConfig, key: str) -> Any:
+    """hydra.utils.instantiate, with our own errors surfacing as their one line (not Hydra's wrapper)."""
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, MtharnessError):
+            raise cause from None
+        if isinstance(cause, TypeError):
+            raise MtharnessError(f"{key}: {cause} (check the keys under {key}.*)") from None
+        if cause is not None:
+            detail = str(cause).strip().splitlines() or [""]
+            raise MtharnessError(
+                f"{key}: {type(cause).__name__}: {detail[0]} (from {key}._target_)"
+            ) from None
+        raise MtharnessError(f"{key}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def build_dataset(cfg: DictConfig) -> Dataset:
+    dataset = instantiate_node(cfg.dataset, "dataset")
+    if not isinstance(dataset, Dataset):
+        raise MtharnessError(f"dataset._target_ {cfg.dataset.get('_target_')} did not return a Dataset")
+    return dataset
+
+
+def build_translator(cfg: DictConfig) -> Translator:
+    translator = instantiate_node(cfg.translator, "translator")
+    if not isinstance(translator, Translator):
+        raise MtharnessError(f"translator._target_ {cfg.translator.get('_target_')} is not a Translator")
+    return translator
+
+
+def build_cached_translator(cfg: DictConfig, shard: tuple[int, int] | None) -> Translator:
+    """The configured translator behind the translation cache (per shard file when cache.per_shard)."""
+    cache = cfg.get("cache") or {}
+    return with_cache(
+        build_translator(cfg),
+        bool(cache.get("enabled", False)),
+        cache.get("dir"),
+        **cache_settings(shard, bool(cache.get("per_shard", False))),
+    )
+
+
+def build_langid_cache(cfg: DictConfig) -> LangIdCache | None:
+    """Language-ID labels beside the translations (the merge run's file when cache.per_shard); None if off."""
+    cache = cfg.get("cache") or {}
+    if not (cache.get("enabled") and cache.get("dir")):
+        return None
+    return LangIdCache(cache["dir"], **cache_settings(None, bool(cache.get("per_shard", False))))
+
+
+def run_shard(
+    cfg: DictConfig, dataset: Dataset, translator: Translator, shard: tuple[int, int], run_dir: str | Path
+) -> dict[str, Any]:
+    """Translate-only: the slice goes into the cache; the run without shard.* scores the whole set."""
+    manifest = translate_shard(
+        dataset.subset(cfg.limit),
+        require_cache(translator),
+        *shard,
+        round_trip=bool(cfg.round_trip),
+        chunk_size=int(cfg.chunk_size),
+        progress=bool(cfg.progress),
+    )
+    return write_manifest(manifest, run_dir)
+
+
+def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    """Compose-free core of `mtharness run`: tests call this with a composed config."""
+    random.seed(cfg.seed)
+    container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    shard_cfg = cfg.get("shard") or {}
+    shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
+    dataset = build_dataset(cfg)
+    translator = build_cached_translator(cfg, shard)
+    if shard is not None:
+        return run_shard(cfg, dataset, translator, shard, run_dir)
+    cache = cfg.get("cache") or {}
+    merged = None
+    if cache.get("per_shard") and cache.get("enabled") and cache.get("dir"):
+        merged = merge_shard_caches(cache["dir"])  # before translating: the shards' work becomes hits
+    result = evaluate(
+        dataset,
+        translator,
+        parse_specs(container.get("metrics")),
+        round_trip=bool(cfg.round_trip),
+        limit=cfg.limit,
+        chunk_size=int(cfg.chunk_size),
+        progress=bool(cfg.progress),
+        config=container,
+        validity=container.get("validity") or {},
+        langid_cache=build_langid_cache(cfg),
+    )
+    result.extras["threads"] = thread_report()
+    if merged is not None:
+        result.extras["cache_merge"] = merged
+    return write_run(result, run_dir)
+
+
+def format_summary(payload: dict[str, Any]) -> str:
+    ds = payload["dataset"]
+    if "shard" in payload:
+        shard = payload["shard"]
+        return (
+            f"shard {shard['index']}/{shard['count']}: {payload['translator'].get('name')} translated "
+            f"{payload['n_segments']} of {ds['n_segments_total']} segments of {ds['name']} ({ds['pair']}) "
+            f"into the cache; not scored (run without shard.* to score the whole set)\n"
+            f"results: {payload['run_dir']}"
+        )
+    lines = [
+        f"{payload['translator'].get('name')} on {ds['name']} ({ds['pair']}), {payload['n_segments']} segments",
+    ]
+    for direction, metrics in payload["scores"].items():
+        cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
+        lines.append(f"  {direction:<10} {cells}")
+    warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
+    lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
+    if "off_target_rate" in payload:
+        rate = payload["off_target_rate"]
+        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        shown = "undetermined" if rate is None else f"{rate:.3f}"
+        lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
+    lines.append(f"results: {payload['run_dir']}")
+    return "\n".join(lines)
+
+
+def parallel_launcher(hydra_cfg: Any) -> bool:
+    """True when this job may run beside others (a multirun with any launcher but Hydra's serial one)."""
+    target = str(OmegaConf.select(hydra_cfg, "launcher._target_", default=""))
+    return bool(hydra_cfg.mode == RunMode.MULTIRUN) and not target.endswith("BasicLauncher")
+
+
+@hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
+def _hydra_app(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    run_dir = hydra_cfg.runtime.output_dir
+    try:
+        apply_threads(resolve_threads(cfg.get("threads"), os.environ, parallel_launcher(hydra_cfg)))
+        payload = run_from_config(cfg, run_dir)
+    except MtharnessError as exc:
+        print(f"mtharness run: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(format_summary(payload))
+
+
+def main(argv: Sequence[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv) and "--hydra-help" not in argv:
+        print(
+            "usage: mtharness run [key=value ...] [-m key=a,b ...]\n\n"
+            "Composes configs/evaluate.yaml with Hydra. Groups: dataset, translator, metrics, validity, experiment.\n"
+            "  mtharness run                                  # bundled sample, Apertium en->es->en\n"
+            "  mtharness run translator=echo limit=20\n"
+            "  mtharness run -m translator=echo,apertium      # multirun sweep\n"
+            "  mtharness run --cfg job                        # print the composed config\n"
+            f"Config folder: {config_dir()}"
+        )
+        return 0
+    check_config_dirs([config_dir(), *extra_config_dirs(argv)])
+    sys.argv = ["mtharness run", *argv]
+    _hydra_app()
+    return 0

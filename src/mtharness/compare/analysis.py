@@ -1,0 +1,158 @@
+"""Segment-level analysis: length buckets, wins/losses, worst segments and word-level diffs.
+
+Bucket scores are corpus scores over the bucket's segments, computed from the same per-segment
+statistics as the headline numbers (so a one-bucket split gives back the corpus score exactly).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mtharness.compare.systems import Comparison
+from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.significance import Scorer, SystemStats
+
+
+@dataclass(frozen=True)
+class Bucket:
+    low: int
+    high: int  # inclusive
+    indices: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.low}-{self.high} words" if self.low != self.high else f"{self.low} words"
+
+
+def length_buckets(sources: Sequence[str], n_buckets: int = 4) -> list[Bucket]:
+    """Split segments by source length in words at quantiles, so buckets hold similar counts."""
+    lengths = np.array([len(s.split()) for s in sources])
+    if len(lengths) == 0:
+        return []
+    edges = sorted({int(np.quantile(lengths, q)) for q in np.linspace(0, 1, n_buckets + 1)[1:-1]})
+    bounds, low = [], int(lengths.min())
+    for edge in [*edges, int(lengths.max())]:
+        if edge >= low:
+            bounds.append((low, edge))
+            low = edge + 1
+    buckets = []
+    for lo, hi in bounds:
+        idx = tuple(int(i) for i in np.flatnonzero((lengths >= lo) & (lengths <= hi)))
+        if idx:
+            buckets.append(Bucket(lo, hi, idx))
+    return buckets
+
+
+def bucket_score(stats: SystemStats, bucket: Bucket) -> float:
+    """Corpus score of the bucket's segments only."""
+    summed = stats.stats[list(bucket.indices)].sum(axis=0)
+    return float(stats.metric._compute_score_from_stats(summed.tolist()).score)
+
+
+def bucket_table(
+    sources: Sequence[str], stats: dict[str, SystemStats], n_buckets: int = 4
+) -> list[dict[str, Any]]:
+    """One row per bucket: its label, size and every system's score on it."""
+    return [
+        {
+            "bucket": b.label,
+            "low": b.low,
+            "high": b.high,
+            "n": len(b.indices),
+            "scores": {name: round(bucket_score(s, b), 4) for name, s in stats.items()},
+        }
+        for b in length_buckets(sources, n_buckets)
+    ]
+
+
+def wins_losses(
+    baseline: Sequence[float], system: Sequence[float], higher_is_better: bool = True, margin: float = 0.0
+) -> dict[str, int]:
+    """How many segments the system scores better / worse / the same as the baseline."""
+    diff = np.asarray(system, dtype=float) - np.asarray(baseline, dtype=float)
+    if not higher_is_better:
+        diff = -diff
+    return {
+        "wins": int(np.sum(diff > margin)),
+        "losses": int(np.sum(diff < -margin)),
+        "ties": int(np.sum(np.abs(diff) <= margin)),
+    }
+
+
+def worst_segments(
+    baseline: Sequence[float], system: Sequence[float], k: int = 10, higher_is_better: bool = True
+) -> list[int]:
+    """Indices of the k segments where the system falls furthest below the baseline (stable order)."""
+    diff = np.asarray(system, dtype=float) - np.asarray(baseline, dtype=float)
+    if not higher_is_better:
+        diff = -diff
+    order = np.argsort(diff, kind="stable")
+    return [int(i) for i in order[:k] if diff[i] < 0]
+
+
+def lowest_segments(scores: Sequence[float], k: int = 10, higher_is_better: bool = True) -> list[int]:
+    """Indices of the k worst-scored segments of one system."""
+    arr = np.asarray(scores, dtype=float)
+    order = np.argsort(arr if higher_is_better else -arr, kind="stable")
+    return [int(i) for i in order[:k]]
+
+
+def word_diff(original: str, changed: str) -> list[tuple[str, str]]:
+    """Word-level diff as (op, text) pieces: op is equal, delete (only in original) or insert.
+
+    A replacement becomes a delete followed by an insert, so a renderer needs just three styles.
+    """
+    a, b = original.split(), changed.split()
+    pieces: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            pieces.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            pieces.append(("delete", " ".join(a[i1:i2])))
+        if j2 > j1:
+            pieces.append(("insert", " ".join(b[j1:j2])))
+    return pieces
+
+
+def changed_word_share(original: str, changed: str) -> float:
+    """Share of the original's words that the round trip lost or replaced."""
+    words = original.split()
+    if not words:
+        return 0.0
+    matcher = difflib.SequenceMatcher(a=words, b=changed.split(), autojunk=False)
+    kept = sum(block.size for block in matcher.get_matching_blocks())
+    return 1.0 - kept / len(words)
+
+
+def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
+    """Length buckets, wins/losses and worst segments of a comparison; stored in ``comp.extras``.
+
+    Segment-level scores are chrF (sentence chrF from the comparison's own statistics when chrF was
+    among the metrics; BLEU on single segments is too coarse to rank them).
+    """
+    chrf = next((m for m in comp.metrics if m.name.startswith("chrF")), None)
+    if chrf is not None:
+        seg = {name: s.segment_scores() for name, s in chrf.stats.items()}
+        comp.segment_metric = chrf.name
+    else:
+        scorer = Scorer(MetricSpec("chrf"), comp.inp.refs, comp.inp.trg_lang)
+        seg = {name: scorer.stats(name, hyps).segment_scores() for name, hyps in comp.inp.systems.items()}
+        comp.segment_metric = "chrF2"
+    comp.segment_scores = seg
+    base = comp.baseline
+    out: dict[str, Any] = {"segment_metric": comp.segment_metric}
+    if comp.inp.sources:
+        out["length_buckets"] = {m.name: bucket_table(comp.inp.sources, m.stats) for m in comp.metrics}
+    others = [s for s in comp.systems if s != base]
+    out["wins_losses"] = {s: {"baseline": base, **wins_losses(seg[base], seg[s])} for s in others}
+    # 1-based line numbers (segment i of every input file is line i + 1)
+    out["worst_lines"] = {s: [i + 1 for i in worst_segments(seg[base], seg[s], k)] for s in others}
+    out["lowest_lines"] = {s: [i + 1 for i in lowest_segments(seg[s], k)] for s in comp.systems}
+    comp.extras["analysis"] = out
+    return out

@@ -1,0 +1,261 @@
+"""Compare N systems on the same references: scores, signatures, bootstrap CIs and paired tests.
+
+Inputs come either from plain files (a source, references, one output file per system) or from
+finished run folders (``segments.jsonl``), where each run gives a forward comparison against the
+references and a round-trip comparison against the source. Statistics are extracted once per
+system and metric (``stats.Scorer``) and shared by the CI, the paired test and the length buckets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtharness.core import MtharnessError
+from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.significance import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    ConfidenceInterval,
+    Method,
+    PairedResult,
+    Scorer,
+    SystemStats,
+    bootstrap_ci,
+    extract_all,
+    paired_test,
+)
+from mtharness.textio import check_same_length, read_lines
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class CompareInput:
+    """Aligned texts of one comparison: references (sacrebleu layout) and one output list per system."""
+
+    label: str  # "forward" or "round_trip"
+    trg_lang: str
+    refs: list[list[str]]
+    systems: dict[str, list[str]]  # name -> outputs, baseline first
+    sources: list[str] | None = None
+    ref_names: list[str] = field(default_factory=list)
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.refs[0])
+
+
+@dataclass
+class MetricComparison:
+    """Every system's score, CI and (except the baseline) paired test for one metric."""
+
+    name: str
+    signature: str
+    higher_is_better: bool
+    stats: dict[str, SystemStats]
+    ci: dict[str, ConfidenceInterval]
+    tests: dict[str, PairedResult]
+    test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
+
+
+@dataclass
+class Comparison:
+    inp: CompareInput
+    baseline: str
+    metrics: list[MetricComparison]
+    method: str | None
+    n_samples: int
+    seed: int
+    alpha: float
+    ci_samples: int
+    extras: dict[str, Any] = field(default_factory=dict)  # human correlation, analysis, ... (in the JSON)
+    segment_metric: str = ""  # the sentence-level metric of the analysis (chrF), and its scores
+    segment_scores: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def systems(self) -> list[str]:
+        return list(self.inp.systems)
+
+    def metric(self, name: str) -> MetricComparison:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+def system_name(path: str | Path, trg_lang: str) -> str:
+    """systems/Online-B.de -> Online-B (the file name without the target-language suffix)."""
+    name = Path(path).name
+    suffix = f".{trg_lang}"
+    if name.endswith(suffix) and len(name) > len(suffix):
+        return name[: -len(suffix)]
+    return Path(name).stem if "." in name else name
+
+
+def order_systems(systems: dict[str, list[str]], baseline: str | None) -> dict[str, list[str]]:
+    """Put the baseline first (default: the first system given)."""
+    if not systems:
+        raise MtharnessError("no systems to compare: give --systems FILE [FILE ...] or run folders")
+    if baseline is None:
+        return systems
+    if baseline not in systems:
+        raise MtharnessError(f"--baseline {baseline!r} is not one of the systems: {list(systems)}")
+    return {baseline: systems[baseline], **{k: v for k, v in systems.items() if k != baseline}}
+
+
+def inputs_from_files(
+    src: str | None,
+    refs: Sequence[str],
+    systems: Sequence[str],
+    trg_lang: str,
+    baseline: str | None = None,
+) -> CompareInput:
+    """Read --src/--refs/--systems; every file must have the same number of lines."""
+    if not refs:
+        raise MtharnessError("--refs: give at least one reference file")
+    ref_lines = [read_lines(r, "reference file") for r in refs]
+    for r, lines in zip(refs[1:], ref_lines[1:], strict=True):
+        check_same_length(ref_lines[0], refs[0], lines, r)
+    sources = None
+    if src:
+        sources = read_lines(src, "source file")
+        check_same_length(sources, src, ref_lines[0], refs[0])
+    outputs: dict[str, list[str]] = {}
+    for path in systems:
+        name = system_name(path, trg_lang)
+        if name in outputs:
+            raise MtharnessError(f"--systems: two files give the system name {name!r} ({path})")
+        lines = read_lines(path, "system output")
+        check_same_length(ref_lines[0], refs[0], lines, path)
+        outputs[name] = lines
+    return CompareInput(
+        label="forward",
+        trg_lang=trg_lang,
+        refs=ref_lines,
+        systems=order_systems(outputs, baseline),
+        sources=sources,
+        ref_names=[Path(r).name for r in refs],
+    )
+
+
+def compare(
+    inp: CompareInput,
+    specs: Sequence[MetricSpec],
+    method: Method | None = "bs",
+    n_samples: int | None = None,
+    seed: int = DEFAULT_SEED,
+    alpha: float = 0.05,
+    ci_samples: int = 1000,
+    jobs: int = 1,
+) -> Comparison:
+    """Score every system with every metric; CIs for all, paired tests against the first (baseline).
+
+    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    """
+    names = list(inp.systems)
+    baseline = names[0]
+    n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
+    results = []
+    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
+    for scorer, stats in zip(scorers, extract_all(scorers, inp.systems, jobs), strict=True):
+        tests = {}
+        if method:
+            for name in names[1:]:
+                tests[name] = paired_test(stats[baseline], stats[name], method, n, seed, alpha, ci_samples)
+        ci = {}
+        for name in names:
+            test = tests.get(name)
+            # the bs test already holds the system's CI from the very same resamples
+            ci[name] = test.ci if test and test.ci else bootstrap_ci(stats[name], ci_samples, seed)
+        first = stats[baseline]
+        results.append(
+            MetricComparison(
+                first.metric_name,
+                first.signature,
+                first.higher_is_better,
+                stats,
+                ci,
+                tests,
+                _test_signature(scorer, method, n, seed),
+            )
+        )
+    return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
+
+
+def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
+    """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
+    if not method:
+        return ""
+    sig = scorer.metric.get_signature()
+    sig.update("seed", str(seed))
+    sig.update(method, n_samples)
+    return str(sig.format())
+
+
+def _num(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def comparison_payload(comp: Comparison) -> dict[str, Any]:
+    """The JSON form of one comparison (one direction); numpy values cast to plain floats."""
+    metrics: dict[str, Any] = {}
+    for m in comp.metrics:
+        per_system: dict[str, Any] = {}
+        for name in comp.systems:
+            row: dict[str, Any] = {"score": _num(m.stats[name].score), "ci": m.ci[name].to_json()}
+            test = m.tests.get(name)
+            if test is not None:
+                row.update(
+                    p_value=_num(test.p_value),
+                    significant=test.significant,
+                    delta=_num(test.delta),
+                    improved=test.improved,
+                )
+            per_system[name] = row
+        metrics[m.name] = {
+            "signature": m.signature,
+            "test_signature": m.test_signature or None,
+            "higher_is_better": m.higher_is_better,
+            "systems": per_system,
+        }
+    return {
+        "trg_lang": comp.inp.trg_lang,
+        "n_segments": comp.inp.n_segments,
+        "references": comp.inp.ref_names,
+        "baseline": comp.baseline,
+        "systems": comp.systems,
+        "metrics": metrics,
+        **comp.extras,
+    }
+
+
+def report_payload(
+    comparisons: Sequence[Comparison], sources: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The whole --json document: settings once, then one block per direction."""
+    first = comparisons[0]
+    return json.loads(
+        json.dumps(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "kind": "comparison",
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "baseline": first.baseline,
+                "paired": {
+                    "method": first.method,
+                    "n_samples": first.n_samples if first.method else None,
+                    "seed": first.seed,
+                    "alpha": first.alpha,
+                },
+                "ci": {"n_samples": first.ci_samples, "seed": first.seed, "level": 0.95},
+                "inputs": sources or {},
+                "directions": {c.inp.label: comparison_payload(c) for c in comparisons},
+            },
+            default=float,
+        )
+    )

@@ -1,0 +1,216 @@
+"""Baseline files and run folders, read into one shape (RunSnapshot) that the gate compares.
+
+A baseline file is a frozen copy of what the gate needs from a finished run: scores with their
+signatures, the dataset's content hash, language pair and reference names, the translator identity,
+package versions, copy/off-target rates, the metric settings (to re-score) and the per-direction
+outputs (for the paired significance test against a later run on the same data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtharness import __version__
+from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.scoring.metrics import parse_specs, score_name
+from mtharness.textio import atomic_write_json, read_jsonl, read_text
+
+BASELINE_FORMAT = 1
+# rates the gate knows; lower is better for all of them. off_target_rate comes from the validity work.
+RATES = ("copy_rate", "off_target_rate")
+SAVE_HINT = "re-create it with `mtharness baseline save RUN_DIR FILE`"
+
+
+@dataclass
+class RunSnapshot:
+    """What the gate needs from one side of a comparison (a baseline file or a run folder)."""
+
+    origin: str  # "baseline FILE" or "run DIR": used in messages
+    dataset: dict[str, Any]
+    translator: dict[str, Any]
+    scores: dict[str, dict[str, dict[str, Any]]]  # direction -> metric name -> {score, signature, ...}
+    rates: dict[str, float]
+    metrics: dict[str, dict[str, Any]]  # metric name -> {"kind", "args"}: how to re-create it
+    outputs: dict[str, list[str]]  # direction -> hypotheses
+    versions: dict[str, str] = field(default_factory=dict)
+    sources: list[str] | None = None  # the run's sources and reference streams (run folders only)
+    references: list[list[str]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.dataset.get("n_segments", 0))
+
+    def directions(self) -> list[str]:
+        return [d for d in DIRECTIONS if self.scores.get(d)]
+
+
+def _metric_settings(config: dict[str, Any], pair: str) -> dict[str, dict[str, Any]]:
+    """Metric name -> sacrebleu settings, from the run's resolved config (defaults when absent)."""
+    src, _, tgt = pair.partition("-")
+    out: dict[str, dict[str, Any]] = {}
+    for spec in parse_specs(config.get("metrics") if isinstance(config, dict) else None):
+        for lang in {tgt, src}:
+            out[score_name(spec, lang)] = {"kind": spec.kind, "args": dict(spec.args)}
+    return out
+
+
+def _read_json(path: Path, what: str) -> Any:
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MtharnessError(f"{what} {path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def _read_segments(run_dir: Path) -> list[dict[str, Any]]:
+    return read_jsonl(run_dir / "segments.jsonl", "segments file")
+
+
+def _rates(payload: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for name in RATES:
+        value = payload.get(name)
+        if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
+            value = value.get("forward", value.get("rate"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunSnapshot:
+    """A finished run folder (scores.json + segments.jsonl) as a snapshot."""
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise MtharnessError(
+            f"run folder {folder}: not a directory (pass the folder `mtharness run` printed)"
+        )
+    scores_file = folder / "scores.json"
+    if not scores_file.exists():
+        raise MtharnessError(
+            f"run folder {folder}: no scores.json (the run did not finish, or this is not a run folder)"
+        )
+    payload = _read_json(scores_file, "scores file")
+    try:
+        dataset = {**payload["dataset"], "n_segments": int(payload["n_segments"])}
+        scores = {d: dict(m) for d, m in payload["scores"].items() if d in DIRECTIONS}
+        translator = dict(payload["translator"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MtharnessError(
+            f"scores file {scores_file}: missing or bad key {exc}; rerun the evaluation"
+        ) from None
+    rows = _read_segments(folder)
+    if len(rows) != dataset["n_segments"]:
+        raise MtharnessError(
+            f"run folder {folder}: segments.jsonl has {len(rows)} rows but scores.json says "
+            f"{dataset['n_segments']} segments; rerun the evaluation"
+        )
+    outputs = {d: [str(r.get(d) or "") for r in rows] for d in scores if d in DIRECTIONS}
+    n_refs = len(dataset.get("references", []))
+    return RunSnapshot(
+        origin=f"run {folder}",
+        dataset=dataset,
+        translator=translator,
+        scores=scores,
+        rates=_rates(payload),
+        metrics=_metric_settings(payload.get("config") or {}, str(dataset.get("pair", ""))),
+        outputs=outputs,
+        versions=dict(payload.get("versions") or {}),
+        sources=[str(r["source"]) for r in rows],
+        references=[[str(r["references"][i]) for r in rows] for i in range(n_refs)],
+        extra={"git_commit": payload.get("git_commit"), "created": payload.get("created")},
+    )
+
+
+def baseline_payload(run: RunSnapshot, run_dir: str | Path) -> dict[str, Any]:
+    """The baseline file's JSON document for a loaded run."""
+    return {
+        "mtharness_baseline": BASELINE_FORMAT,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "from_run": str(run_dir),
+        "run_created": run.extra.get("created"),
+        "git_commit": run.extra.get("git_commit"),
+        "dataset": run.dataset,
+        "translator": run.translator,
+        "versions": {k: v for k, v in run.versions.items() if k in ("mtharness", "sacrebleu", "python")},
+        "scores": run.scores,
+        "rates": run.rates,
+        "metrics": {
+            name: spec for name, spec in run.metrics.items() if any(name in run.scores[d] for d in run.scores)
+        },
+        "outputs": run.outputs,
+    }
+
+
+def save_baseline(run_dir: str | Path, path: str | Path) -> dict[str, Any]:
+    """`mtharness baseline save`: freeze a finished run into a baseline file (written atomically)."""
+    payload = baseline_payload(load_run(run_dir), run_dir)
+    if not payload["scores"]:
+        raise MtharnessError(
+            f"run folder {run_dir}: has no scores to gate on; run with metrics and references"
+        )
+    atomic_write_json(path, payload)
+    return payload
+
+
+def _need(doc: dict[str, Any], dotted: str, kind: type | tuple[type, ...], path: Path) -> Any:
+    node: Any = doc
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            raise MtharnessError(f"baseline {path}: missing key {dotted!r}; {SAVE_HINT}")
+        node = node[key]
+    if not isinstance(node, kind):
+        raise MtharnessError(f"baseline {path}: key {dotted!r} has the wrong type; {SAVE_HINT}")
+    return node
+
+
+def load_baseline(path: str | Path) -> RunSnapshot:
+    """Read and validate a baseline file; anything malformed is one line naming the file and key."""
+    p = Path(path)
+    doc = _read_json(p, "baseline")
+    if not isinstance(doc, dict) or "mtharness_baseline" not in doc:
+        raise MtharnessError(
+            f"baseline {p}: not an mtharness baseline file (no 'mtharness_baseline' key); {SAVE_HINT}"
+        )
+    if doc["mtharness_baseline"] != BASELINE_FORMAT:
+        raise MtharnessError(
+            f"baseline {p}: format {doc['mtharness_baseline']!r}, this mtharness ({__version__}) reads "
+            f"format {BASELINE_FORMAT}; {SAVE_HINT}"
+        )
+    dataset = _need(doc, "dataset", dict, p)
+    for key, kind in (("content_hash", str), ("pair", str), ("references", list), ("n_segments", int)):
+        _need(doc, f"dataset.{key}", kind, p)
+    scores = _need(doc, "scores", dict, p)
+    outputs = _need(doc, "outputs", dict, p)
+    for direction in scores:
+        if direction not in DIRECTIONS:
+            raise MtharnessError(f"baseline {p}: unknown direction {direction!r} under 'scores'; {SAVE_HINT}")
+        for name in _need(doc, f"scores.{direction}", dict, p):
+            _need(doc, f"scores.{direction}.{name}.score", (int, float), p)
+            _need(doc, f"scores.{direction}.{name}.signature", str, p)
+            _need(doc, f"scores.{direction}.{name}.higher_is_better", bool, p)
+        hyps = _need(doc, f"outputs.{direction}", list, p)
+        if len(hyps) != dataset["n_segments"] or not all(isinstance(h, str) for h in hyps):
+            raise MtharnessError(
+                f"baseline {p}: outputs.{direction} must hold {dataset['n_segments']} strings "
+                f"(found {len(hyps)} items); {SAVE_HINT}"
+            )
+    return RunSnapshot(
+        origin=f"baseline {p}",
+        dataset=dataset,
+        translator=dict(_need(doc, "translator", dict, p)),
+        scores=scores,
+        rates={k: float(v) for k, v in (doc.get("rates") or {}).items() if isinstance(v, int | float)},
+        metrics=dict(doc.get("metrics") or {}),
+        outputs={d: list(outputs[d]) for d in scores},
+        versions=dict(doc.get("versions") or {}),
+        extra={
+            "created": doc.get("created"),
+            "from_run": doc.get("from_run"),
+            "git_commit": doc.get("git_commit"),
+        },
+    )

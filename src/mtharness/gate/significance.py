@@ -1,0 +1,76 @@
+"""Paired significance for the gate: re-score both runs' outputs and call mtharness.scoring.significance.
+
+The baseline file keeps its outputs, not its references: the comparability check has already proved
+that the current run's dataset (sources and references) is byte-identical, so the current run's
+references score both sides. Re-scoring the baseline outputs must reproduce the stored baseline score;
+if it does not, the file was edited or the data differ, and the gate stops (exit 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtharness.core import MtharnessError
+from mtharness.gate.baseline import RunSnapshot
+from mtharness.scoring.metrics import MetricSpec
+
+SCORE_TOLERANCE = 0.01  # scores.json stores 4 decimals; anything further apart is a real mismatch
+
+
+class SignificanceTester:
+    """Paired bootstrap p-values per (direction, metric), computed on first use and kept."""
+
+    def __init__(self, base: RunSnapshot, cur: RunSnapshot, n_resamples: int, seed: int) -> None:
+        self.base, self.cur = base, cur
+        self.n_resamples, self.seed = n_resamples, seed
+        self.results: dict[tuple[str, str], Any] = {}
+
+    def _spec(self, metric: str) -> MetricSpec:
+        node = self.base.metrics.get(metric) or self.cur.metrics.get(metric)
+        if not node:
+            raise MtharnessError(
+                f"significance for {metric}: neither run records how {metric} was computed; "
+                "re-save the baseline with this mtharness"
+            )
+        return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
+
+    def _refs(self, direction: str) -> tuple[list[list[str]], str]:
+        pair = str(self.cur.dataset["pair"])
+        src, _, tgt = pair.partition("-")
+        if direction == "forward":
+            if not self.cur.references:
+                raise MtharnessError("significance for forward scores: the current run has no references")
+            return self.cur.references, tgt
+        if self.cur.sources is None:
+            raise MtharnessError("significance for round_trip scores: the current run has no sources")
+        return [self.cur.sources], src
+
+    def paired(self, direction: str, metric: str) -> Any:
+        """sacrebleu-equivalent paired bootstrap of the current run against the baseline."""
+        key = (direction, metric)
+        if key in self.results:
+            return self.results[key]
+        from mtharness.scoring.significance import Scorer, paired_test
+
+        refs, trg = self._refs(direction)
+        scorer = Scorer(self._spec(metric), refs, trg)
+        sides = []
+        for name, snap in (("baseline", self.base), ("current", self.cur)):
+            stats = scorer.stats(name, snap.outputs[direction])
+            stored = snap.scores[direction][metric]
+            if (
+                stats.signature != stored["signature"]
+                or abs(stats.score - float(stored["score"])) > SCORE_TOLERANCE
+            ):
+                raise MtharnessError(
+                    f"{snap.origin}: its {direction} outputs re-score to {metric} {stats.score:.4f} "
+                    f"({stats.signature}) but it records {float(stored['score']):.4f} ({stored['signature']}); "
+                    "the file was edited or made from other data; re-save it"
+                )
+            sides.append(stats)
+        result = paired_test(sides[0], sides[1], method="bs", n_samples=self.n_resamples, seed=self.seed)
+        self.results[key] = result
+        return result
+
+    def p_value(self, direction: str, metric: str) -> float:
+        return float(self.paired(direction, metric).p_value)

@@ -1,0 +1,203 @@
+"""Comparison tables as terminal text, CSV, markdown and LaTeX (one row per system)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from mtharness.compare.human import Correlation
+from mtharness.compare.systems import Comparison
+
+
+def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
+    """(score with CI, p-value with marker) for one table cell."""
+    m = comp.metric(metric)
+    ci = m.ci[system]
+    score = f"{m.stats[system].score:.2f} (±{ci.half_width:.2f})"
+    test = m.tests.get(system)
+    if test is None:
+        return score, "baseline" if system == comp.baseline and comp.method else ""
+    return score, f"{test.p_value:.4f}{test.marker}"
+
+
+def _arrow(higher_is_better: bool) -> str:
+    return "↑" if higher_is_better else "↓"
+
+
+def describe(comp: Comparison) -> str:
+    """One line saying what was compared and how."""
+    refs = "against the source" if comp.inp.label == "round_trip" else f"{len(comp.inp.refs)} reference(s)"
+    test = f"paired {comp.method} (n={comp.n_samples}, seed={comp.seed})" if comp.method else "no paired test"
+    return (
+        f"{comp.inp.label}: {len(comp.systems)} system{'s' if len(comp.systems) != 1 else ''}, {comp.inp.n_segments} segments, "
+        f"{refs}, baseline {comp.baseline}; {test}; "
+        f"95% CI from {comp.ci_samples} bootstrap resamples"
+    )
+
+
+def terminal_table(comp: Comparison) -> str:
+    """Fixed-width table: score (±CI half-width) and p-value per metric; * marks p < alpha."""
+    header = ["system"]
+    for m in comp.metrics:
+        header += [f"{m.name} {_arrow(m.higher_is_better)}", "p"]
+    rows = [header]
+    for name in comp.systems:
+        row = [name]
+        for m in comp.metrics:
+            row += list(_cell(comp, m.name, name))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [describe(comp)]
+    for n, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if comp.method:
+        lines.append(f"* p < {comp.alpha} against {comp.baseline} (two-sided)")
+    lines += [f"  {m.name}: {m.signature}" for m in comp.metrics]
+    return "\n".join(lines)
+
+
+def long_rows(comps: Sequence[Comparison]) -> list[dict[str, Any]]:
+    """One row per direction, system and metric (the CSV layout)."""
+    rows = []
+    for comp in comps:
+        for m in comp.metrics:
+            for name in comp.systems:
+                ci, test = m.ci[name], m.tests.get(name)
+                rows.append(
+                    {
+                        "direction": comp.inp.label,
+                        "system": name,
+                        "metric": m.name,
+                        "score": round(m.stats[name].score, 4),
+                        "ci_low": round(ci.low, 4),
+                        "ci_high": round(ci.high, 4),
+                        "ci_half_width": round(ci.half_width, 4),
+                        "baseline": comp.baseline,
+                        "delta": round(test.delta, 4) if test else "",
+                        "p_value": round(test.p_value, 4) if test else "",
+                        "significant": test.significant if test else "",
+                        "method": comp.method or "",
+                        "n_samples": comp.n_samples if comp.method else "",
+                        "seed": comp.seed,
+                        "signature": m.signature,
+                    }
+                )
+    return rows
+
+
+def to_csv(comps: Sequence[Comparison]) -> str:
+    rows = long_rows(comps)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation] = ()) -> str:
+    out = []
+    for comp in comps:
+        out += [f"### {comp.inp.label}", "", describe(comp), ""]
+        head = "| system |" + "".join(f" {m.name} {_arrow(m.higher_is_better)} | p |" for m in comp.metrics)
+        out += [head, "|---|" + "---:|---:|" * len(comp.metrics)]
+        for name in comp.systems:
+            cells = "".join(f" {s} | {p} |" for s, p in (_cell(comp, m.name, name) for m in comp.metrics))
+            out.append(f"| {_md(name)} |{cells}")
+        out.append("")
+        if comp.method:
+            out.append(
+                f"`*` p < {comp.alpha} against {_md(comp.baseline)} (two-sided); ± is the 95% CI half-width."
+            )
+            out.append("")
+        out += [f"- {m.name}: `{m.signature}`" for m in comp.metrics]
+        out.append("")
+    if correlations:
+        out += [
+            "### Correlation with human scores",
+            "",
+            "| metric | systems | Pearson | Spearman | Kendall | pairwise acc. |",
+        ]
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for c in correlations:
+            vals = [c.pearson, c.spearman, c.kendall, c.pairwise_accuracy]
+            out.append(
+                f"| {c.metric} | {c.n_systems} | "
+                + " | ".join("n/a" if v is None else f"{v:.3f}" for v in vals)
+                + " |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+_LATEX_SPECIAL = {c: f"\\{c}" for c in "&%$#_{}"} | {
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
+
+
+_LATEX_ARROW = {True: r" $\uparrow$", False: r" $\downarrow$"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def to_latex(comps: Sequence[Comparison]) -> str:
+    """booktabs tables; significant systems' scores carry a dagger."""
+    out = []
+    for comp in comps:
+        cols = "l" + "r" * len(comp.metrics)
+        out += [
+            f"% {latex_escape(describe(comp))}",
+            r"\begin{tabular}{" + cols + "}",
+            r"\toprule",
+            "System & "
+            + " & ".join(latex_escape(m.name) + _LATEX_ARROW[m.higher_is_better] for m in comp.metrics)
+            + r" \\",
+            r"\midrule",
+        ]
+        for name in comp.systems:
+            cells = []
+            for m in comp.metrics:
+                test = m.tests.get(name)
+                mark = r"$^\dagger$" if test and test.significant else ""
+                cells.append(f"{m.stats[name].score:.2f} $\\pm$ {m.ci[name].half_width:.2f}{mark}")
+            out.append(latex_escape(name) + " & " + " & ".join(cells) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}"]
+        if comp.method:
+            out.append(
+                f"% $^\\dagger$: p < {comp.alpha} against {latex_escape(comp.baseline)} (paired {comp.method}, n={comp.n_samples}, seed={comp.seed})"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def correlation_table(correlations: Sequence[Correlation]) -> str:
+    """Terminal table of metric/human correlations, with the systems left out on either side."""
+    lines = [f"{'metric':<10} {'n':>3} {'pearson':>8} {'spearman':>9} {'kendall':>8} {'pairwise':>9}"]
+    for c in correlations:
+        vals = [c.pearson, c.spearman, c.kendall, c.pairwise_accuracy]
+        lines.append(
+            f"{c.metric:<10} {c.n_systems:>3} "
+            + " ".join(f"{'n/a' if v is None else f'{v:.3f}':>8}" for v in vals)
+        )
+    if correlations:
+        c = correlations[0]
+        if c.missing_in_human:
+            lines.append(f"no human score for: {', '.join(c.missing_in_human)}")
+        if c.missing_in_metric:
+            lines.append(f"human-scored but not compared: {', '.join(c.missing_in_metric)}")
+    return "\n".join(lines)

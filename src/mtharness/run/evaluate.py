@@ -1,0 +1,134 @@
+"""evaluate(): translate forward, translate back, score. Plain functions; no Hydra here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
+from mtharness.run.cache import LangIdCache
+from mtharness.scoring import metrics as M
+from mtharness.translators.base import Translator, check_outputs
+
+
+def translate_all(
+    translator: Translator,
+    texts: Sequence[str],
+    src: str,
+    tgt: str,
+    chunk_size: int = 256,
+    progress: bool = True,
+    desc: str = "",
+) -> list[str]:
+    """Translate in chunks so the progress bar moves and a cache can persist finished chunks."""
+    outputs: list[str] = []
+    size = max(1, chunk_size)
+    with tqdm(total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress) as bar:
+        for start in range(0, len(texts), size):
+            chunk = list(texts[start : start + size])
+            outputs.extend(check_outputs(translator.name, chunk, translator.translate(chunk, src, tgt)))
+            bar.update(len(chunk))
+    return outputs
+
+
+def score_direction(
+    result: DirectionResult, refs: Sequence[Sequence[str]], specs: Sequence[M.MetricSpec]
+) -> DirectionResult:
+    """Fill in corpus scores (with signatures) and segment scores for one direction."""
+    # one pass: references preprocessed once, statistics shared with the segment scores
+    scores, segments = M.direction_scores(specs, result.outputs, refs, result.pair.tgt)
+    for res in scores:
+        result.scores[res.name] = res
+    result.segment_scores = segments
+    return result
+
+
+def copy_rate(sources: Sequence[str], outputs: Sequence[str]) -> float:
+    """Fraction of forward outputs identical (up to surrounding whitespace) to their source."""
+    if not sources:
+        return 0.0
+    same = sum(1 for s, o in zip(sources, outputs, strict=True) if s.strip() == o.strip())
+    return same / len(sources)
+
+
+def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
+    stats = getattr(translator, "stats", None)
+    if callable(stats):
+        result: dict[str, int] | None = stats().get(str(pair))
+        return result
+    return None
+
+
+def evaluate(
+    dataset: Dataset,
+    translator: Translator,
+    metric_specs: Sequence[M.MetricSpec] | None = None,
+    round_trip: bool = True,
+    limit: int | None = None,
+    chunk_size: int = 256,
+    progress: bool = True,
+    config: dict[str, Any] | None = None,
+    validity: Mapping[str, Any] | None = None,
+    langid_cache: LangIdCache | None = None,
+) -> RunResult:
+    """Run one system on one dataset: forward (+ scores against references) and the round trip.
+
+    ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
+    ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
+    """
+    specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
+    if validity is not None:
+        from mtharness.validity.checks import check_config
+
+        check_config(validity)  # a bad key or missing package fails before the translation, not after
+    ds = dataset.subset(limit)
+    pair = ds.pair
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    fwd_out = translate_all(
+        translator, ds.sources, pair.src, pair.tgt, chunk_size, progress, f"forward {pair}"
+    )
+    forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
+    forward.cache = _cache_stats(translator, pair)
+
+    back: DirectionResult | None = None
+    if round_trip:
+        rpair = pair.reversed()
+        start = time.perf_counter()
+        rt_out = translate_all(
+            translator, fwd_out, rpair.src, rpair.tgt, chunk_size, progress, f"back {rpair}"
+        )
+        back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
+        back.cache = _cache_stats(translator, rpair)
+
+    start = time.perf_counter()
+    if ds.ref_names:
+        score_direction(forward, ds.reference_streams, specs)
+    if back is not None:
+        score_direction(back, [ds.sources], specs)
+    timings["scoring_s"] = time.perf_counter() - start
+
+    identity = {"name": translator.name, **translator.identity()}
+    result = RunResult(
+        dataset=ds,
+        translator=identity,
+        forward=forward,
+        round_trip=back,
+        copy_rate=copy_rate(ds.sources, fwd_out),
+        extras={"timings": timings},
+        config=dict(config or {}),
+    )
+    run_info = getattr(translator, "run_info", None)
+    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
+        result.extras.update(run_info())
+    if validity is not None:
+        from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
+
+        start = time.perf_counter()
+        apply_validity(result, validity, langid_cache)
+        timings["validity_s"] = time.perf_counter() - start
+    return result

@@ -1,0 +1,203 @@
+"""sacrebleu's per-segment sufficient statistics, extracted in parallel chunks.
+
+Every sacrebleu metric (BLEU, chrF, chrF++, TER) scores a corpus in two steps: per-segment statistics
+(``_extract_corpus_statistics``: n-gram matches, edits and lengths) and a function of their sums
+(``_aggregate_and_compute``). The first step is almost all of the time and each segment depends only
+on its own hypothesis and references, so we split the corpus into contiguous chunks, let a pool of
+forked worker processes extract the statistics of each chunk with sacrebleu's own methods, and join
+the lists back in order. The sum is then sacrebleu's own, over the same list in the same order, so
+scores and signatures are identical to ``metric.corpus_score`` (not just close).
+
+Two more savings come for free: references are preprocessed once per chunk and metric and reused for
+every system scored against them (sacrebleu's ``_ref_cache``), and metrics whose statistics coincide
+(chrF for a corpus score and for segment scores) are extracted once (see ``stats_key``).
+
+TER's statistics come from its edit search, which in sacrebleu is pure Python and dominates any job
+that includes TER. On big jobs (``use_fast_ter``) we run the same search compiled with numba
+(mtharness.scoring.fastter), which returns sacrebleu's edit counts exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.base import Metric
+
+from mtharness.scoring import fastter
+
+# Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x
+# chrF per segment) the pool is not worth it. Forking a 2-worker pool and collecting a trivial job
+# took 30-90 ms on the 2-core dev machine under load; 1000 units of serial work take ~0.3-1 s there.
+MIN_PARALLEL_WORK = 1000
+CHUNKS_PER_WORKER = 4  # several chunks per worker even out long and short segments
+
+Stats = list[list[Any]]  # one row of numbers per segment
+
+# The job a forked pool works on. Set in the parent right before the fork, so workers inherit the
+# texts and metric objects instead of receiving them pickled; tasks are only (lo, hi) bounds. The
+# last field says whether TER uses the compiled edit search (mtharness.scoring.fastter).
+_JOB: tuple[Sequence[Metric], Sequence[Sequence[str]], Sequence[Sequence[str | None]], bool] | None = None
+
+
+def default_workers() -> int:
+    """CPU cores this process may use (the affinity mask, where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def stats_key(metric: Metric) -> tuple[Any, ...]:
+    """Two metrics with equal keys produce equal per-segment statistics on the same inputs.
+
+    BLEU's smoothing and effective order, and the chrF beta's use in the final F-score, only enter
+    the aggregation step; what the statistics depend on is listed here.
+    """
+    if isinstance(metric, BLEU):
+        return ("bleu", metric.tokenizer_signature, metric.lowercase, metric.max_ngram_order)
+    if isinstance(metric, CHRF):
+        # beta and eps_smoothing choose the best of several references per segment
+        return (
+            "chrf",
+            metric.char_order,
+            metric.word_order,
+            metric.beta,
+            metric.lowercase,
+            metric.whitespace,
+            metric.eps_smoothing,
+        )
+    if isinstance(metric, TER):
+        return ("ter", metric.tokenizer_signature, metric.no_punct, metric.asian_support)
+    return ("object", id(metric))
+
+
+def count_refs(refs: Sequence[Sequence[str | None]]) -> int:
+    """The signature's ``nrefs`` exactly as sacrebleu's ``_cache_references`` decides it (-1: var)."""
+    counts = {sum(1 for r in seg if r is not None) for seg in zip(*refs, strict=True)}
+    return counts.pop() if len(counts) == 1 else -1
+
+
+def use_fast_ter(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) -> bool:
+    """TER is among the metrics and its hypotheses are work enough to repay loading numba."""
+    n_ter = sum(1 for m in metrics if isinstance(m, TER))
+    if not n_ter:
+        return False
+    return fastter.worth_it(n_ter * sum(fastter.work(hyps) for hyps in systems))
+
+
+def statistics(metric: Metric, hyps: Sequence[str], fast_ter: bool) -> Stats:
+    """``metric._extract_corpus_statistics(hyps, None)``; TER's edit search compiled if fast_ter."""
+    if fast_ter and isinstance(metric, TER):
+        return fastter.segment_statistics(metric, hyps)
+    return metric._extract_corpus_statistics(list(hyps), None)
+
+
+def _work(metrics: Sequence[Metric], n_systems: int, n_segments: int) -> int:
+    weight = sum(4 if isinstance(m, TER) else 1 for m in metrics)
+    return weight * n_systems * n_segments
+
+
+def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
+    """Worker: [metric][system] -> statistics of segments lo:hi (references preprocessed once)."""
+    assert _JOB is not None, "the pool was not forked from extract_statistics"
+    metrics, systems, refs, fast_ter = _JOB
+    lo, hi = bounds
+    chunk_refs = [list(r[lo:hi]) for r in refs]
+    out = []
+    for metric in metrics:
+        # the worker owns its forked copy of the metric, so setting the cache is private to it
+        metric._ref_cache = metric._cache_references(chunk_refs)  # type: ignore[arg-type]
+        out.append([statistics(metric, h[lo:hi], fast_ter) for h in systems])
+    return out
+
+
+def _serial(
+    metrics: Sequence[Metric],
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str | None]],
+    fast_ter: bool,
+) -> list[list[Stats]]:
+    out = []
+    for metric in metrics:
+        saved = metric._ref_cache  # a caller's own cache (stats.Scorer keeps one) survives
+        metric._ref_cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
+        out.append([statistics(metric, hyps, fast_ter) for hyps in systems])
+        metric._ref_cache = saved
+    return out
+
+
+def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    parts = max(1, min(parts, n))
+    edges = [round(i * n / parts) for i in range(parts + 1)]
+    return [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
+
+
+def _warn_tokenized(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) -> None:
+    # sacrebleu's BLEU warns once 100 hypotheses end in " ."; workers see only chunks, so count here
+    if any(isinstance(m, BLEU) and not m._force for m in metrics):
+        for hyps in systems:
+            if sum(1 for h in hyps if h.endswith(" .")) >= 100:
+                logging.getLogger("sacrebleu").warning(
+                    "That's 100 lines that end in a tokenized period ('.'); "
+                    "detokenize your data or pass force=True"
+                )
+
+
+def can_fork() -> bool:
+    """A fork pool is possible: the platform forks, and we are not a daemonic pool worker."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+
+
+def extract_statistics(
+    metrics: Sequence[Metric],
+    systems: Sequence[Sequence[str]],
+    refs: Sequence[Sequence[str | None]],
+    workers: int | None = None,
+) -> list[list[Stats]]:
+    """[metric][system] -> per-segment statistics, equal to ``metric._extract_corpus_statistics``.
+
+    ``workers=None`` uses every core when the job is big enough to repay the pool's start-up,
+    ``workers=1`` never forks. Each metric's ``num_refs`` is set as sacrebleu sets it, so
+    ``get_signature()`` and ``_aggregate_and_compute`` work on the result.
+    """
+    n = len(refs[0]) if refs else 0
+    for i, hyps in enumerate(systems):
+        if len(hyps) != n:
+            raise ValueError(f"system {i} has {len(hyps)} segments, the references {n}")
+    nrefs = count_refs(refs) if n else 1
+    for metric in metrics:
+        metric.num_refs = nrefs
+    if n == 0 or not systems or not metrics:
+        return [[[] for _ in systems] for _ in metrics]
+    n_workers = default_workers() if workers is None else max(1, workers)
+    big = workers is not None or _work(metrics, len(systems), n) >= MIN_PARALLEL_WORK
+    fast_ter = use_fast_ter(metrics, systems)  # compiled here, before any fork
+    if n_workers == 1 or not big or not can_fork() or n < 2:
+        return _serial(metrics, systems, refs, fast_ter)
+
+    _warn_tokenized(metrics, systems)
+    # workers get their own copy of the metric: quiet the per-chunk warning there, keep the parent's
+    forced = [(m, m._force) for m in metrics]
+    global _JOB
+    _JOB = (metrics, systems, refs, fast_ter)
+    try:
+        for m, _ in forced:
+            m._force = True
+        with mp.get_context("fork").Pool(min(n_workers, n)) as pool:
+            chunks = pool.map(_chunk_stats, _bounds(n, n_workers * CHUNKS_PER_WORKER), chunksize=1)
+    finally:
+        _JOB = None
+        for m, force in forced:
+            m._force = force
+    out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
+    for chunk in chunks:
+        for i, per_system in enumerate(chunk):
+            for j, rows in enumerate(per_system):
+                out[i][j].extend(rows)
+    return out
