@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -12,8 +13,54 @@ from typing import Any
 from mtharness.core import MtharnessError
 
 
+log = logging.getLogger("mtharness")
+_WARNED: set[tuple[str, str]] = set()
+
+
+def warn_once(key: str, message: str) -> None:
+    """Log a warning once per process for ``key`` (a file read twice must not warn twice)."""
+    if (key, message) in _WARNED:
+        return
+    _WARNED.add((key, message))
+    log.warning("%s", message)
+
+
+def _line_list(numbers: list[int], shown: int = 10) -> str:
+    head = ", ".join(str(n) for n in numbers[:shown])
+    more = f" and {len(numbers) - shown} more" if len(numbers) > shown else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {head}{more}"
+
+
+def normalise_newlines(text: str, where: str = "text") -> str:
+    """CRLF becomes a line end; a lone CR is whitespace (a space), reported once with its line numbers.
+
+    Lines end only at \\n, as in sacrebleu and `wc -l`: splitting at a lone \\r would silently shift
+    every later segment against its reference.
+    """
+    if "\r" not in text:
+        return text
+    text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    lines = [n for n, line in enumerate(text.split("\n"), 1) if "\r" in line]
+    warn_once(
+        where,
+        f"{where}: a lone carriage return (\\r) inside {_line_list(lines)}; read as a space "
+        "(lines end only at \\n, as in sacrebleu and wc -l)",
+    )
+    return text.replace("\r", " ")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a text, split at \\n only (str.splitlines also splits at \\r, \\x0b, \\x1c, U+2028...)."""
+    if text == "":
+        return []
+    return (text[:-1] if text.endswith("\n") else text).split("\n")
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
-    """Read a UTF-8 file; BOM and CRLF are normalised, anything else wrong is one clear error."""
+    """Read a UTF-8 file; BOM and CRLF are normalised, a lone CR is a space, anything else wrong is one
+    clear error."""
     p = Path(path)
     if not p.exists():
         raise MtharnessError(
@@ -31,19 +78,18 @@ def read_text(path: str | Path, what: str = "file") -> str:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalise_newlines(text, f"{what} {p}")
 
 
 def read_lines(path: str | Path, what: str = "file", allow_empty_file: bool = False) -> list[str]:
-    """One segment per line. A final newline is optional; empty lines are kept as empty segments."""
+    """One segment per line (split at \\n only). A final newline is optional; empty lines are kept as
+    empty segments."""
     text = read_text(path, what)
     if text == "":
         if allow_empty_file:
             return []
         raise MtharnessError(f"{what} {path}: file is empty; it must hold one segment per line")
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n")
+    lines = split_lines(text)
     for i, line in enumerate(lines, 1):
         if "\x00" in line:
             raise MtharnessError(f"{what} {path}, line {i}: contains a NUL byte; is this a binary file?")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.textio import read_text
+from mtharness.textio import read_text, split_lines
 
 FORMATS = ("auto", "tsv", "mtme", "wmt-results")
 
@@ -44,7 +44,7 @@ def read_human(path: str | Path, fmt: str = "auto", column: str | None = None) -
     if fmt not in FORMATS:
         raise MtharnessError(f"human score format {fmt!r}: choose from {FORMATS}")
     text = read_text(path, "human score file")
-    rows = [r for r in csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE) if r]
+    rows = [r for r in csv.reader(split_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE) if r]
     if not rows:
         raise MtharnessError(f"human score file {path}: empty")
     header = [c.strip() for c in rows[0]]
