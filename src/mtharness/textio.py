@@ -12,7 +12,6 @@ from typing import Any
 
 from mtharness.core import MtharnessError
 
-
 log = logging.getLogger("mtharness")
 _WARNED: set[tuple[str, str]] = set()
 

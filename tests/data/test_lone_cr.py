@@ -46,7 +46,9 @@ def test_lone_cr_is_a_space_crlf_is_a_line_end(tmp_path: Path, caplog: pytest.Lo
 
 
 def test_warning_lists_every_line_number(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = _write_raw(tmp_path / "many.txt", [f"a\rb {i}" if i in (3, 7, 12) else f"x {i}" for i in range(1, 15)])
+    path = _write_raw(
+        tmp_path / "many.txt", [f"a\rb {i}" if i in (3, 7, 12) else f"x {i}" for i in range(1, 15)]
+    )
     with caplog.at_level(logging.WARNING, logger="mtharness"):
         assert len(read_lines(path)) == 14
     assert "lines 3, 7, 12;" in caplog.records[0].getMessage()
