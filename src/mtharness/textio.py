@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -118,6 +119,21 @@ def check_same_length(
         )
 
 
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def describe_os_error(exc: OSError, path: str | Path | None = None) -> str:
+    """One line for a failed file operation: which path, what happened (disk full, read-only...), what to do."""
+    where = path if path is not None else (exc.filename or "a file")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _FULL:
+        return f"disk full writing {where} ({reason}); free some space there or write to another folder"
+    if exc.errno in _DENIED:
+        return f"cannot write {where} ({reason}); choose a folder you can write to"
+    return f"{where}: {reason}"
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -130,8 +146,13 @@ _UMASK = _current_umask()
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write to a temp file in the same folder, fsync, then rename: readers see all or nothing."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    if p.is_dir():
+        raise MtharnessError(f"{p}: is a directory; give the path of a file to write")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as exc:
+        raise MtharnessError(describe_os_error(exc, p)) from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
@@ -139,8 +160,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MtharnessError(describe_os_error(exc, p)) from None
         raise
     return p
 

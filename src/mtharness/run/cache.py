@@ -17,11 +17,12 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
+from mtharness.textio import describe_os_error
 from mtharness.translators.base import Translator, check_outputs
 
 CACHE_FILE = "translations.sqlite"
@@ -55,12 +56,74 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_LAYOUT = {
+    "translations": ["system", "pair", "source_sha256", "output"],
+    "systems": ["system", "identity"],
+    "langid": ["signature", "text_sha256", "lang"],
+}
+
+
+def cache_failure(path: str | Path, exc: sqlite3.Error) -> MtharnessError:
+    """One line for a failed cache operation: disk full, damaged file, foreign layout, or the raw cause."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return MtharnessError(
+            f"translation cache {path}: disk full ({text}); free some space there or set cache.dir to "
+            "another folder (translations committed so far are kept)"
+        )
+    if (
+        code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+        or "malformed" in text
+        or "not a database" in text
+    ):
+        return MtharnessError(
+            f"translation cache {path} is damaged ({text}); delete it (the next run translates again) "
+            "or set cache.dir to another folder"
+        )
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+        return MtharnessError(
+            f"translation cache {path} is read-only ({text}); set cache.dir to a writable folder "
+            "or turn the cache off with cache.enabled=false"
+        )
+    return MtharnessError(
+        f"translation cache {path}: {text}; set cache.dir to another folder or turn the cache off with "
+        "cache.enabled=false"
+    )
+
+
+@contextmanager
+def cache_errors(path: str | Path) -> Iterator[None]:
+    """Turn SQLite errors inside the block into one line naming the cache file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise cache_failure(path, exc) from None
+
+
+def _check_layout(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file whose tables have other columns (another program's, or another version's)."""
+    for table, columns in _LAYOUT.items():
+        found = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        if found != columns:
+            raise MtharnessError(
+                f"translation cache {path}: table {table!r} has columns {found}, expected {columns} "
+                "(another program's or version's file); move it away or set cache.dir to another folder"
+            )
+
+
 def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connection:
     """Open (creating if needed) a cache file, in WAL mode unless told, with a generous busy timeout."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MtharnessError(f"translation cache: {describe_os_error(exc, p.parent)}") from None
+    try:
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise cache_failure(p, exc) from None
+    try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # DELETE (rollback journal) for per-shard files on network filesystems, where WAL is unsafe
         conn.execute(f"PRAGMA journal_mode={journal_mode}")
@@ -68,11 +131,13 @@ def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connectio
         # cut could drop the last commits, which the next run simply translates again
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
-    except (OSError, sqlite3.Error) as exc:
-        raise MtharnessError(
-            f"translation cache {p}: cannot open ({exc}); set cache.dir to a writable local folder "
-            "or turn the cache off with cache.enabled=false"
-        ) from None
+        _check_layout(conn, p)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise cache_failure(p, exc) from None
+    except MtharnessError:
+        conn.close()
+        raise
     return conn
 
 
@@ -107,7 +172,11 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         yield
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # a failed COMMIT (disk full) may already have rolled back: a second ROLLBACK would raise
+        # "no transaction is active" and hide the real cause
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
 
 
@@ -173,7 +242,8 @@ class CachedTranslator:
             check(src, tgt)
         conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
         unique = list(dict.fromkeys(texts))
-        found = lookup(conn, system, pair, unique)
+        with cache_errors(self.path):
+            found = lookup(conn, system, pair, unique)
         missing = [t for t in unique if t not in found]
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
@@ -181,7 +251,8 @@ class CachedTranslator:
             fresh = dict(
                 zip(part, check_outputs(self.name, part, self.inner.translate(part, src, tgt)), strict=True)
             )
-            insert(conn, system, pair, fresh, self.inner.identity())
+            with cache_errors(self.path):
+                insert(conn, system, pair, fresh, self.inner.identity())
             found.update(fresh)
         counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
         missed = set(missing)
@@ -227,11 +298,12 @@ class LangIdCache:
         unique = list(dict.fromkeys(texts))
         query = "SELECT text_sha256, lang FROM langid WHERE signature = ? AND text_sha256 IN"
         with closing(open_cache(self.path, self.journal_mode)) as conn:
-            found = _select_by_text(conn, query, (signature,), unique)
+            with cache_errors(self.path):
+                found = _select_by_text(conn, query, (signature,), unique)
             missing = [t for t in unique if t not in found]
             if missing:
                 fresh = dict(zip(missing, detect(missing), strict=True))
-                with _transaction(conn):
+                with cache_errors(self.path), _transaction(conn):
                     conn.executemany(
                         "INSERT OR IGNORE INTO langid VALUES (?, ?, ?)",
                         [(signature, text_key(t), lang) for t, lang in fresh.items()],
