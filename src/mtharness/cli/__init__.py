@@ -6,10 +6,12 @@ Parsing and printing only; subcommands import lazily, so --help is fast.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from mtharness import __version__
+from mtharness.cli.failures import report
 from mtharness.core import MtharnessError
 
 # command -> (module, function, one-line help). Each function takes argv and returns an exit code.
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(importlib.import_module(module_name), func_name)
     try:
         return int(func(args[1:]) or 0)
-    except MtharnessError as exc:
-        print(f"mtharness {command}: error: {exc}", file=sys.stderr)
-        return 2
+    except (MtharnessError, KeyboardInterrupt, MemoryError, OSError, sqlite3.Error) as exc:
+        code = report(command, exc)  # one line for bad input and a failing environment; bugs keep a traceback
+        if code is None:
+            raise
+        return code
