@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,27 @@ class Entry:
         return None if value is None else float(value)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_numbers(payload: dict[str, Any]) -> None:
+    """Every score and the copy rate must be numbers: a table of "abc" would only mislead."""
+    scores = payload["scores"]
+    if not isinstance(scores, dict):
+        raise ValueError("'scores' is not an object")
+    for direction, metrics in scores.items():
+        if not isinstance(metrics, dict):
+            raise ValueError(f"scores.{direction} is not an object")
+        for name, entry in metrics.items():
+            value = entry.get("score") if isinstance(entry, dict) else entry
+            if not _number(value):
+                raise ValueError(f"scores.{direction}.{name}.score is {value!r}, not a number")
+    copy = payload.get("copy_rate")
+    if copy is not None and not _number(copy):
+        raise ValueError(f"copy_rate is {copy!r}, not a number")
+
+
 def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     """Every readable scores.json below ``results_dir`` (runs and multirun jobs alike), plus skip notes."""
     root = Path(results_dir)
@@ -60,6 +82,7 @@ def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
             payload = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(payload, dict) or "scores" not in payload or "dataset" not in payload:
                 raise ValueError("not a mtharness scores.json")
+            _check_numbers(payload)
         except (OSError, ValueError) as exc:  # one broken file must not hide every other run
             skipped.append(f"{path}: {exc}")
             continue
@@ -167,6 +190,9 @@ def write_leaderboard(
     """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
     root = Path(results_dir)
     entries, skipped = collect(root)
+    if not entries and skipped:
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        raise MtharnessError(f"results folder {root}: no readable scores.json (skipped {skipped[0]}{more})")
     if not entries:
         raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
     groups = select(entries, keep_all)

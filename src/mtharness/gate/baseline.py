@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,14 +72,29 @@ def _read_segments(run_dir: Path) -> list[dict[str, Any]]:
     return read_jsonl(run_dir / "segments.jsonl", "segments file")
 
 
-def _rates(payload: dict[str, Any]) -> dict[str, float]:
+def is_number(value: Any) -> bool:
+    """A real, finite number (JSON true/false, NaN and strings are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _rate(value: Any, name: str, where: str) -> float | None:
+    """A rate read from ``where``: a number, or None where it may be undetermined; else one error."""
+    if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
+        value = value.get("forward", value.get("rate"))
+    if value is None and name != "copy_rate":  # off_target_rate is null when no output was long enough
+        return None
+    if not is_number(value):
+        raise MtharnessError(f"{where}: {name} is {value!r}, not a number; {SAVE_HINT}")
+    return float(value)
+
+
+def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) -> dict[str, float]:
     out = {}
-    for name in RATES:
-        value = payload.get(name)
-        if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
-            value = value.get("forward", value.get("rate"))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
+    for name in names:
+        if name in payload:
+            value = _rate(payload[name], name, where)
+            if value is not None:
+                out[name] = value
     return out
 
 
@@ -116,7 +132,7 @@ def load_run(run_dir: str | Path) -> RunSnapshot:
         dataset=dataset,
         translator=translator,
         scores=scores,
-        rates=_rates(payload),
+        rates=_rates(payload, f"scores file {scores_file}"),
         metrics=_metric_settings(payload.get("config") or {}, str(dataset.get("pair", ""))),
         outputs=outputs,
         versions=dict(payload.get("versions") or {}),
@@ -190,7 +206,10 @@ def load_baseline(path: str | Path) -> RunSnapshot:
         if direction not in DIRECTIONS:
             raise MtharnessError(f"baseline {p}: unknown direction {direction!r} under 'scores'; {SAVE_HINT}")
         for name in _need(doc, f"scores.{direction}", dict, p):
-            _need(doc, f"scores.{direction}.{name}.score", (int, float), p)
+            if not is_number(_need(doc, f"scores.{direction}.{name}.score", (int, float), p)):
+                raise MtharnessError(
+                    f"baseline {p}: scores.{direction}.{name}.score is not a finite number; {SAVE_HINT}"
+                )
             _need(doc, f"scores.{direction}.{name}.signature", str, p)
             _need(doc, f"scores.{direction}.{name}.higher_is_better", bool, p)
         hyps = _need(doc, f"outputs.{direction}", list, p)
@@ -204,7 +223,11 @@ def load_baseline(path: str | Path) -> RunSnapshot:
         dataset=dataset,
         translator=dict(_need(doc, "translator", dict, p)),
         scores=scores,
-        rates={k: float(v) for k, v in (doc.get("rates") or {}).items() if isinstance(v, int | float)},
+        rates=_rates(
+            _need(doc, "rates", dict, p) if "rates" in doc else {},
+            f"baseline {p}: rates",
+            tuple((doc.get("rates") or {}).keys()),
+        ),
         metrics=dict(doc.get("metrics") or {}),
         outputs={d: list(outputs[d]) for d in scores},
         versions=dict(doc.get("versions") or {}),

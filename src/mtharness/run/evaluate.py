@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
+from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
 from mtharness.translators.base import Translator, check_outputs
@@ -47,11 +47,20 @@ def score_direction(
 
 
 def copy_rate(sources: Sequence[str], outputs: Sequence[str]) -> float:
-    """Fraction of forward outputs identical (up to surrounding whitespace) to their source."""
-    if not sources:
+    """Fraction of forward outputs identical (up to surrounding whitespace) to their non-empty source.
+
+    An empty source has nothing to copy: its (empty) output says nothing about the system, so empty
+    sources are left out here and counted apart (``empty_sources`` in scores.json).
+    """
+    pairs = [(s.strip(), o.strip()) for s, o in zip(sources, outputs, strict=True) if s.strip()]
+    if not pairs:
         return 0.0
-    same = sum(1 for s, o in zip(sources, outputs, strict=True) if s.strip() == o.strip())
-    return same / len(sources)
+    return sum(1 for s, o in pairs if s == o) / len(pairs)
+
+
+def count_empty(sources: Sequence[str]) -> int:
+    """Source segments that are empty or whitespace only."""
+    return sum(1 for s in sources if not s.strip())
 
 
 def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
@@ -85,6 +94,12 @@ def evaluate(
 
         check_config(validity)  # a bad key or missing package fails before the translation, not after
     ds = dataset.subset(limit)
+    empty = count_empty(ds.sources)
+    if empty == len(ds):
+        raise MtharnessError(
+            f"dataset {ds.name} ({ds.origin or 'no origin'}): every one of its {len(ds)} source segments is "
+            "empty; check the source file (dataset.src) or the column/field it is read from"
+        )
     pair = ds.pair
     timings: dict[str, float] = {}
 
@@ -119,7 +134,7 @@ def evaluate(
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings},
+        extras={"timings": timings, "empty_sources": empty},
         config=dict(config or {}),
     )
     run_info = getattr(translator, "run_info", None)
