@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from mtharness.core import MtharnessError
@@ -98,6 +99,7 @@ def prepare_run_dir(run_dir: str | Path, overwrite: bool, keep_hydra: bool = Fal
 def check_writable(run_dir: str | Path) -> None:
     """Create ``run_dir`` and write a small probe file in it: a read-only or full disk fails here, in one line."""
     folder = Path(run_dir)
+    existed = folder.is_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".mtharness-probe.", dir=folder)
@@ -108,4 +110,7 @@ def check_writable(run_dir: str | Path) -> None:
             os.close(fd)
             os.unlink(probe)
     except OSError as exc:
+        if not existed and folder.is_dir():
+            with suppress(OSError):
+                folder.rmdir()  # leave no empty folder behind a run that never started
         raise MtharnessError(f"run folder: {describe_os_error(exc, exc.filename or folder)}") from None

@@ -84,6 +84,32 @@ def _result(spec: MetricSpec, metric: Metric, stats: Stats) -> MetricResult:
     )
 
 
+# TER's edit distance fills a (hypothesis words x reference words) table per segment: 10,000 words
+# against 10,000 is ~1 GB in the compiled kernel and far more in sacrebleu's Python lists
+MAX_TER_CELLS = 100_000_000
+
+
+def check_ter_size(
+    metrics: Sequence[Metric], systems: Sequence[Sequence[str]], refs: Sequence[Sequence[str | None]]
+) -> None:
+    """Refuse, before any scoring, a segment too long for TER (a whole document on one line)."""
+    if not any(isinstance(m, TER) for m in metrics) or not refs:
+        return
+    ref_chars = [max(len(r[i] or "") for r in refs) for i in range(len(refs[0]))]
+    for hyps in systems:
+        for i, hyp in enumerate(hyps):
+            if (len(hyp) + 1) * (ref_chars[i] + 1) <= MAX_TER_CELLS:  # words never outnumber characters
+                continue
+            n_hyp = len(hyp.split())
+            n_ref = max(len((r[i] or "").split()) for r in refs)
+            if (n_hyp + 1) * (n_ref + 1) > MAX_TER_CELLS:
+                raise MtharnessError(
+                    f"segment {i + 1}: TER would align {n_hyp:,} hypothesis words with {n_ref:,} reference "
+                    f"words (more than {MAX_TER_CELLS:,} table cells; out of memory); is a whole document on "
+                    "one line? split it into sentences, or score without TER (metrics=[bleu,chrf,chrfpp])"
+                )
+
+
 def _unique_statistics(
     metrics: Sequence[Metric],
     systems: Sequence[Sequence[str]],
@@ -91,6 +117,7 @@ def _unique_statistics(
     workers: int | None,
 ) -> list[list[Stats]]:
     """extract_statistics, once per distinct stats_key (chrF for corpus and segment scores)."""
+    check_ter_size(metrics, systems, refs)
     keys = [stats_key(m) for m in metrics]
     first = {k: metrics[i] for i, k in reversed(list(enumerate(keys)))}
     unique = list(first.values())
