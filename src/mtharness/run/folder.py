@@ -87,13 +87,28 @@ def refuse_finished(run_dir: str | Path, overwrite: bool) -> None:
         )
 
 
+def earlier_run(run_dir: str | Path, keep_hydra: bool = False) -> bool:
+    """Whether ``run_dir`` shows an earlier mtharness run, finished or not (files only a run writes).
+
+    Without such a trace nothing is removed: a folder of the user's own files is not a run's debris.
+    """
+    folder = Path(run_dir)
+    traces = [*MARKERS, "segments.jsonl", "summary.md"]
+    if not keep_hydra:
+        traces.append(".hydra/config.yaml")
+    return any((folder / name).is_file() for name in traces)
+
+
 def prepare_run_dir(run_dir: str | Path, overwrite: bool, keep_hydra: bool = False) -> list[Path]:
-    """Make ``run_dir`` hold no other run's files: refuse a finished run unless ``overwrite``, then clear.
+    """Make ``run_dir`` hold no other run's files: refuse a finished run unless ``overwrite``, then clear
+    what an earlier run (finished and overwritten, or crashed) left.
 
     ``keep_hydra`` leaves Hydra's .hydra/ and run.log alone (inside the run they are the new run's).
     """
     refuse_finished(run_dir, overwrite)
-    return remove_run_files(run_dir, keep_hydra) if Path(run_dir).is_dir() else []
+    if not earlier_run(run_dir, keep_hydra):
+        return []
+    return remove_run_files(run_dir, keep_hydra)
 
 
 def check_writable(run_dir: str | Path) -> None:
