@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.conftest import run_cli
 QUIET = ["translator=echo", "progress=false", "validity.langid.enabled=false"]
 
 
-def _run(tmp_path: Path, run_dir: Path, *overrides: str):  # type: ignore[no-untyped-def]
+def _run(tmp_path: Path, run_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
     return run_cli(["run", *QUIET, f"hydra.run.dir={run_dir}", *overrides], cwd=tmp_path)
 
 
