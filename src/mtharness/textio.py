@@ -17,11 +17,12 @@ log = logging.getLogger("mtharness")
 _WARNED: set[tuple[str, str]] = set()
 
 
-def warn_once(key: str, message: str) -> None:
-    """Log a warning once per process for ``key`` (a file read twice must not warn twice)."""
-    if (key, message) in _WARNED:
+def warn_once(key: str, kind: str, message: str) -> None:
+    """Log a warning once per process for (``key``, ``kind``): a file read twice, under two names (the
+    dataset's source and translator.source), warns once."""
+    if (key, kind) in _WARNED:
         return
-    _WARNED.add((key, message))
+    _WARNED.add((key, kind))
     log.warning("%s", message)
 
 
@@ -31,7 +32,7 @@ def _line_list(numbers: list[int], shown: int = 10) -> str:
     return f"line{'s' if len(numbers) > 1 else ''} {head}{more}"
 
 
-def normalise_newlines(text: str, where: str = "text") -> str:
+def normalise_newlines(text: str, where: str = "text", key: str | None = None) -> str:
     """CRLF becomes a line end; a lone CR is whitespace (a space), reported once with its line numbers.
 
     Lines end only at \\n, as in sacrebleu and `wc -l`: splitting at a lone \\r would silently shift
@@ -44,7 +45,8 @@ def normalise_newlines(text: str, where: str = "text") -> str:
         return text
     lines = [n for n, line in enumerate(text.split("\n"), 1) if "\r" in line]
     warn_once(
-        where,
+        key or where,
+        "lone CR",
         f"{where}: a lone carriage return (\\r) inside {_line_list(lines)}; read as a space "
         "(lines end only at \\n, as in sacrebleu and wc -l)",
     )
@@ -78,7 +80,7 @@ def read_text(path: str | Path, what: str = "file") -> str:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return normalise_newlines(text, f"{what} {p}")
+    return normalise_newlines(text, f"{what} {p}", str(p.resolve()))
 
 
 def read_lines(path: str | Path, what: str = "file", allow_empty_file: bool = False) -> list[str]:

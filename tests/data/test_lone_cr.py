@@ -38,6 +38,7 @@ def test_lone_cr_is_a_space_crlf_is_a_line_end(tmp_path: Path, caplog: pytest.Lo
     with caplog.at_level(logging.WARNING, logger="mtharness"):
         lines = read_lines(path, "source file")
         assert read_lines(path, "source file") == lines  # read twice, warned once
+        assert read_lines(path, "translator.source file") == lines  # even under another name
     assert lines == ["one", "two half", "three", "\x0bfour\u2028five"]
     assert len(lines) == path.read_bytes().count(b"\n")  # what wc -l counts
     warnings = [r.getMessage() for r in caplog.records]
