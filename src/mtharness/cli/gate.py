@@ -113,7 +113,22 @@ def baseline_parser() -> argparse.ArgumentParser:
     refresh.add_argument("file", metavar="FILE")
     show = sub.add_parser("show", help="print a baseline's scores and provenance")
     show.add_argument("file", metavar="FILE")
+    add_json(show, "the baseline's scores and provenance (its outputs left out)")
     return p
+
+
+def summary(snap: Any) -> dict[str, Any]:
+    """`baseline show --json`: what `describe` prints, as data."""
+    return {
+        "origin": snap.origin,
+        "translator": snap.translator,
+        "dataset": snap.dataset,
+        "versions": snap.versions,
+        "scores": snap.scores,
+        "rates": snap.rates,
+        "metrics": snap.metrics,
+        **{k: v for k, v in snap.extra.items() if v is not None},
+    }
 
 
 def describe(snap: Any) -> str:
@@ -135,7 +150,9 @@ def describe(snap: Any) -> str:
 def baseline_main(argv: Sequence[str]) -> int:
     args = baseline_parser().parse_args(list(argv))
     if args.action == "show":
-        print(describe(load_baseline(args.file)))
+        snap = load_baseline(args.file)
+        write_json(args.json, summary(snap))
+        print(describe(snap), file=text_stream(args))
         return 0
     target = Path(args.file)
     if args.action == "save" and target.exists() and not args.force:

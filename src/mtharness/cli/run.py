@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import re
 import sys
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.core import Dataset, MtharnessError, config_dir
+from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.shard import (
@@ -132,9 +131,18 @@ def run_shard(
     return write_manifest(manifest, run_dir)
 
 
+def run_seed(value: Any) -> int:
+    """The run's `seed` key: null means core.DEFAULT_SEED (sacrebleu's), anything else an integer."""
+    if value is None:
+        return DEFAULT_SEED
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MtharnessError(f"seed={value!r}: must be an integer (or null for {DEFAULT_SEED})")
+    return value
+
+
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
-    random.seed(cfg.seed)
+    cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     shard_cfg = cfg.get("shard") or {}
     shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
