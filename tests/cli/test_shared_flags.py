@@ -143,6 +143,7 @@ def test_json_file_and_stdout_agree(systems: dict[str, Path], tmp_path: Path, ca
         "leaderboard": ["leaderboard", str(tmp_path / "runs"), "--out", str(tmp_path)],
         "align": ["align", str(article), str(SAMPLE_DIR / "article.garbled.en")],
         "rtt-correlation": ["rtt-correlation", str(tmp_path / "runs"), "--forward", "chrf"],
+        "datasets": ["datasets", "--no-count"],
     }
     assert cli_main(["baseline", "save", str(tmp_path / "runs" / "sys3"), str(tmp_path / "b.json")]) == 0
     commands["baseline show"] = ["baseline", "show", str(tmp_path / "b.json")]

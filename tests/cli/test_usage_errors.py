@@ -43,7 +43,11 @@ MORE = {
     "run missing group option": ["run", "translator=nope"],
     "run unknown metric": ["run", "metrics=[bleu,chrx]"],
     "run bad hydra flag value": ["run", "--cfg", "everything"],
-    "run unresolvable interpolation": ["run", "translator=echo", "results_dir=${oc.env:MTHARNESS_NO_SUCH_VAR}"],
+    "run unresolvable interpolation": [
+        "run",
+        "translator=echo",
+        "results_dir=${oc.env:MTHARNESS_NO_SUCH_VAR}",
+    ],
 }
 CASES = {**BAD_FLAG, **MORE}
 

@@ -53,7 +53,7 @@ def test_max_drop_chrf_works_against_a_chrF2_baseline(runs: dict[str, Path], nam
 def test_min_score_and_config_rules_take_any_spelling(runs: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     worse = load_run(runs["worse"]).scores["forward"]["chrF2"]["score"]
     assert gate(runs, "worse", "--min-score", f"chrf={worse - 1}") == 0
-    assert gate(runs, "worse", "--min-score", f"bleu=100") == 1
+    assert gate(runs, "worse", "--min-score", "bleu=100") == 1
     config = tmp_path / "rules.yaml"
     config.write_text("rules:\n  - {metric: chrf, max_drop: 0.5}\n  - {metric: Bleu, max_drop: 50}\n")
     specs, settings = assemble(str(config))
