@@ -84,6 +84,12 @@ def test_messages_say_what_to_do(tmp_path: Path) -> None:
     assert "Available options in 'translator'" in option and "apertium, " in option
 
 
+def test_unknown_command_is_one_line(tmp_path: Path) -> None:
+    proc = mtharness(["comapre", "--systems", "x"], tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert "unknown command 'comapre'" in proc.stderr and "compare" in proc.stderr
+
+
 def test_gate_config_typo_is_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "rules.yaml"
     config.write_text("alpah: 0.1\nrules:\n  - {metric: chrf, max_drop: 0.5}\n", encoding="utf-8")

@@ -86,7 +86,11 @@ def dispatch(args: list[str]) -> int:
         return 0
     command = args[0]
     if command not in COMMANDS:
-        print(f"mtharness: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        known = ", ".join(COMMANDS)
+        print(
+            f"mtharness: error: unknown command {command!r}; commands: {known} (see `mtharness --help`)",
+            file=sys.stderr,
+        )
         return 2
     module_name, func_name, _ = COMMANDS[command]
     func = getattr(importlib.import_module(module_name), func_name)

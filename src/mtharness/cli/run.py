@@ -36,7 +36,7 @@ from mtharness.translators.base import Translator
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+]*")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+_]*(?![A-Za-z0-9+_(])")  # not choice(...), glob(...)
 
 
 def _metric_option(name: str, dirs: Sequence[Path]) -> str:
