@@ -286,15 +286,14 @@ def report_main(argv: Sequence[str]) -> int:
     add_seed(p, None, f"default: the run's seed, else {DEFAULT_SEED}")
     p.add_argument("--worst", type=int, default=10, help="worst segments listed (default 10)")
     add_json(p, "the scores with their CIs")
+    add_sacrebleu_options(p)
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
     run = load_run(args.run_dir)
     seed = run_seed([args.run_dir]) if args.seed is None else args.seed
-    comps = [
-        compare(i, parse_specs(args.metrics), None, None, seed, 0.05, args.ci_n)
-        for i in inputs_from_runs([args.run_dir])
-    ]
+    specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
+    comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
     for comp in comps:
         analyse(comp, args.worst)
     ds = run.payload["dataset"]
