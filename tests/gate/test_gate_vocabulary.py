@@ -119,3 +119,13 @@ def test_seed_drives_the_gate_significance(runs: dict[str, Path], tmp_path: Path
         p_values.append(next(r["p_value"] for r in doc["rules"] if r["metric"] == "chrF2"))
     assert p_values[0] == p_values[2] and p_values[0] != p_values[1]
     capsys.readouterr()
+
+
+def test_rescoring_refuses_an_edited_baseline(runs: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(runs["baseline"].read_text())
+    doc["scores"]["forward"]["BLEU"]["score"] += 5
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc))
+    flags = ["--current", str(runs["same"]), "--max-drop", "bleu=1", "-tok", "none"]
+    assert cli_main(["gate", "--baseline", str(edited), *flags]) == 2
+    assert "outputs re-score to BLEU" in capsys.readouterr().err

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MetricResult, MtharnessError
 from mtharness.gate.baseline import RunSnapshot
+from mtharness.gate.significance import SCORE_TOLERANCE
 from mtharness.scoring.metrics import MetricSpec, apply_options, score_systems
 
 
@@ -48,6 +49,19 @@ def _spec(base: RunSnapshot, cur: RunSnapshot, name: str) -> MetricSpec:
     return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
 
 
+def _check_reproduced(base: RunSnapshot, direction: str, name: str, again: MetricResult) -> None:
+    """The baseline's outputs must still give its stored score before they are scored anew."""
+    stored = base.scores[direction][name]
+    if (
+        again.signature != stored.get("signature")
+        or abs(again.score - float(stored["score"])) > SCORE_TOLERANCE
+    ):
+        raise MtharnessError(
+            f"{base.origin}: its {direction} outputs re-score to {name} {again.score:.4f} but it records "
+            f"{float(stored['score']):.4f}; the file was edited or made from other data; re-save it"
+        )
+
+
 def rescore(
     base: RunSnapshot, cur: RunSnapshot, options: Mapping[str, Any]
 ) -> tuple[RunSnapshot, RunSnapshot]:
@@ -62,12 +76,14 @@ def rescore(
         for i in (0, 1):
             scores[i][direction] = {}
         for name in base.scores[direction]:
-            spec = apply_options([_spec(base, cur, name)], options)[0]
+            stored = _spec(base, cur, name)
+            spec = apply_options([stored], options)[0]
             hyps = [base.outputs[direction], cur.outputs[direction]]
-            results = score_systems([spec], hyps, refs, lang)
-            for i, row in enumerate(results):
-                scores[i][direction][row[0].name] = row[0].to_json()
-            metrics[results[0][0].name] = {"kind": spec.kind, "args": dict(spec.args)}
+            (old, new), (_, cur_new) = score_systems([stored, spec], hyps, refs, lang)
+            _check_reproduced(base, direction, name, old)
+            scores[0][direction][new.name] = new.to_json()
+            scores[1][direction][cur_new.name] = cur_new.to_json()
+            metrics[new.name] = {"kind": spec.kind, "args": dict(spec.args)}
     return (
         replace(base, scores=scores[0], metrics=metrics),
         replace(cur, scores=scores[1], metrics=metrics),
