@@ -50,7 +50,7 @@ def check_run_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "limit": whole_number(cfg.get("limit"), "limit", 1, allow_none=True),
         "chunk_size": whole_number(cfg.get("chunk_size", 256), "chunk_size", 1),
-        "seed": whole_number(cfg.get("seed", 0), "seed", 0),
+        "seed": whole_number(cfg.get("seed"), "seed", 0, allow_none=True),
         "threads": whole_number(cfg.get("threads"), "threads", 1, allow_none=True),
         "round_trip": flag(cfg.get("round_trip", True), "round_trip"),
         "progress": flag(cfg.get("progress", True), "progress"),
