@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
@@ -230,7 +231,10 @@ class RunFolderGuard(Callback):
     files land there."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        guarded("run", lambda: guard_folder(config, "hydra.run.dir"))
+        try:
+            guarded("run", lambda: guard_folder(config, "hydra.run.dir"))
+        except OmegaConfBaseException:
+            return  # an unresolvable interpolation: Hydra reports it next, as one line (call_hydra)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         def check() -> None:
@@ -243,7 +247,10 @@ class RunFolderGuard(Callback):
                     "folder (hydra.sweep.dir=...) or pass overwrite=true to replace them"
                 )
 
-        guarded("run", check)
+        try:
+            guarded("run", check)
+        except OmegaConfBaseException:
+            return
 
 
 @hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
