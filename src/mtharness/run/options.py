@@ -44,13 +44,12 @@ def flag(value: Any, key: str) -> bool:
 
 
 def check_run_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's scalar settings, validated: limit, chunk_size, seed, threads, shard.*, flags."""
+    """The run's scalar settings, validated: limit, chunk_size, threads, shard.*, flags (seed: cli.run.run_seed)."""
     cache = cfg.get("cache") or {}
     shard = cfg.get("shard") or {}
     opts: dict[str, Any] = {
         "limit": whole_number(cfg.get("limit"), "limit", 1, allow_none=True),
         "chunk_size": whole_number(cfg.get("chunk_size", 256), "chunk_size", 1),
-        "seed": whole_number(cfg.get("seed"), "seed", 0, allow_none=True),
         "threads": whole_number(cfg.get("threads"), "threads", 1, allow_none=True),
         "round_trip": flag(cfg.get("round_trip", True), "round_trip"),
         "progress": flag(cfg.get("progress", True), "progress"),
