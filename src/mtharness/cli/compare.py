@@ -11,12 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtharness.core import MtharnessError
 from mtharness.scoring.metrics import KINDS, parse_specs
 from mtharness.scoring.significance import DEFAULT_SEED
 from mtharness.textio import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from mtharness.compare.human_eval import HumanEvaluation
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
@@ -78,9 +81,22 @@ def _compare_parser() -> argparse.ArgumentParser:
         "--alpha", type=float, default=0.05, help="significance level of the * marker (default 0.05)"
     )
     p.add_argument(
-        "--human", help="human system scores: TSV system<TAB>score, *.sys.score or da-sqm.results.sys.tsv"
+        "--human",
+        help="human scores: system level (system<TAB>score, *.sys.score, da-sqm.results.sys.tsv) or "
+        "segment level (*.seg.score blocks, system<TAB>segment<TAB>score)",
     )
     p.add_argument("--human-format", choices=["auto", "tsv", "mtme", "wmt-results"], default="auto")
+    p.add_argument(
+        "--human-level",
+        choices=["auto", "system", "segment"],
+        default="auto",
+        help="level of the --human file: auto recognises it (segment files repeat system names)",
+    )
+    p.add_argument(
+        "--domains",
+        metavar="FILE",
+        help="one domain per segment (e.g. WMT's docids.tsv: domain<TAB>doc): per-domain correlations",
+    )
     p.add_argument("--human-column", help="column of a WMT results table (default raw_mean; e.g. z_mean)")
     p.add_argument(
         "--jobs", type=int, default=1, help="worker processes for statistics extraction (0: one per CPU)"
@@ -147,6 +163,7 @@ def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.human_eval import segment_table
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
 
@@ -162,7 +179,8 @@ def main(argv: Sequence[str]) -> int:
     comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
     for comp in comps:
         analyse(comp, args.worst)
-    correlations = _human(args, comps)
+    evaluation = _human(args, comps)
+    correlations = evaluation.system if evaluation else []
     if not args.quiet:
         print("\n\n".join(tables.terminal_table(c) for c in comps))
         for note in sources.get("notes", []):
@@ -174,30 +192,30 @@ def main(argv: Sequence[str]) -> int:
                 + ")\n"
                 + tables.correlation_table(correlations)
             )
+        if evaluation and evaluation.segment:
+            print(f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}")
     written = _write_outputs(args, comps, correlations, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
-def _human(args: argparse.Namespace, comps: Sequence[Any]) -> list[Any]:
-    """Correlate each metric of the forward comparison with the human system scores."""
+def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:
+    """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
-        return []
-    from mtharness.compare.human import correlate, read_human
+        return None
+    from mtharness.compare.human_eval import evaluate_human
 
-    human = read_human(args.human, args.human_format, args.human_column)
     forward = next((c for c in comps if c.inp.label == "forward"), None)
     if forward is None:
         raise MtharnessError(
             "--human needs a forward comparison (human scores judge translations, not round trips)"
         )
-    out = []
-    for m in forward.metrics:
-        scores = {name: s.score for name, s in m.stats.items()}
-        out.append(correlate(m.name, scores, human, m.higher_is_better))
-    forward.extras["human"] = {"file": str(args.human), "correlations": [c.to_json() for c in out]}
-    return out
+    evaluation = evaluate_human(
+        forward, args.human, args.human_level, args.human_format, args.human_column, args.domains, args.ci_n
+    )
+    forward.extras["human"] = evaluation.to_json()
+    return evaluation
 
 
 def _write_outputs(
