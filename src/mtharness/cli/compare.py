@@ -111,6 +111,11 @@ def _compare_parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help=f"write the comparison as {fmt.upper() if fmt != 'markdown' else 'markdown'}",
         )
+    p.add_argument(
+        "--sentence-level",
+        metavar="FILE",
+        help="write every system's per-segment scores (TSV: direction, segment, system, one column per metric)",
+    )
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
     return p
 
@@ -233,6 +238,10 @@ def _write_outputs(
         written.append(atomic_write_text(args.markdown, tables.to_markdown(comps, correlations)))
     if args.latex:
         written.append(atomic_write_text(args.latex, tables.to_latex(comps)))
+    if args.sentence_level:
+        from mtharness.compare.analysis import sentence_level_tsv
+
+        written.append(atomic_write_text(args.sentence_level, sentence_level_tsv(comps)))
     if args.html:
         from mtharness.reports.html import render
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.analysis import sentence_scores
 from mtharness.compare.human import Correlation, correlate, read_human
 from mtharness.compare.human_segments import (
     HumanScores,
@@ -16,9 +17,8 @@ from mtharness.compare.human_segments import (
     resampled_system_means,
     system_correlation_ci,
 )
-from mtharness.compare.systems import Comparison, MetricComparison
+from mtharness.compare.systems import Comparison
 from mtharness.core import MtharnessError
-from mtharness.scoring.metrics import segment_scores
 from mtharness.scoring.significance import bootstrap_indices, bootstrap_scores
 from mtharness.textio import read_lines
 
@@ -55,17 +55,6 @@ def read_domains(path: str, n_segments: int) -> list[str]:
             f"domain file {path}: {len(lines)} lines, but the comparison has {n_segments} segments"
         )
     return [line.split("\t")[0].strip() for line in lines]
-
-
-def _sentence_scores(comp: Comparison, m: MetricComparison) -> dict[str, list[float]]:
-    """Per-segment metric scores: sacrebleu's sentence_score (BLEU with effective order, as
-    sacrebleu.sentence_bleu); chrF/TER from the comparison's own statistics (the same numbers)."""
-    if m.name.startswith("BLEU"):
-        return {
-            s: segment_scores(h, comp.inp.refs, comp.inp.trg_lang)["BLEU"]
-            for s, h in comp.inp.systems.items()
-        }
-    return {s: st.segment_scores() for s, st in m.stats.items()}
 
 
 def evaluate_human(
@@ -107,7 +96,7 @@ def evaluate_human(
                 "resampled": "segments, both sides" if scores.level == "segment" else "segments, metric side",
             }
         if scores.level == "segment":
-            per_seg = _sentence_scores(comp, m)
+            per_seg = sentence_scores(comp, m)
             out.segment.append(
                 correlate_segments(m.name, per_seg, scores.segment, m.higher_is_better, domains)
             )
