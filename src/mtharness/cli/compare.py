@@ -199,7 +199,7 @@ def main(argv: Sequence[str]) -> int:
             )
         if evaluation and evaluation.segment:
             print(f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}")
-    written = _write_outputs(args, comps, correlations, sources)
+    written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -224,11 +224,15 @@ def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | 
 
 
 def _write_outputs(
-    args: argparse.Namespace, comps: Sequence[Any], correlations: Sequence[Any], sources: dict[str, Any]
+    args: argparse.Namespace,
+    comps: Sequence[Any],
+    evaluation: HumanEvaluation | None,
+    sources: dict[str, Any],
 ) -> list[Path]:
     from mtharness.compare.systems import report_payload
     from mtharness.reports import tables
 
+    correlations = evaluation.system if evaluation else []
     written = []
     if args.json:
         written.append(atomic_write_json(args.json, report_payload(comps, sources)))
@@ -252,6 +256,7 @@ def _write_outputs(
             correlations,
             sources.get("notes", []),
             {"seed": args.seed},
+            human=evaluation.human_system if evaluation else None,
         )
         written.append(atomic_write_text(args.html, html))
     return written
@@ -281,7 +286,7 @@ def report_main(argv: Sequence[str]) -> int:
     from mtharness.compare.analysis import analyse
     from mtharness.compare.runs import inputs_from_runs, load_run
     from mtharness.compare.systems import compare
-    from mtharness.reports.html import render
+    from mtharness.reports.html import render, run_summary
 
     p = argparse.ArgumentParser(
         prog="mtharness report",
@@ -313,7 +318,11 @@ def report_main(argv: Sequence[str]) -> int:
         "copy rate": run.payload.get("copy_rate"),
     }
     html = render(
-        comps, f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
+        comps,
+        f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})",
+        notes=notes,
+        meta=meta,
+        run_summary=run_summary(run.payload),
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
     print(f"wrote {out}")

@@ -30,6 +30,7 @@ class HumanEvaluation:
     system: list[Correlation]
     system_ci: dict[str, dict[str, Any]] = field(default_factory=dict)
     segment: list[SegmentCorrelation] = field(default_factory=list)
+    human_system: dict[str, float] = field(default_factory=dict)  # the human score of each system
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,7 +85,7 @@ def evaluate_human(
             humans = resampled_system_means(scores.segment, bootstrap_indices(n, ci_samples, comp.seed))
         else:
             humans = [human_sys] * ci_samples
-    out = HumanEvaluation(path, scores.level, [])
+    out = HumanEvaluation(path, scores.level, [], human_system=dict(human_sys))
     for m in comp.metrics:
         metric_sys = {name: s.score for name, s in m.stats.items()}
         out.system.append(correlate(m.name, metric_sys, human_sys, m.higher_is_better))

@@ -118,6 +118,7 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
                 sources,
                 ["source"],
                 baseline,
+                pivots={n: [r["forward"] for r in run.rows] for n, run in zip(names, runs, strict=True)},
             )
         )
     if not out:

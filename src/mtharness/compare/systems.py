@@ -46,6 +46,7 @@ class CompareInput:
     sources: list[str] | None = None
     ref_names: list[str] = field(default_factory=list)
     baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
+    pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
 
     @property
     def n_segments(self) -> int:
@@ -171,7 +172,8 @@ def compare(
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
     results = []
-    for scorer, stats in zip(scorers, all_stats, strict=True):
+    for scorer, unordered in zip(scorers, all_stats, strict=True):
+        stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
         tests = {}
         if method:
             for name in order:
