@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
-    DEFAULT_SEED,
     ConfidenceInterval,
     Method,
     PairedResult,
