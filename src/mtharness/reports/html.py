@@ -237,7 +237,7 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
         names += [n for n, v in direction.items() if isinstance(v, dict) and "score" in v and n not in names]
     directions = [
         {
-            "label": label.replace("_", " "),
+            "label": label.replace("_", " ") + ("" if d else " (no references: not scored)"),
             "scores": {
                 n: _number(v.get("score")) for n, v in d.items() if isinstance(v, dict) and "score" in v
             },
