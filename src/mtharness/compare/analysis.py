@@ -109,24 +109,6 @@ def lowest_segments(scores: Sequence[float], k: int = 10, higher_is_better: bool
     return [int(i) for i in order[:k]]
 
 
-def word_diff(original: str, changed: str) -> list[tuple[str, str]]:
-    """Word-level diff as (op, text) pieces: op is equal, delete (only in original) or insert.
-
-    A replacement becomes a delete followed by an insert, so a renderer needs just three styles.
-    """
-    a, b = original.split(), changed.split()
-    pieces: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            pieces.append(("equal", " ".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            pieces.append(("delete", " ".join(a[i1:i2])))
-        if j2 > j1:
-            pieces.append(("insert", " ".join(b[j1:j2])))
-    return pieces
-
-
 def changed_word_share(original: str, changed: str) -> float:
     """Share of the original's words that the round trip lost or replaced."""
     words = original.split()

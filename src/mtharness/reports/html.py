@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtharness import __version__
-from mtharness.compare.analysis import word_diff
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.reports import plots
+from mtharness.validity.align import word_diff
 
 MAX_BROWSER_ROWS = 2000  # beyond this the page gets slow to open; the JSON has everything
 
