@@ -131,15 +131,15 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
 
 def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
     """A run that copies its input has a perfect round trip that means nothing: say so."""
-    from mtharness.compare.runs import load_run
+    from mtharness.run.reader import read_run
 
     notes = []
     for path in run_dirs:
-        run = load_run(path)
-        rate = float(run.payload.get("copy_rate") or 0.0)
+        run = read_run(path)
+        rate = run.rates.get("copy_rate", 0.0)
         if rate > 0.5:
             notes.append(
-                f"{run.translator} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
+                f"{run.name} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
             )
     return notes
 
@@ -252,9 +252,10 @@ def leaderboard_main(argv: Sequence[str]) -> int:
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
-    from mtharness.compare.runs import inputs_from_runs, load_run
+    from mtharness.compare.runs import inputs_from_runs
     from mtharness.compare.systems import compare
     from mtharness.reports.html import render
+    from mtharness.run.reader import read_run
 
     p = argparse.ArgumentParser(
         prog="mtharness report",
@@ -267,7 +268,7 @@ def report_main(argv: Sequence[str]) -> int:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--worst", type=int, default=10)
     args = p.parse_args(list(argv))
-    run = load_run(args.run_dir)
+    run = read_run(args.run_dir)
     comps = [
         compare(i, parse_specs(args.metrics), None, None, args.seed, 0.05, args.ci_n)
         for i in inputs_from_runs([args.run_dir])
@@ -286,7 +287,7 @@ def report_main(argv: Sequence[str]) -> int:
         "copy rate": run.payload.get("copy_rate"),
     }
     html = render(
-        comps, f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
+        comps, f"mtharness run: {run.name} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
     print(f"wrote {out}")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mtharness.core import DIRECTIONS, MtharnessError
-from mtharness.gate.baseline import RATES, RunSnapshot
+from mtharness.gate.baseline import RunSnapshot
+from mtharness.run.reader import RATES
 
 Kind = Literal["max_drop", "min_score"]
 Status = Literal["pass", "fail", "skip"]
