@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
+from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)
 NLLB_CODES = {
@@ -272,7 +273,7 @@ class Truncation:
         }
 
 
-class Seq2SeqSettings:
+class Seq2SeqSettings(TranslatorBase):
     """Settings and bookkeeping the hf and ct2 backends share (checkpoints, decoding, truncation).
 
     Subclasses add how to load and decode; identity() here names what both record, so a cache key
