@@ -12,6 +12,11 @@ from typing import Any
 from mtharness.core import MtharnessError
 
 
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: pipes escaped, line breaks flattened."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """Read a UTF-8 file; BOM and CRLF are normalised, anything else wrong is one clear error."""
     p = Path(path)

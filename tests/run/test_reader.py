@@ -24,7 +24,10 @@ from mtharness.translators.echo import EchoTranslator
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "echo"
-    write_run(evaluate(load_sample().subset(6), EchoTranslator(), parse_specs(["chrf", "bleu"]), progress=False), out)
+    write_run(
+        evaluate(load_sample().subset(6), EchoTranslator(), parse_specs(["chrf", "bleu"]), progress=False),
+        out,
+    )
     return out
 
 
@@ -35,7 +38,11 @@ def test_reads_what_the_writer_wrote(run_dir: Path) -> None:
     assert isinstance(run, RunFolder) and read_run(run_dir / "scores.json").path == run_dir
     assert run.payload == payload and run.name == "echo" and run.n_segments == 6
     assert run.scores == payload["scores"] and run.directions() == ["forward", "round_trip"]
-    assert run.src_lang == "en" and run.tgt_lang == "es" and run.content_hash == payload["dataset"]["content_hash"]
+    assert (
+        run.src_lang == "en"
+        and run.tgt_lang == "es"
+        and run.content_hash == payload["dataset"]["content_hash"]
+    )
     assert run.rates == {"copy_rate": 1.0} and run.config == payload["config"]
     assert run.rows == rows and run.sources == [r["source"] for r in rows]
     assert run.references() == [[r["references"][0] for r in rows]]
@@ -85,7 +92,10 @@ def _one_line_error(path: Path, match: str) -> str:
         (lambda p: p.update(schema_version=SCHEMA_VERSION + 1), f"schema_version {SCHEMA_VERSION + 1}"),
         (lambda p: p.update(schema_version="1"), "schema_version '1'"),
         (lambda p: p.update(schema_version=True), "schema_version True"),
-        (lambda p: p["scores"]["forward"]["chrF2"].update(score="high"), "has score 'high', expected a number"),
+        (
+            lambda p: p["scores"]["forward"]["chrF2"].update(score="high"),
+            "has score 'high', expected a number",
+        ),
         (lambda p: p["scores"]["forward"]["chrF2"].update(score=None), "expected a number"),
         (lambda p: p["scores"]["forward"]["chrF2"].pop("signature"), "needs a 'signature'"),
         (lambda p: p["scores"].update(sideways={}), "unknown direction 'sideways'"),
@@ -129,10 +139,10 @@ def test_segments_must_match_scores(run_dir: Path, tmp_path: Path) -> None:
     short = _copy(run_dir, tmp_path / "short")
     lines = (short / "segments.jsonl").read_text().splitlines()
     (short / "segments.jsonl").write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(MtharnessError, match="has 5 rows but scores.json says 6 segments"):
+    with pytest.raises(MtharnessError, match=r"has 5 rows but scores\.json says 6 segments"):
         read_run(short).rows  # noqa: B018
     (short / "segments.jsonl").unlink()
-    with pytest.raises(MtharnessError, match="segments file .*segments.jsonl: no such file"):
+    with pytest.raises(MtharnessError, match=r"segments file .*segments\.jsonl: no such file"):
         read_run(short).rows  # noqa: B018
     (short / "segments.jsonl").write_text("\n".join(['{"source": 3, "references": []}'] * 6) + "\n")
     with pytest.raises(MtharnessError, match="row 1: expected an object with 'source' and 1 'references'"):

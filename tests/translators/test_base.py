@@ -61,7 +61,8 @@ def test_defaults_are_the_same_with_or_without_the_base_class() -> None:
 
 def test_shipped_backends_declare_their_capabilities() -> None:
     assert all(
-        isinstance(t, base.TranslatorBase) for t in (EchoTranslator(), ApertiumTranslator(), GlossTranslator())
+        isinstance(t, base.TranslatorBase)
+        for t in (EchoTranslator(), ApertiumTranslator(), GlossTranslator())
     )
     files = FilesTranslator()
     assert not base.is_cacheable(files) and not base.is_context_free(files)

@@ -7,13 +7,12 @@ leaderboard.py) do the work; this module only reads flags, calls them and writes
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import COPY_WARN_RATE, MtharnessError, usable_cores
 from mtharness.scoring.metrics import KINDS, parse_specs
 from mtharness.scoring.significance import DEFAULT_SEED
 from mtharness.textio import atomic_write_json, atomic_write_text
@@ -137,7 +136,7 @@ def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
     for path in run_dirs:
         run = read_run(path)
         rate = run.rates.get("copy_rate", 0.0)
-        if rate > 0.5:
+        if rate > COPY_WARN_RATE:
             notes.append(
                 f"{run.name} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
             )
@@ -158,7 +157,7 @@ def main(argv: Sequence[str]) -> int:
     inputs, sources = _inputs(args)
     specs = parse_specs(args.metrics)
     method = None if args.paired == "none" else args.paired
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    jobs = args.jobs if args.jobs > 0 else usable_cores()
     comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
     for comp in comps:
         analyse(comp, args.worst)
@@ -277,7 +276,7 @@ def report_main(argv: Sequence[str]) -> int:
         analyse(comp, args.worst)
     ds = run.payload["dataset"]
     notes = []
-    if float(run.payload.get("copy_rate") or 0) > 0.5:
+    if run.rates.get("copy_rate", 0.0) > COPY_WARN_RATE:
         notes.append(
             f"copy rate {run.payload['copy_rate']:.3f}: the system copies its input, so round-trip scores mean nothing"
         )
@@ -286,9 +285,7 @@ def report_main(argv: Sequence[str]) -> int:
         "segments": run.payload.get("n_segments"),
         "copy rate": run.payload.get("copy_rate"),
     }
-    html = render(
-        comps, f"mtharness run: {run.name} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
-    )
+    html = render(comps, f"mtharness run: {run.name} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta)
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
     print(f"wrote {out}")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
-from mtharness.core import Dataset, MtharnessError
+from mtharness.core import COPY_WARN_RATE, OFF_TARGET_WARN_RATE, Dataset, MtharnessError
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.shard import (
@@ -113,7 +112,6 @@ def run_shard(
 
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
-    random.seed(cfg.seed)
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     shard_cfg = cfg.get("shard") or {}
     shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
@@ -159,11 +157,19 @@ def format_summary(payload: dict[str, Any]) -> str:
     for direction, metrics in payload["scores"].items():
         cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
         lines.append(f"  {direction:<10} {cells}")
-    warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
+    warn = (
+        "  <- copies its input: round-trip scores are meaningless"
+        if payload["copy_rate"] > COPY_WARN_RATE
+        else ""
+    )
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
     if "off_target_rate" in payload:
         rate = payload["off_target_rate"]
-        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        flag = (
+            "  <- forward output is not in the target language"
+            if rate is not None and rate > OFF_TARGET_WARN_RATE
+            else ""
+        )
         shown = "undetermined" if rate is None else f"{rate:.3f}"
         lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
     lines.append(f"results: {payload['run_dir']}")

@@ -7,15 +7,16 @@ Spearman, Kendall from scipy.stats). Standalone: it reads scores.json files only
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.correlation import MIN_SYSTEMS, correlations
 from mtharness.core import MtharnessError
 from mtharness.run.reader import read_run
 
-MIN_SYSTEMS = 3
+_KEYS = ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")
 
 
 def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -42,8 +43,6 @@ def _oriented(metric: dict[str, Any]) -> float:
 
 def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") -> dict[str, Any]:
     """Correlation, across systems, of each round-trip metric with ``forward_metric``."""
-    from scipy import stats
-
     runs = [read_run(f) for f in find_score_files(paths)]
     runs = [r for r in runs if r.scores.get("round_trip") and r.scores.get("forward")]
     if len(runs) < MIN_SYSTEMS:
@@ -79,7 +78,7 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
     correlations = {}
     for name in sorted(shared):
         rt = [_oriented(r.scores["round_trip"][name]) for r in runs]
-        correlations[name] = _correlate(rt, fwd, stats)
+        correlations[name] = _correlate(rt, fwd)
     first = runs[0]
     return {
         "dataset": first.dataset["name"],
@@ -92,21 +91,10 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
     }
 
 
-def _correlate(x: Sequence[float], y: Sequence[float], stats: Any) -> dict[str, float | None]:
-    def clean(v: float) -> float | None:
-        return None if math.isnan(v) else round(float(v), 4)
-
-    if len(set(x)) < 2 or len(set(y)) < 2:  # constant input: correlation undefined
-        return {k: None for k in ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")}
-    p, s, k = stats.pearsonr(x, y), stats.spearmanr(x, y), stats.kendalltau(x, y)
-    return {
-        "pearson": clean(p.statistic),
-        "pearson_p": clean(p.pvalue),
-        "spearman": clean(s.statistic),
-        "spearman_p": clean(s.pvalue),
-        "kendall": clean(k.statistic),
-        "kendall_p": clean(k.pvalue),
-    }
+def _correlate(x: Sequence[float], y: Sequence[float]) -> dict[str, float | None]:
+    c = correlations(x, y)  # None: a score constant across systems, correlation undefined
+    values: dict[str, float | None] = asdict(c) if c is not None else dict.fromkeys(_KEYS)
+    return {k: None if (v := values[k]) is None else round(v, 4) for k in _KEYS}
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 Inputs come either from plain files (a source, references, one output file per system) or from
 finished run folders (``segments.jsonl``), where each run gives a forward comparison against the
 references and a round-trip comparison against the source. Statistics are extracted once per
-system and metric (``stats.Scorer``) and shared by the CI, the paired test and the length buckets.
+system and metric (``scoring.metrics.system_statistics``) and shared by the CI, the paired test and the length buckets.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
     DEFAULT_SEED,
     ConfidenceInterval,
     Method,
     PairedResult,
-    Scorer,
     SystemStats,
     bootstrap_ci,
-    extract_all,
     paired_test,
 )
 from mtharness.textio import check_same_length, read_lines
@@ -161,8 +159,7 @@ def compare(
     baseline = names[0]
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     results = []
-    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
-    for scorer, stats in zip(scorers, extract_all(scorers, inp.systems, jobs), strict=True):
+    for stats in system_statistics(specs, inp.systems, inp.refs, inp.trg_lang, jobs):
         tests = {}
         if method:
             for name in names[1:]:
@@ -181,17 +178,17 @@ def compare(
                 stats,
                 ci,
                 tests,
-                _test_signature(scorer, method, n, seed),
+                _test_signature(first, method, n, seed),
             )
         )
     return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
 
 
-def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
+def _test_signature(stats: SystemStats, method: str | None, n_samples: int, seed: int) -> str:
     """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
     if not method:
         return ""
-    sig = scorer.metric.get_signature()
+    sig = stats.metric.get_signature()
     sig.update("seed", str(seed))
     sig.update(method, n_samples)
     return str(sig.format())

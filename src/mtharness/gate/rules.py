@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from mtharness.core import DIRECTIONS, MtharnessError
@@ -81,7 +81,6 @@ class GateResult:
     settings: GateSettings
     baseline: RunSnapshot
     current: RunSnapshot
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

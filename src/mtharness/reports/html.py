@@ -15,6 +15,7 @@ from mtharness import __version__
 from mtharness.compare.analysis import word_diff
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison
+from mtharness.core import arrow
 from mtharness.reports import plots
 
 MAX_BROWSER_ROWS = 2000  # beyond this the page gets slow to open; the JSON has everything
@@ -135,7 +136,7 @@ def _section(comp: Comparison) -> dict[str, Any]:
         "method": comp.method,
         "alpha": comp.alpha,
         "metrics": [
-            {"name": m.name, "arrow": "↑" if m.higher_is_better else "↓", "signature": m.signature}
+            {"name": m.name, "arrow": arrow(m.higher_is_better), "signature": m.signature}
             for m in comp.metrics
         ],
         "rows": _score_rows(comp),

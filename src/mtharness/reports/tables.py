@@ -9,6 +9,8 @@ from typing import Any
 
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison
+from mtharness.core import arrow
+from mtharness.textio import markdown_cell
 
 
 def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
@@ -20,10 +22,6 @@ def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
     if test is None:
         return score, "baseline" if system == comp.baseline and comp.method else ""
     return score, f"{test.p_value:.4f}{test.marker}"
-
-
-def _arrow(higher_is_better: bool) -> str:
-    return "↑" if higher_is_better else "↓"
 
 
 def describe(comp: Comparison) -> str:
@@ -41,7 +39,7 @@ def terminal_table(comp: Comparison) -> str:
     """Fixed-width table: score (±CI half-width) and p-value per metric; * marks p < alpha."""
     header = ["system"]
     for m in comp.metrics:
-        header += [f"{m.name} {_arrow(m.higher_is_better)}", "p"]
+        header += [f"{m.name} {arrow(m.higher_is_better)}", "p"]
     rows = [header]
     for name in comp.systems:
         row = [name]
@@ -102,23 +100,19 @@ def to_csv(comps: Sequence[Comparison]) -> str:
     return buf.getvalue()
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation] = ()) -> str:
     out = []
     for comp in comps:
         out += [f"### {comp.inp.label}", "", describe(comp), ""]
-        head = "| system |" + "".join(f" {m.name} {_arrow(m.higher_is_better)} | p |" for m in comp.metrics)
+        head = "| system |" + "".join(f" {m.name} {arrow(m.higher_is_better)} | p |" for m in comp.metrics)
         out += [head, "|---|" + "---:|---:|" * len(comp.metrics)]
         for name in comp.systems:
             cells = "".join(f" {s} | {p} |" for s, p in (_cell(comp, m.name, name) for m in comp.metrics))
-            out.append(f"| {_md(name)} |{cells}")
+            out.append(f"| {markdown_cell(name)} |{cells}")
         out.append("")
         if comp.method:
             out.append(
-                f"`*` p < {comp.alpha} against {_md(comp.baseline)} (two-sided); ± is the 95% CI half-width."
+                f"`*` p < {comp.alpha} against {markdown_cell(comp.baseline)} (two-sided); ± is the 95% CI half-width."
             )
             out.append("")
         out += [f"- {m.name}: `{m.signature}`" for m in comp.metrics]

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, MtharnessError
+from mtharness.run.cache import CachedTranslator
 from mtharness.run.evaluate import translate_all
 from mtharness.textio import atomic_write_json
-from mtharness.run.cache import CachedTranslator
 from mtharness.translators.base import Translator, translation_stats
 
 MANIFEST = "shard.json"

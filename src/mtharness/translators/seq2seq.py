@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MtharnessError, usable_cores
 from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)
@@ -214,10 +214,7 @@ def threads_to_use(threads: int | None) -> int:
     # parallel jobs each get a share of the cores; taking them all would oversubscribe
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def versions(*packages: str) -> dict[str, str]:
