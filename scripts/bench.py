@@ -558,7 +558,7 @@ def startup(args: argparse.Namespace) -> dict[str, Any]:
         lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True), args.repeats
     )
     return {
-        "what": "`python -m mtharness --help` and file-only scoring (score_systems + stats.Scorer on WMT23 zh-en "
+        "what": "`python -m mtharness --help` and file-only scoring (score_systems + significance.Scorer on WMT23 zh-en "
         "files) in a fresh interpreter: which heavy modules got imported; --help wall time vs bare python",
         "torch_imported_by_help": help_torch == "True",
         "heavy_modules_after_file_scoring": heavy,
