@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from sacrebleu.significance import estimate_ci
 
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring import sacrebleu_api
 from mtharness.scoring.metrics import (
     MetricSpec,
@@ -52,7 +52,6 @@ __all__ = [
     "system_stats",
 ]
 
-DEFAULT_SEED = 12345  # sacrebleu's default $SACREBLEU_SEED
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 Method = Literal["bs", "ar"]
 # keep each (samples x segments) weight matrix around 4M cells, whatever the corpus size
