@@ -371,8 +371,8 @@ def _cli_p_values(text: str) -> dict[str, dict[str, float]]:
 
 
 def significance(args: argparse.Namespace) -> dict[str, Any]:
-    from mtharness.scoring.metrics import MetricSpec
-    from mtharness.scoring.significance import Scorer, extract_all, paired_test
+    from mtharness.scoring.metrics import MetricSpec, system_statistics
+    from mtharness.scoring.significance import paired_test
     from mtharness.scoring.sufstats import default_workers
     from mtharness.textio import read_lines
 
@@ -406,8 +406,8 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
         return subprocess.run(cli, cwd=tmp, env=env, capture_output=True, text=True, check=True).stdout
 
     def ours() -> dict[str, dict[str, float]]:
-        scorers = [Scorer(MetricSpec(k), [ref], "de") for k in ("bleu", "chrf", "ter")]
-        stats = extract_all(scorers, systems, jobs=default_workers())
+        specs = [MetricSpec(k) for k in ("bleu", "chrf", "ter")]
+        stats = system_statistics(specs, systems, [ref], "de", workers=default_workers())
         out: dict[str, dict[str, float]] = {}
         for per_metric in stats:
             base = per_metric[SIG_SYSTEMS[0]]
@@ -421,7 +421,7 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
     their_p = _cli_p_values(text)
     diffs = [abs(our_p[s][m] - their_p[s][m]) for s in our_p for m in our_p[s]]
     return {
-        "what": f"mtharness.scoring.significance (extract_all with {default_workers()} workers + paired_test, in-process) vs "
+        "what": f"mtharness.scoring.significance (system_statistics with {default_workers()} workers + paired_test, in-process) vs "
         f"`sacrebleu -m bleu chrf ter --paired-bs --paired-bs-n {samples} -f text` (subprocess, includes its "
         f"~0.5 s start-up), 4 systems (baseline {SIG_SYSTEMS[0]}), WMT23 en-de first {n} segments, seed 12345",
         "ours_s": round(t_ours, 3),
@@ -558,7 +558,7 @@ def startup(args: argparse.Namespace) -> dict[str, Any]:
         lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True), args.repeats
     )
     return {
-        "what": "`python -m mtharness --help` and file-only scoring (score_systems + stats.Scorer on WMT23 zh-en "
+        "what": "`python -m mtharness --help` and file-only scoring (score_systems + significance.Scorer on WMT23 zh-en "
         "files) in a fresh interpreter: which heavy modules got imported; --help wall time vs bare python",
         "torch_imported_by_help": help_torch == "True",
         "heavy_modules_after_file_scoring": heavy,

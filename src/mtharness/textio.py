@@ -62,6 +62,11 @@ def split_lines(text: str) -> list[str]:
     return (text[:-1] if text.endswith("\n") else text).split("\n")
 
 
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: pipes escaped, line breaks flattened."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """Read a UTF-8 file; BOM and CRLF are normalised, a lone CR is a space, anything else wrong is one
     clear error."""

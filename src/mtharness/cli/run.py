@@ -21,7 +21,14 @@ from omegaconf.errors import OmegaConfBaseException
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
+from mtharness.core import (
+    COPY_WARN_RATE,
+    DEFAULT_SEED,
+    OFF_TARGET_WARN_RATE,
+    Dataset,
+    MtharnessError,
+    config_dir,
+)
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
@@ -195,11 +202,19 @@ def format_summary(payload: dict[str, Any]) -> str:
     for direction, metrics in payload["scores"].items():
         cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
         lines.append(f"  {direction:<10} {cells}")
-    warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
+    warn = (
+        "  <- copies its input: round-trip scores are meaningless"
+        if payload["copy_rate"] > COPY_WARN_RATE
+        else ""
+    )
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
     if "off_target_rate" in payload:
         rate = payload["off_target_rate"]
-        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        flag = (
+            "  <- forward output is not in the target language"
+            if rate is not None and rate > OFF_TARGET_WARN_RATE
+            else ""
+        )
         shown = "undetermined" if rate is None else f"{rate:.3f}"
         lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
     lines.append(f"results: {payload['run_dir']}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.correlation import correlations
 from mtharness.core import MtharnessError
 from mtharness.textio import read_text, split_lines
 
@@ -134,8 +135,6 @@ def correlate(
 
     Lower-is-better metrics (TER) are negated first, so a positive value always means agreement.
     """
-    from scipy import stats as sps
-
     matched = _match(list(scores), human)
     systems = [s for s in scores if s in matched]
     m = [scores[s] if higher_is_better else -scores[s] for s in systems]
@@ -143,18 +142,14 @@ def correlate(
     used = set(matched.values())
     missing_h = [s for s in scores if s not in matched]
     missing_m = sorted(s for s in human if s not in used)
-    pearson = spearman = kendall = None
     # correlations need three systems and some spread on both sides to mean anything
-    if len(systems) >= 3 and len(set(m)) > 1 and len(set(h)) > 1:
-        pearson = float(sps.pearsonr(m, h)[0])
-        spearman = float(sps.spearmanr(m, h)[0])
-        kendall = float(sps.kendalltau(m, h)[0])
+    c = correlations(m, h)
     return Correlation(
         metric,
         len(systems),
-        pearson,
-        spearman,
-        kendall,
+        c.pearson if c else None,
+        c.spearman if c else None,
+        c.kendall if c else None,
         pairwise_accuracy(m, h),
         systems,
         missing_h,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.run.reader import RunFolder, read_run
 from mtharness.textio import atomic_write_text
 
 METRIC_ORDER = ("BLEU", "chrF2", "chrF2++", "TER")
@@ -24,8 +23,17 @@ _MODEL_KEYS = ("model", "model_name", "model_path", "checkpoint")
 
 @dataclass(frozen=True)
 class Entry:
-    path: Path
-    payload: dict[str, Any]
+    """One run on the leaderboard (its scores.json, validated by the run-folder reader)."""
+
+    run: RunFolder
+
+    @property
+    def path(self) -> Path:
+        return self.run.path
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.run.payload
 
     @property
     def translator(self) -> str:
@@ -50,27 +58,6 @@ class Entry:
         return None if value is None else float(value)
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_numbers(payload: dict[str, Any]) -> None:
-    """Every score and the copy rate must be numbers: a table of "abc" would only mislead."""
-    scores = payload["scores"]
-    if not isinstance(scores, dict):
-        raise ValueError("'scores' is not an object")
-    for direction, metrics in scores.items():
-        if not isinstance(metrics, dict):
-            raise ValueError(f"scores.{direction} is not an object")
-        for name, entry in metrics.items():
-            value = entry.get("score") if isinstance(entry, dict) else entry
-            if not _number(value):
-                raise ValueError(f"scores.{direction}.{name}.score is {value!r}, not a number")
-    copy = payload.get("copy_rate")
-    if copy is not None and not _number(copy):
-        raise ValueError(f"copy_rate is {copy!r}, not a number")
-
-
 def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     """Every readable scores.json below ``results_dir`` (runs and multirun jobs alike), plus skip notes."""
     root = Path(results_dir)
@@ -79,14 +66,11 @@ def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     entries, skipped = [], []
     for path in sorted(root.rglob("scores.json")):
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(payload, dict) or "scores" not in payload or "dataset" not in payload:
-                raise ValueError("not a mtharness scores.json")
-            _check_numbers(payload)
-        except (OSError, ValueError) as exc:  # one broken file must not hide every other run
-            skipped.append(f"{path}: {exc}")
+            run = read_run(path.parent)
+        except MtharnessError as exc:  # one broken file must not hide every other run
+            skipped.append(str(exc))
             continue
-        entries.append(Entry(path.parent, payload))
+        entries.append(Entry(run))
     return entries, skipped
 
 

@@ -17,12 +17,11 @@ from typing import Any
 
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.run.reader import RATES, read_run
 from mtharness.scoring.metrics import parse_specs, score_name
-from mtharness.textio import atomic_write_json, read_jsonl, read_text
+from mtharness.textio import atomic_write_json, read_text
 
 BASELINE_FORMAT = 1
-# rates the gate knows; lower is better for all of them. off_target_rate comes from the validity work.
-RATES = ("copy_rate", "off_target_rate")
 SAVE_HINT = "re-create it with `mtharness baseline save RUN_DIR FILE`"
 
 
@@ -68,10 +67,6 @@ def _read_json(path: Path, what: str) -> Any:
         raise MtharnessError(f"{what} {path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def _read_segments(run_dir: Path) -> list[dict[str, Any]]:
-    return read_jsonl(run_dir / "segments.jsonl", "segments file")
-
-
 def is_number(value: Any) -> bool:
     """A real, finite number (JSON true/false, NaN and strings are not)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
@@ -99,46 +94,21 @@ def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) 
 
 
 def load_run(run_dir: str | Path) -> RunSnapshot:
-    """A finished run folder (scores.json + segments.jsonl) as a snapshot."""
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise MtharnessError(
-            f"run folder {folder}: not a directory (pass the folder `mtharness run` printed)"
-        )
-    scores_file = folder / "scores.json"
-    if not scores_file.exists():
-        raise MtharnessError(
-            f"run folder {folder}: no scores.json (the run did not finish, or this is not a run folder)"
-        )
-    payload = _read_json(scores_file, "scores file")
-    try:
-        dataset = {**payload["dataset"], "n_segments": int(payload["n_segments"])}
-        scores = {d: dict(m) for d, m in payload["scores"].items() if d in DIRECTIONS}
-        translator = dict(payload["translator"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MtharnessError(
-            f"scores file {scores_file}: missing or bad key {exc}; rerun the evaluation"
-        ) from None
-    rows = _read_segments(folder)
-    if len(rows) != dataset["n_segments"]:
-        raise MtharnessError(
-            f"run folder {folder}: segments.jsonl has {len(rows)} rows but scores.json says "
-            f"{dataset['n_segments']} segments; rerun the evaluation"
-        )
-    outputs = {d: [str(r.get(d) or "") for r in rows] for d in scores if d in DIRECTIONS}
-    n_refs = len(dataset.get("references", []))
+    """A finished run folder (read and validated by mtharness.run.reader) as a snapshot."""
+    run = read_run(run_dir)
+    scores = run.scores
     return RunSnapshot(
-        origin=f"run {folder}",
-        dataset=dataset,
-        translator=translator,
-        scores=scores,
-        rates=_rates(payload, f"scores file {scores_file}"),
-        metrics=_metric_settings(payload.get("config") or {}, str(dataset.get("pair", ""))),
-        outputs=outputs,
-        versions=dict(payload.get("versions") or {}),
-        sources=[str(r["source"]) for r in rows],
-        references=[[str(r["references"][i]) for r in rows] for i in range(n_refs)],
-        extra={"git_commit": payload.get("git_commit"), "created": payload.get("created")},
+        origin=f"run {run.path}",
+        dataset=dict(run.dataset),
+        translator=dict(run.translator),
+        scores={d: dict(m) for d, m in scores.items()},
+        rates=dict(run.rates),
+        metrics=_metric_settings(run.config, str(run.dataset["pair"])),
+        outputs={d: run.outputs(d) for d in scores},
+        versions=dict(run.versions),
+        sources=run.sources,
+        references=run.references(),
+        extra={"git_commit": run.git_commit, "created": run.created},
     )
 
 

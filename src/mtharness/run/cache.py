@@ -23,7 +23,14 @@ from typing import Any
 
 from mtharness.core import MtharnessError
 from mtharness.textio import describe_os_error
-from mtharness.translators.base import Translator, check_outputs
+from mtharness.translators.base import (
+    Translator,
+    TranslatorBase,
+    check_direction,
+    check_outputs,
+    is_cacheable,
+    run_info,
+)
 
 CACHE_FILE = "translations.sqlite"
 BUSY_TIMEOUT_MS = 120_000
@@ -200,7 +207,7 @@ def insert(
         )
 
 
-class CachedTranslator:
+class CachedTranslator(TranslatorBase):
     """Wraps a translator; only texts missing from the cache reach it. Same protocol as any backend.
 
     ``stats()`` gives hits and misses per direction ({"en-es": {"hits": 3, "misses": 7}}), counted
@@ -237,9 +244,8 @@ class CachedTranslator:
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
-        check = getattr(self.inner, "check_direction", None)
-        if callable(check):  # a clear "no model for this pair" beats an error about another checkpoint
-            check(src, tgt)
+        # a clear "no model for this pair" beats an error about another checkpoint
+        self.check_direction(src, tgt)
         conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
         unique = list(dict.fromkeys(texts))
         with cache_errors(self.path):
@@ -264,10 +270,12 @@ class CachedTranslator:
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
 
+    def check_direction(self, src: str, tgt: str) -> None:
+        check_direction(self.inner, src, tgt)
+
     def run_info(self) -> dict[str, Any]:
         """The wrapped backend's run notes (truncation counts cover the segments translated now)."""
-        info = getattr(self.inner, "run_info", None)
-        return dict(info()) if callable(info) else {}
+        return run_info(self.inner)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {pair: dict(counts) for pair, counts in self._stats.items()}
@@ -326,7 +334,8 @@ def with_cache(
     file_name: str = CACHE_FILE,
     journal_mode: str = "WAL",
 ) -> Translator:
-    """The translator behind a cache, unless caching is off or the backend opts out (files)."""
-    if not enabled or not cache_dir or getattr(translator, "cacheable", True) is False:
+    """The translator behind a cache, unless caching is off or the backend opts out (files; any
+    backend that is not context-free)."""
+    if not enabled or not cache_dir or not is_cacheable(translator):
         return translator
     return CachedTranslator(translator, cache_dir, file_name=file_name, journal_mode=journal_mode)

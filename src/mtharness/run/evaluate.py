@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
-from mtharness.translators.base import Translator, check_outputs
+from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
 
 
 def translate_all(
@@ -64,11 +64,8 @@ def count_empty(sources: Sequence[str]) -> int:
 
 
 def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
-    stats = getattr(translator, "stats", None)
-    if callable(stats):
-        result: dict[str, int] | None = stats().get(str(pair))
-        return result
-    return None
+    counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
+    return counts
 
 
 def evaluate(
@@ -137,9 +134,7 @@ def evaluate(
         extras={"timings": timings, "empty_sources": empty},
         config=dict(config or {}),
     )
-    run_info = getattr(translator, "run_info", None)
-    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
-        result.extras.update(run_info())
+    result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
     if validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
 

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.base import check_outputs
+from mtharness.translators.base import TranslatorBase, check_outputs
 
 # ISO 639-1 (and a few 639-3) codes -> the codes Apertium's modes use, most likely first
 ISO_TO_APERTIUM: dict[str, tuple[str, ...]] = {
@@ -72,7 +72,7 @@ def resolve_mode(src: str, tgt: str, modes: Sequence[str], overrides: Mapping[st
     )
 
 
-class ApertiumTranslator:
+class ApertiumTranslator(TranslatorBase):
     """One Apertium process per call; one output line per input line, whitespace normalised."""
 
     def __init__(

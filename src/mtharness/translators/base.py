@@ -1,4 +1,37 @@
-"""The Translator protocol every backend implements."""
+"""The Translator protocol every backend implements, with its optional capabilities declared.
+
+A translator is anything with these three (the protocol, checked at run time by ``mtharness run``):
+
+``name: str``
+    The label results and leaderboards show.
+``translate(texts, src, tgt) -> list[str]``
+    Batch in, batch out: one output per input, same order (``check_outputs`` enforces it). The backend
+    batches as it likes. A round trip is the same call with the pair reversed.
+``identity() -> dict``
+    Everything that decides the outputs (backend, model ids and revisions, decoding settings, backend
+    version, for an LLM the prompt template's hash): the translation cache keys on it.
+
+Optional capabilities. Subclass :class:`TranslatorBase` to get the defaults below and override what
+applies; a class that only follows the protocol gets the same defaults, because the rest of the
+package asks through the functions at the end of this module, never by probing attributes itself.
+
+``check_direction(src, tgt) -> None``
+    Raise ``MtharnessError`` early when the backend cannot translate src-tgt (e.g. no checkpoint for
+    the pair), before a cache or a long run starts. Default: accept every pair.
+``run_info() -> dict``
+    Notes about this run that scores.json should record, merged into it at the top level (e.g.
+    ``{"truncation": {...}}``). Default: ``{}``.
+``stats() -> dict``
+    Counters kept while translating, per language pair (the translation cache reports
+    ``{"en-es": {"hits": 3, "misses": 147}}``). Default: ``{}``.
+``cacheable: bool``
+    Outputs may be stored in and served from the translation cache. False for backends whose
+    outputs cost nothing to produce again (files). Default True.
+``context_free: bool``
+    The output for a segment never depends on the other segments in the call (their number, order
+    or content). The cache, its de-duplication and sharded runs rely on it; a backend that is not
+    context-free is never cached. Default True.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +46,8 @@ class Translator(Protocol):
     """Batch in, batch out: ``translate`` returns one output per input, in the same order.
 
     ``identity()`` names everything that decides the outputs (backend, model ids, revisions,
-    decoding settings, backend version): the translation cache keys on it.
+    decoding settings, backend version): the translation cache keys on it. The optional hooks
+    are listed in this module's docstring and implemented with defaults by TranslatorBase.
     """
 
     name: str
@@ -21,6 +55,67 @@ class Translator(Protocol):
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]: ...
 
     def identity(self) -> dict[str, Any]: ...
+
+
+class TranslatorBase:
+    """A translator's optional capabilities with their defaults; backends subclass it and override.
+
+    Subclasses set ``name`` and implement ``translate`` and ``identity`` (see the module docstring).
+    """
+
+    name: str = "translator"
+    cacheable: bool = True
+    context_free: bool = True
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        raise NotImplementedError(f"{type(self).__name__}.translate")
+
+    def identity(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}.identity")
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Accept every pair; override to fail early on one the backend cannot translate."""
+
+    def run_info(self) -> dict[str, Any]:
+        """Nothing to record by default."""
+        return {}
+
+    def stats(self) -> dict[str, Any]:
+        """No counters by default."""
+        return {}
+
+
+# The only place that asks a translator about its optional capabilities: a backend that follows the
+# protocol without subclassing TranslatorBase gets TranslatorBase's defaults.
+
+
+def check_direction(translator: Translator, src: str, tgt: str) -> None:
+    """Let the translator refuse a pair it cannot translate, before any work starts."""
+    hook = getattr(translator, "check_direction", None)
+    if callable(hook):
+        hook(src, tgt)
+
+
+def run_info(translator: Translator) -> dict[str, Any]:
+    """The translator's notes for scores.json (``{}`` when it has none)."""
+    hook = getattr(translator, "run_info", None)
+    return dict(hook() or {}) if callable(hook) else {}
+
+
+def translation_stats(translator: Translator) -> dict[str, Any]:
+    """The translator's counters per language pair (``{}`` when it keeps none)."""
+    hook = getattr(translator, "stats", None)
+    return dict(hook() or {}) if callable(hook) else {}
+
+
+def is_cacheable(translator: Translator) -> bool:
+    """Its outputs may go into the translation cache: cacheable and context-free."""
+    return bool(getattr(translator, "cacheable", True)) and is_context_free(translator)
+
+
+def is_context_free(translator: Translator) -> bool:
+    """A segment's output never depends on the other segments in the call."""
+    return bool(getattr(translator, "context_free", True))
 
 
 def check_outputs(name: str, texts: Sequence[str], outputs: Sequence[str]) -> list[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mtharness.translators.base import TranslatorBase
 
-class EchoTranslator:
+
+class EchoTranslator(TranslatorBase):
     def __init__(self, name: str = "echo") -> None:
         self.name = name
 

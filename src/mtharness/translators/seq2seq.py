@@ -16,7 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MtharnessError, usable_cores
+from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)
 NLLB_CODES = {
@@ -213,10 +214,7 @@ def threads_to_use(threads: int | None) -> int:
     # parallel jobs each get a share of the cores; taking them all would oversubscribe
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def versions(*packages: str) -> dict[str, str]:
@@ -272,7 +270,7 @@ class Truncation:
         }
 
 
-class Seq2SeqSettings:
+class Seq2SeqSettings(TranslatorBase):
     """Settings and bookkeeping the hf and ct2 backends share (checkpoints, decoding, truncation).
 
     Subclasses add how to load and decode; identity() here names what both record, so a cache key
