@@ -33,6 +33,7 @@ from mtharness.core import MtharnessError
 
 Argv = tuple[str, ...]
 _SPECIAL = re.compile(r"([\\^$\[\]/<>@*#{}])")
+_UNESCAPE = re.compile(r"\\(.)|[\[\]]", re.DOTALL)
 _NUL = b"\0"
 _SMALL_WRITE = 32 * 1024  # below the pipe's capacity: one blocking write never waits on the reader
 
@@ -45,14 +46,9 @@ def escape(text: str) -> str:
 
 def unescape(stream: str) -> str:
     """Stream text back to plain text: escapes undone, format blanks ``[...]`` kept as their content."""
-    out: list[str] = []
-    chars = iter(stream)
-    for ch in chars:
-        if ch == "\\":
-            out.append(next(chars, ""))
-        elif ch not in "[]":
-            out.append(ch)
-    return "".join(out)
+    if "\\" not in stream and "[" not in stream and "]" not in stream:
+        return stream
+    return _UNESCAPE.sub(lambda m: m.group(1) or "", stream)
 
 
 def mode_file(mode: str, binary: str = "apertium") -> Path:
@@ -187,39 +183,47 @@ def _feed(stdin: IO[bytes] | None, blocks: Sequence[bytes]) -> None:
 
 
 class IsolatedTagger:
-    """The HMM tagger, one segment at a time, on a tagger whose model no earlier segment changed.
+    """The HMM tagger, one segment at a time, giving each segment the tags it gets alone.
 
-    ``-d`` makes the tagger report (on stderr) each word whose ambiguity class it does not know:
-    exactly the words whose look-up overwrites its open class. A segment is written, its output
-    read up to its ``\\0``; a report then means the process is no longer pristine, so the next
-    segment gets a fresh one. The segment that changed it was itself tagged from a pristine model
-    (from its own start), exactly as it would be alone. ``restarts`` counts the fresh processes.
+    What the tagger carries from one segment to the next is its open class, and only two kinds of
+    word read it: unknown words (analysis ``*``) and words of an ambiguity class the model does
+    not know, which ``-d`` reports on stderr, in order, each with its class. Such a report means
+    the open class became the smallest known class containing the reported one (``S_c``). So a
+    segment tagged on a process that is not fresh is kept only when that provably changed nothing:
+    it has neither kind of word, or every report names the class ``c`` the process is already at
+    (looking ``c`` up again from ``S_c`` finds ``S_c``) and every unknown word comes after the
+    first such word (alone, it would see ``S_c`` there too). Otherwise a fresh tagger redoes it.
+    ``starts`` counts the processes started.
     """
 
     def __init__(self, mode: str, argv: Argv) -> None:
         self.mode = mode
         self.argv = argv
-        self.restarts = 0
+        self.starts = 0
 
     def tag(self, blocks: Sequence[bytes], deadline: float) -> list[bytes]:
         outputs: list[bytes] = []
         proc: subprocess.Popen[bytes] | None = None
+        state: _State = _PRISTINE
         try:
             for block in blocks:
                 if proc is None:
-                    proc = self._start()
-                out, dirty = self._exchange(proc, block, deadline)
-                outputs.append(out)
-                if dirty:
+                    proc, state = self._start(), _PRISTINE
+                out, report = self._exchange(proc, block, deadline)
+                if state != _PRISTINE and not _unchanged(state, block, report):
                     self._stop(proc)
-                    proc = None
+                    proc, state = self._start(), _PRISTINE
+                    out, report = self._exchange(proc, block, deadline)
+                outputs.append(out)
+                if state == _PRISTINE:
+                    state = _state_after(report)
         finally:
             if proc is not None:
                 self._stop(proc)
         return outputs
 
     def _start(self) -> subprocess.Popen[bytes]:
-        self.restarts += 1
+        self.starts += 1
         try:
             proc = subprocess.Popen(
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
@@ -241,8 +245,8 @@ class IsolatedTagger:
             proc.kill()
             proc.wait()
 
-    def _exchange(self, proc: subprocess.Popen[bytes], block: bytes, deadline: float) -> tuple[bytes, bool]:
-        """Write one block, read its output up to the ``\\0``; True if the tagger reported a look-up."""
+    def _exchange(self, proc: subprocess.Popen[bytes], block: bytes, deadline: float) -> tuple[bytes, bytes]:
+        """Write one block, read its output up to the ``\\0``, and what the tagger reported meanwhile."""
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         writer = None
         try:
@@ -260,8 +264,8 @@ class IsolatedTagger:
             proc.wait()
             message = (proc.stderr.read() or b"").decode("utf-8", "replace").strip().splitlines() or ["no message"]
             raise MtharnessError(f"apertium {self.mode}: {self.argv[0]} stopped (exit {proc.returncode}): {message[-1]}")
-        report = proc.stderr.read()  # non-blocking: b"" or None when nothing was reported
-        return out, bool(report)
+        report = proc.stderr.read()  # non-blocking: None when nothing was reported
+        return out, report or b""
 
     def _read_block(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
         assert proc.stdout is not None
@@ -283,6 +287,48 @@ class IsolatedTagger:
                 return data[:end]
 
 
+_State = tuple[str, bytes]
+_PRISTINE: _State = ("pristine", b"")
+_MIXED: _State = ("mixed", b"")
+_REPORT = re.compile(rb"Word '(.*)'\.\s*\nNew ambiguity class: (\{[^}\n]*\})")
+_UNIT = re.compile(rb"\^((?:[^/\\$^]|\\.)*)/((?:[^$\\^]|\\.)*)\$")
+
+
+def _reports(report: bytes) -> list[tuple[bytes, bytes]] | None:
+    """(word, class) per reported look-up; None if stderr holds anything else (then trust nothing)."""
+    found = _REPORT.findall(report)
+    if report.count(b"New ambiguity class:") != len(found):
+        return None
+    return found
+
+
+def _state_after(report: bytes) -> _State:
+    """The open class after a segment tagged from a fresh process: untouched, ``S_c``, or unknown."""
+    found = _reports(report)
+    if found == []:
+        return _PRISTINE
+    if found is None or len({c for _, c in found}) != 1:
+        return _MIXED
+    return ("class", found[0][1])
+
+
+def _unchanged(state: _State, block: bytes, report: bytes) -> bool:
+    """True if a segment tagged from ``state`` provably got the tags it gets from a fresh process."""
+    found = _reports(report)
+    units = _UNIT.findall(block)
+    unknown = [i for i, (_, analyses) in enumerate(units) if analyses.startswith(b"*")]
+    if found is None:
+        return False
+    if not found:
+        return not unknown
+    if state[0] != "class" or any(c != state[1] for _, c in found):
+        return False
+    if not unknown:
+        return True
+    first = [i for i, (surface, _) in enumerate(units) if unescape(surface.decode("utf-8", "replace")).encode() == found[0][0]]
+    return bool(first) and min(unknown) > max(first)
+
+
 def _write(stdin: IO[bytes], data: bytes) -> None:
     view = memoryview(data)
     try:
@@ -300,6 +346,6 @@ def translate_blocks(pipeline: Pipeline, blocks: Sequence[bytes], timeout_s: flo
     if pipeline.tagger is not None:
         tagger = IsolatedTagger(pipeline.mode, pipeline.tagger)
         analysed = tagger.tag(analysed, deadline)
-        restarts = tagger.restarts
+        restarts = tagger.starts
     final = run_stream(pipeline.mode, pipeline.tail, analysed, deadline)
     return [unescape(b.decode("utf-8", "replace")) for b in final], restarts
