@@ -291,13 +291,17 @@ _State = tuple[str, bytes]
 _PRISTINE: _State = ("pristine", b"")
 _MIXED: _State = ("mixed", b"")
 _REPORT = re.compile(rb"Word '(.*)'\.\s*\nNew ambiguity class: (\{[^}\n]*\})")
+_REPORT_LINES = (b"Error: A new ambiguity class was found", b"Retraining the tagger", b"Word '", b"New ambiguity class:")
 _UNIT = re.compile(rb"\^((?:[^/\\$^]|\\.)*)/((?:[^$\\^]|\\.)*)\$")
 
 
 def _reports(report: bytes) -> list[tuple[bytes, bytes]] | None:
     """(word, class) per reported look-up; None if stderr holds anything else (then trust nothing)."""
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    if any(not line.startswith(_REPORT_LINES) for line in lines):
+        return None
     found = _REPORT.findall(report)
-    if report.count(b"New ambiguity class:") != len(found):
+    if sum(line.startswith(b"New ambiguity class:") for line in lines) != len(found):
         return None
     return found
 

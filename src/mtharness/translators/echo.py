@@ -7,6 +7,8 @@ from typing import Any
 
 
 class EchoTranslator:
+    context_free = True
+
     def __init__(self, name: str = "echo") -> None:
         self.name = name
 

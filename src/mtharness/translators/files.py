@@ -59,6 +59,8 @@ class FilesTranslator:
     """Reads outputs from files instead of translating; never cached (nothing to save)."""
 
     cacheable = False
+    # outputs are handed out by position in the file, not computed from the segment
+    context_free = False
 
     def __init__(
         self,
