@@ -37,7 +37,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", message=".*sacremoses")  # absent on purpose; same for both sides
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
 TINY = REPO / "tests" / "fixtures" / "tiny_marian_copy"
-SECTIONS = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup", "apertium")
+SECTIONS = (
+    "harness_overhead",
+    "ct2_vs_transformers",
+    "scoring",
+    "significance",
+    "rerun",
+    "startup",
+    "apertium",
+)
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
@@ -584,7 +592,9 @@ def _apertium_blocks(texts: list[str]) -> list[str]:
     """The method before issue 14: one ``apertium -u`` call, segments as blank-line blocks (leaks)."""
     blocks = [t.replace("\n", " ").strip() for t in texts]
     payload = "\n\n".join([*blocks, "0"]) + "\n"
-    out = subprocess.run(["apertium", "-u", "eng-spa"], input=payload, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["apertium", "-u", "eng-spa"], input=payload, capture_output=True, text=True, check=True
+    )
     return [re.sub(r"\s+", " ", line).strip() for line in out.stdout.split("\n")[0:-2:2]]
 
 

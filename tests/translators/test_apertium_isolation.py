@@ -45,7 +45,7 @@ def test_batch_equals_reversed_and_alone(sentences: list[str], batch: list[str])
     translator = ApertiumTranslator()
     reversed_out = translator.translate(sentences[::-1], "en", "es")[::-1]
     assert [i for i, (a, b) in enumerate(zip(batch, reversed_out, strict=True)) if a != b] == []
-    sample = sorted(random.Random(14).sample(range(N), 30))
+    sample = sorted(random.Random(14).sample(range(N), 20))
     # the sentences that leaked before the fix (found with plain `apertium`) are in the check too
     sample = sorted({*sample, 82, 107, 111, 115, 118, 155})
     alone = {i: translator.translate([sentences[i]], "en", "es")[0] for i in sample}
@@ -55,16 +55,20 @@ def test_batch_equals_reversed_and_alone(sentences: list[str], batch: list[str])
 
 def test_every_installed_mode_is_isolated(sentences: list[str], batch: list[str]) -> None:
     """Each mode parses its own pipeline; Spanish input for spa-eng is Apertium's own output."""
-    inputs = {"en": sentences[:60], "es": batch[:60]}
+    inputs = {"en": sentences[:40], "es": batch[:40]}
     checked = 0
-    for mode, (src, tgt) in {"eng-spa": ("en", "es"), "spa-eng": ("es", "en"), "eng-cat": ("en", "ca")}.items():
+    for mode, (src, tgt) in {
+        "eng-spa": ("en", "es"),
+        "spa-eng": ("es", "en"),
+        "eng-cat": ("en", "ca"),
+    }.items():
         if not apertium_has(mode):
             continue
         translator = ApertiumTranslator()
         texts = inputs[src]
         out = translator.translate(texts, src, tgt)
         assert out == translator.translate(texts[::-1], src, tgt)[::-1], mode
-        for i in (0, 7, 33, 59):
+        for i in (7, 33):
             assert translator.translate([texts[i]], src, tgt) == [out[i]], (mode, i)
         checked += 1
     assert checked >= 2
@@ -133,13 +137,15 @@ def test_runs_agree_whatever_the_chunks_shards_and_cache(sentences: list[str], t
     doc = json.loads((merged / "scores.json").read_text())
     assert doc["directions"]["forward"]["cache"] == {"hits": N, "misses": 0}
     _same_run(plain, merged)
-    assert json.loads((on_filled / "scores.json").read_text())["directions"]["forward"]["cache"]["hits"] == 100
+    assert (
+        json.loads((on_filled / "scores.json").read_text())["directions"]["forward"]["cache"]["hits"] == 100
+    )
     _same_run(plain, on_filled)
 
 
 def test_tagger_reuse_rules() -> None:
     """When a used tagger's output is kept: the rules IsolatedTagger applies, on hand-made analyses."""
-    from mtharness.translators.apertium_pipeline import _MIXED, _PRISTINE, _state_after, _unchanged
+    from mtharness.translators.apertium_tagger import MIXED, PRISTINE, state_after, unchanged
 
     report = (  # what apertium-tagger -d writes (Debian 3.8)
         b"Error: A new ambiguity class was found. \n"
@@ -147,14 +153,14 @@ def test_tagger_reuse_rules() -> None:
         b"Word 'I'.\nNew ambiguity class: {NUM,PRNSUBJ}\n"
     )
     other = report.replace(b"{NUM,PRNSUBJ}", b"{ADJ,DETQNT_ORD}").replace(b"'I'", b"'a lot of'")
-    i_class = _state_after(report)
-    assert i_class == ("class", b"{NUM,PRNSUBJ}") and _state_after(b"") == _PRISTINE
-    assert _state_after(report + other) == _MIXED and _state_after(b"Segmentation fault") == _MIXED
+    i_class = state_after(report)
+    assert i_class == ("class", b"{NUM,PRNSUBJ}") and state_after(b"") == PRISTINE
+    assert state_after(report + other) == MIXED and state_after(b"Segmentation fault") == MIXED
     known = b"^the/the<det>$ ^dog/dog<n><sg>$\n"
     unknown_first = b"^zorblax/*zorblax$ ^I/I<num>/prpers<prn>$\n"
     unknown_after = b"^I/I<num>/prpers<prn>$ ^zorblax/*zorblax$\n"
-    assert _unchanged(i_class, known, b"") and _unchanged(_MIXED, known, b"")
-    assert not _unchanged(i_class, unknown_first, b"") and not _unchanged(_MIXED, unknown_after, report)
-    assert _unchanged(i_class, unknown_after, report)  # alone it would see S_c at the unknown word too
-    assert not _unchanged(i_class, unknown_first, report)  # alone, the unknown word saw the full class
-    assert not _unchanged(i_class, known, other) and not _unchanged(i_class, known, b"Segmentation fault")
+    assert unchanged(i_class, known, b"") and unchanged(MIXED, known, b"")
+    assert not unchanged(i_class, unknown_first, b"") and not unchanged(MIXED, unknown_after, report)
+    assert unchanged(i_class, unknown_after, report)  # alone it would see S_c at the unknown word too
+    assert not unchanged(i_class, unknown_first, report)  # alone, the unknown word saw the full class
+    assert not unchanged(i_class, known, other) and not unchanged(i_class, known, b"Segmentation fault")

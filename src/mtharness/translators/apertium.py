@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, translate_blocks
+from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, run_stream, unescape
+from mtharness.translators.apertium_tagger import IsolatedTagger
 from mtharness.translators.base import check_outputs
 
 # ISO 639-1 (and a few 639-3) codes -> the codes Apertium's modes use, most likely first
@@ -117,11 +119,21 @@ class ApertiumTranslator:
         outputs = [""] * len(texts)
         if todo:
             payload = [blocks[i].encode("utf-8") + b"\n" for i in todo]  # a final blank ends the last word
-            done, starts = translate_blocks(pipeline, payload, self.timeout_s)
-            self.tagger_starts += starts
+            done = self._run(pipeline, payload)
             for i, out in zip(todo, done, strict=True):
                 outputs[i] = _SPACES.sub(" ", out).strip()
         return check_outputs(self.name, texts, outputs)
+
+    def _run(self, pipeline: Pipeline, blocks: list[bytes]) -> list[str]:
+        """Stages before the tagger and after it streamed once; the tagger isolated per segment."""
+        deadline = time.monotonic() + self.timeout_s
+        analysed = run_stream(pipeline.mode, pipeline.head, blocks, deadline)
+        if pipeline.tagger is not None:
+            tagger = IsolatedTagger(pipeline.mode, pipeline.tagger)
+            analysed = tagger.tag(analysed, deadline)
+            self.tagger_starts += tagger.starts
+        final = run_stream(pipeline.mode, pipeline.tail, analysed, deadline)
+        return [unescape(b.decode("utf-8", "replace")) for b in final]
 
     def identity(self) -> dict[str, Any]:
         return {

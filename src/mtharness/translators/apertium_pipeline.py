@@ -16,6 +16,7 @@ itself builds it, so every installed pair and variant works without a hard-coded
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -35,7 +36,6 @@ Argv = tuple[str, ...]
 _SPECIAL = re.compile(r"([\\^$\[\]/<>@*#{}])")
 _UNESCAPE = re.compile(r"\\(.)|[\[\]]", re.DOTALL)
 _NUL = b"\0"
-_SMALL_WRITE = 32 * 1024  # below the pipe's capacity: one blocking write never waits on the reader
 
 
 def escape(text: str) -> str:
@@ -100,7 +100,9 @@ def load_pipeline(mode: str, mark_unknown: bool, binary: str = "apertium") -> Pi
     path = mode_file(mode, binary)
     tool = shutil.which("apertium-wblank-mode")
     if tool is None:
-        raise MtharnessError("apertium-wblank-mode not found on PATH; reinstall apertium (apt-get install apertium)")
+        raise MtharnessError(
+            "apertium-wblank-mode not found on PATH; reinstall apertium (apt-get install apertium)"
+        )
     proc = subprocess.run([tool, "-z", str(path)], capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise MtharnessError(f"Apertium mode {mode}: cannot read {path} ({proc.stderr.strip() or 'empty'})")
@@ -130,17 +132,18 @@ def run_stream(mode: str, stages: Sequence[Argv], blocks: Sequence[bytes], deadl
     """Pipe ``block + \\0`` for every block through the stages at once; one output per block."""
     if not stages:
         return list(blocks)
-    errs = [tempfile.TemporaryFile() for _ in stages]
-    try:
+    with contextlib.ExitStack() as stack:
+        errs = [stack.enter_context(tempfile.TemporaryFile()) for _ in stages]
         out, codes = _pipe(mode, stages, blocks, errs, deadline)
         bad = [(argv[0], c) for argv, c in zip(stages, codes, strict=True) if c != 0]
         parts = out.split(_NUL)
         if bad or len(parts) <= len(blocks):
-            why = f"{bad[0][0]} exit {bad[0][1]}" if bad else f"{len(parts) - 1} outputs for {len(blocks)} segments"
+            why = (
+                f"{bad[0][0]} exit {bad[0][1]}"
+                if bad
+                else f"{len(parts) - 1} outputs for {len(blocks)} segments"
+            )
             raise MtharnessError(f"apertium {mode} failed ({why}): {_stderr_tail(errs)}")
-    finally:
-        for f in errs:
-            f.close()
     return parts[: len(blocks)]
 
 
@@ -180,176 +183,3 @@ def _feed(stdin: IO[bytes] | None, blocks: Sequence[bytes]) -> None:
         stdin.close()
     except (BrokenPipeError, ValueError):
         pass  # a stage died; its exit code tells
-
-
-class IsolatedTagger:
-    """The HMM tagger, one segment at a time, giving each segment the tags it gets alone.
-
-    What the tagger carries from one segment to the next is its open class, and only two kinds of
-    word read it: unknown words (analysis ``*``) and words of an ambiguity class the model does
-    not know, which ``-d`` reports on stderr, in order, each with its class. Such a report means
-    the open class became the smallest known class containing the reported one (``S_c``). So a
-    segment tagged on a process that is not fresh is kept only when that provably changed nothing:
-    it has neither kind of word, or every report names the class ``c`` the process is already at
-    (looking ``c`` up again from ``S_c`` finds ``S_c``) and every unknown word comes after the
-    first such word (alone, it would see ``S_c`` there too). Otherwise a fresh tagger redoes it.
-    ``starts`` counts the processes started.
-    """
-
-    def __init__(self, mode: str, argv: Argv) -> None:
-        self.mode = mode
-        self.argv = argv
-        self.starts = 0
-
-    def tag(self, blocks: Sequence[bytes], deadline: float) -> list[bytes]:
-        outputs: list[bytes] = []
-        proc: subprocess.Popen[bytes] | None = None
-        state: _State = _PRISTINE
-        try:
-            for block in blocks:
-                if proc is None:
-                    proc, state = self._start(), _PRISTINE
-                out, report = self._exchange(proc, block, deadline)
-                if state != _PRISTINE and not _unchanged(state, block, report):
-                    self._stop(proc)
-                    proc, state = self._start(), _PRISTINE
-                    out, report = self._exchange(proc, block, deadline)
-                outputs.append(out)
-                if state == _PRISTINE:
-                    state = _state_after(report)
-        finally:
-            if proc is not None:
-                self._stop(proc)
-        return outputs
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        self.starts += 1
-        try:
-            proc = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
-            )
-        except OSError as exc:
-            raise MtharnessError(f"apertium {self.mode}: cannot start {self.argv[0]} ({exc})") from None
-        assert proc.stderr is not None
-        os.set_blocking(proc.stderr.fileno(), False)
-        return proc
-
-    @staticmethod
-    def _stop(proc: subprocess.Popen[bytes]) -> None:
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    def _exchange(self, proc: subprocess.Popen[bytes], block: bytes, deadline: float) -> tuple[bytes, bytes]:
-        """Write one block, read its output up to the ``\\0``, and what the tagger reported meanwhile."""
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        writer = None
-        try:
-            if len(block) < _SMALL_WRITE:
-                proc.stdin.write(block + _NUL)
-            else:  # a long segment: write while its output is read, or both sides block
-                writer = threading.Thread(target=_write, args=(proc.stdin, block + _NUL), daemon=True)
-                writer.start()
-            out = self._read_block(proc, deadline)
-        except BrokenPipeError:
-            out = None
-        if writer is not None:
-            writer.join()
-        if out is None:
-            proc.wait()
-            message = (proc.stderr.read() or b"").decode("utf-8", "replace").strip().splitlines() or ["no message"]
-            raise MtharnessError(f"apertium {self.mode}: {self.argv[0]} stopped (exit {proc.returncode}): {message[-1]}")
-        report = proc.stderr.read()  # non-blocking: None when nothing was reported
-        return out, report or b""
-
-    def _read_block(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        chunks: list[bytes] = []
-        while True:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise MtharnessError(f"apertium {self.mode} timed out; raise translator.timeout_s")
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            if _NUL in chunk:
-                data = b"".join(chunks)
-                end = data.index(_NUL)
-                if end != len(data) - 1:
-                    raise MtharnessError(f"apertium {self.mode}: the tagger wrote past a segment's end")
-                return data[:end]
-
-
-_State = tuple[str, bytes]
-_PRISTINE: _State = ("pristine", b"")
-_MIXED: _State = ("mixed", b"")
-_REPORT = re.compile(rb"Word '(.*)'\.\s*\nNew ambiguity class: (\{[^}\n]*\})")
-_REPORT_LINES = (b"Error: A new ambiguity class was found", b"Retraining the tagger", b"Word '", b"New ambiguity class:")
-_UNIT = re.compile(rb"\^((?:[^/\\$^]|\\.)*)/((?:[^$\\^]|\\.)*)\$")
-
-
-def _reports(report: bytes) -> list[tuple[bytes, bytes]] | None:
-    """(word, class) per reported look-up; None if stderr holds anything else (then trust nothing)."""
-    lines = [line.strip() for line in report.splitlines() if line.strip()]
-    if any(not line.startswith(_REPORT_LINES) for line in lines):
-        return None
-    found = _REPORT.findall(report)
-    if sum(line.startswith(b"New ambiguity class:") for line in lines) != len(found):
-        return None
-    return found
-
-
-def _state_after(report: bytes) -> _State:
-    """The open class after a segment tagged from a fresh process: untouched, ``S_c``, or unknown."""
-    found = _reports(report)
-    if found == []:
-        return _PRISTINE
-    if found is None or len({c for _, c in found}) != 1:
-        return _MIXED
-    return ("class", found[0][1])
-
-
-def _unchanged(state: _State, block: bytes, report: bytes) -> bool:
-    """True if a segment tagged from ``state`` provably got the tags it gets from a fresh process."""
-    found = _reports(report)
-    units = _UNIT.findall(block)
-    unknown = [i for i, (_, analyses) in enumerate(units) if analyses.startswith(b"*")]
-    if found is None:
-        return False
-    if not found:
-        return not unknown
-    if state[0] != "class" or any(c != state[1] for _, c in found):
-        return False
-    if not unknown:
-        return True
-    first = [i for i, (surface, _) in enumerate(units) if unescape(surface.decode("utf-8", "replace")).encode() == found[0][0]]
-    return bool(first) and min(unknown) > max(first)
-
-
-def _write(stdin: IO[bytes], data: bytes) -> None:
-    view = memoryview(data)
-    try:
-        while view:
-            view = view[os.write(stdin.fileno(), view) :]
-    except (BrokenPipeError, ValueError, OSError):
-        pass  # the tagger died; the reader reports it
-
-
-def translate_blocks(pipeline: Pipeline, blocks: Sequence[bytes], timeout_s: float) -> tuple[list[str], int]:
-    """Stream text blocks through the pipeline; outputs as plain text, and the taggers started."""
-    deadline = time.monotonic() + timeout_s
-    analysed = run_stream(pipeline.mode, pipeline.head, blocks, deadline)
-    restarts = 0
-    if pipeline.tagger is not None:
-        tagger = IsolatedTagger(pipeline.mode, pipeline.tagger)
-        analysed = tagger.tag(analysed, deadline)
-        restarts = tagger.starts
-    final = run_stream(pipeline.mode, pipeline.tail, analysed, deadline)
-    return [unescape(b.decode("utf-8", "replace")) for b in final], restarts

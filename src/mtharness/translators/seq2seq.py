@@ -332,7 +332,11 @@ class Seq2SeqSettings:
         """For identity(): a batched backend keys its cache on the batching, so sizes never mix."""
         if self.context_free:
             return {"batch_independent": True}
-        return {"batch_independent": False, "batch_size": self.batch_size, "max_batch_tokens": self.max_batch_tokens}
+        return {
+            "batch_independent": False,
+            "batch_size": self.batch_size,
+            "max_batch_tokens": self.max_batch_tokens,
+        }
 
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
