@@ -31,8 +31,9 @@ class IsolatedTagger:
     segment tagged on a process that is not fresh is kept only when that provably changed nothing:
     it has neither kind of word, or every report names the class ``c`` the process is already at
     (looking ``c`` up again from ``S_c`` finds ``S_c``) and every unknown word comes after the
-    first such word (alone, it would see ``S_c`` there too). Otherwise a fresh tagger redoes it.
-    ``starts`` counts the processes started.
+    first such word (alone, it would see ``S_c`` there too). Otherwise a fresh process (one that no
+    reporting segment has reached) tags it; when that one reports, it becomes the used process.
+    Two processes at most; ``starts`` counts the processes started.
     """
 
     def __init__(self, mode: str, argv: Argv) -> None:
@@ -41,24 +42,32 @@ class IsolatedTagger:
         self.starts = 0
 
     def tag(self, blocks: Sequence[bytes], deadline: float) -> list[bytes]:
+        """Each block tried on the used process (if any), kept if provably unchanged, else fresh."""
         outputs: list[bytes] = []
-        proc: subprocess.Popen[bytes] | None = None
-        state: TaggerState = PRISTINE
+        fresh: subprocess.Popen[bytes] | None = None  # no segment has changed its open class
+        used: tuple[subprocess.Popen[bytes], TaggerState] | None = None  # one in a known changed state
         try:
             for block in blocks:
-                if proc is None:
-                    proc, state = self._start(), PRISTINE
-                out, report = self._exchange(proc, block, deadline)
-                if state != PRISTINE and not unchanged(state, block, report):
-                    self._stop(proc)
-                    proc, state = self._start(), PRISTINE
-                    out, report = self._exchange(proc, block, deadline)
+                if used is not None:
+                    out, report = self._exchange(used[0], block, deadline)
+                    if unchanged(used[1], block, report):
+                        outputs.append(out)
+                        continue
+                    if report:  # it may have changed again: from now on only untouchable segments
+                        used = (used[0], MIXED)
+                if fresh is None:
+                    fresh = self._start()
+                out, report = self._exchange(fresh, block, deadline)
                 outputs.append(out)
-                if state == PRISTINE:
-                    state = state_after(report)
+                state = state_after(report)
+                if state != PRISTINE:
+                    if used is not None:
+                        self._stop(used[0])
+                    used, fresh = (fresh, state), None
         finally:
-            if proc is not None:
-                self._stop(proc)
+            for proc in (fresh, used[0] if used else None):
+                if proc is not None:
+                    self._stop(proc)
         return outputs
 
     def _start(self) -> subprocess.Popen[bytes]:
