@@ -118,9 +118,8 @@ class ApertiumTranslator:
         todo = [i for i, b in enumerate(blocks) if b]  # an empty segment translates to ""
         outputs = [""] * len(texts)
         if todo:
-            payload = [
-                blocks[i].encode("utf-8", "replace") + b"\n" for i in todo
-            ]  # a final blank ends the last word
+            # a final blank ends the last word (without it lt-proc drops a closing ".")
+            payload = [blocks[i].encode("utf-8", "replace") + b"\n" for i in todo]
             done = self._run(pipeline, payload)
             for i, out in zip(todo, done, strict=True):
                 outputs[i] = _SPACES.sub(" ", out).strip()
