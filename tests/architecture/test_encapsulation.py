@@ -16,7 +16,7 @@ from tests.architecture.test_import_rules import PKG
 
 SACREBLEU_ADAPTER = "scoring/sacrebleu_api.py"
 CAPABILITIES_HOME = "translators/base.py"
-CAPABILITIES = {"stats", "run_info", "check_direction", "cacheable", "context_free"}
+CAPABILITIES = {"stats", "run_info", "check_direction", "cacheable", "context_free", "batch_keyed"}
 
 
 def sacrebleu_private_names() -> set[str]:

@@ -53,9 +53,16 @@ CREATE TABLE IF NOT EXISTS langid (
 _IN_CHUNK = 500  # SQLite caps the number of ? parameters per statement
 
 
+#: bumped whenever cached outputs of an unchanged identity can no longer be trusted. 2: Apertium
+#: segments were not isolated before (their outputs depended on the batch); nothing stored under
+#: version 1 is reused.
+CACHE_KEY_VERSION = 2
+
+
 def system_key(identity: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a translator identity."""
-    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
+    """sha256 of the canonical JSON of a translator identity and the cache key version."""
+    keyed = {"cache_key_version": CACHE_KEY_VERSION, "identity": dict(identity)}
+    blob = json.dumps(keyed, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -30,7 +30,13 @@ package asks through the functions at the end of this module, never by probing a
 ``context_free: bool``
     The output for a segment never depends on the other segments in the call (their number, order
     or content). The cache, its de-duplication and sharded runs rely on it; a backend that is not
-    context-free is never cached. Default True.
+    context-free is never cached, unless it is ``batch_keyed``. Default True.
+``batch_keyed: bool``
+    For a backend that cannot promise ``context_free`` because padded batches might change float
+    results (hf, ct2 with batch_size > 1): its ``identity()`` names the batching (batch size, token
+    budget, ``batch_independent: false``), so cached outputs are keyed by it and runs with another
+    batching never share them; scores.json records the same identity. Such a backend is cached.
+    Default False.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ class TranslatorBase:
     name: str = "translator"
     cacheable: bool = True
     context_free: bool = True
+    batch_keyed: bool = False
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__}.translate")
@@ -109,8 +116,9 @@ def translation_stats(translator: Translator) -> dict[str, Any]:
 
 
 def is_cacheable(translator: Translator) -> bool:
-    """Its outputs may go into the translation cache: cacheable and context-free."""
-    return bool(getattr(translator, "cacheable", True)) and is_context_free(translator)
+    """Its outputs may go into the translation cache: cacheable, and context-free or batch-keyed."""
+    keyed = bool(getattr(translator, "batch_keyed", False))
+    return bool(getattr(translator, "cacheable", True)) and (is_context_free(translator) or keyed)
 
 
 def is_context_free(translator: Translator) -> bool:

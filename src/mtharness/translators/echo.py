@@ -9,6 +9,8 @@ from mtharness.translators.base import TranslatorBase
 
 
 class EchoTranslator(TranslatorBase):
+    context_free = True
+
     def __init__(self, name: str = "echo") -> None:
         self.name = name
 

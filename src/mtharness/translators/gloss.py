@@ -108,6 +108,8 @@ def detokenize(tokens: Sequence[str]) -> str:
 class GlossTranslator(TranslatorBase):
     """Dictionary glossing; unknown words are copied (names, numbers)."""
 
+    context_free = True  # word by word, within one segment
+
     def __init__(self, name: str = "gloss", dictionary: str | None = None) -> None:
         self.name = name
         self.dictionary = dictionary

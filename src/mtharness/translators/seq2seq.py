@@ -316,6 +316,28 @@ class Seq2SeqSettings(TranslatorBase):
         self._loaded: dict[str, tuple[Any, Any, str]] = {}
         self._identity: dict[str, Any] | None = None
 
+    batch_keyed = True  # identity() carries batch_identity(): see translators/base.py
+
+    @property
+    def context_free(self) -> bool:  # type: ignore[override]  # computed from batch_size
+        """Only one segment per batch is promised context-free: padded batches may change outputs.
+
+        Padding changes the shapes a segment's numbers go through (and length-sorted batching puts
+        different neighbours next to it), so float results, and from them an argmax, can differ
+        from the segment alone (measured: docs/translators.md, "Batching and padding").
+        """
+        return self.batch_size <= 1
+
+    def batch_identity(self) -> dict[str, Any]:
+        """For identity(): a batched backend keys its cache on the batching, so sizes never mix."""
+        if self.context_free:
+            return {"batch_independent": True}
+        return {
+            "batch_independent": False,
+            "batch_size": self.batch_size,
+            "max_batch_tokens": self.max_batch_tokens,
+        }
+
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
         model_for(self.model, self.models, src, tgt)
