@@ -44,7 +44,7 @@ class LLMTranslator(LLMBackend, HFTranslator):
         models: Mapping[str, str] | None = None,
         revision: str | None = None,
         prompt: Mapping[str, Any] | Prompt | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         num_beams: int = 1,
         max_new_tokens: int = 256,
         max_input_tokens: int = 1024,
