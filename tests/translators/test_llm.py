@@ -144,24 +144,21 @@ def test_mtharness_run_tiny_llm_end_to_end(tiny_llm: Path, tmp_path: Path) -> No
 def test_run_refuses_a_few_shot_dev_set_that_is_the_test_set(tmp_path: Path) -> None:
     """One line, exit 2, before any model loads: the dev files are the sample test set itself."""
     sample = REPO / "src" / "mtharness" / "data" / "sample"
-    proc = run_cli(
-        [
-            "run",
-            "translator=tiny_llm",
-            "dataset=sample",
-            "dataset.tgt_lang=es",
-            "limit=3",
-            "progress=false",
-            "validity.langid.enabled=false",
-            "prompt=few_shot",
-            # braces in a command-line value need Hydra's quotes
-            f"prompt.dev_src='{sample}/sample.{{src}}'",
-            f"prompt.dev_tgt='{sample}/sample.{{tgt}}'",
-            f"results_dir={tmp_path / 'results'}",
-        ],  # fmt: skip
-        cwd=tmp_path,
-        env={"MTHARNESS_CACHE_DIR": str(tmp_path / "cache")},
-    )
+    args = [
+        "run",
+        "translator=tiny_llm",
+        "dataset=sample",
+        "dataset.tgt_lang=es",
+        "limit=3",
+        "progress=false",
+        "validity.langid.enabled=false",
+        "prompt=few_shot",
+        # braces in a command-line value need Hydra's quotes
+        f"prompt.dev_src='{sample}/sample.{{src}}'",
+        f"prompt.dev_tgt='{sample}/sample.{{tgt}}'",
+        f"results_dir={tmp_path / 'results'}",
+    ]
+    proc = run_cli(args, cwd=tmp_path, env={"MTHARNESS_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "never come from the test set" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
