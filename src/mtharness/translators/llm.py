@@ -36,6 +36,9 @@ class LLMTranslator(LLMBackend, HFTranslator):
 
     backend = "transformers-causal-lm"
     auto_class = "AutoModelForCausalLM"
+    # each prompt is decoded on its own (left padding + mask); measured batch == one-by-one, and the
+    # batching is in identity() anyway, so a cache entry never mixes two batchings
+    context_free = True
 
     def __init__(
         self,
