@@ -1,7 +1,10 @@
 """Translation cache: a SQLite file (stdlib) that any translator can sit behind.
 
 Key: the translator's identity (model ids, revisions, decoding settings, backend versions: see each
-backend's identity()), the direction and the source text. Every translate() call commits what it
+backend's identity()), plus its ``direction_identity(src, tgt)`` where it has one (an LLM's rendered
+prompt for that direction), the direction and the source text. A backend with ``translate_raw`` and
+``finish`` (the LLM backends) has its RAW answers stored; ``finish`` (output cleanup) runs on every
+lookup, so raw outputs survive in the cache and cleanup never needs the model again. Every translate() call commits what it
 translated before returning, so a run killed with kill -9 loses at most the chunk in flight and
 the rerun translates only what is missing. WAL mode plus a busy timeout let several processes read
 and write one file at once; INSERT OR IGNORE keeps the first answer for a key (a deterministic
@@ -28,7 +31,11 @@ from mtharness.translators.base import (
     TranslatorBase,
     check_direction,
     check_outputs,
+    direction_identity,
+    has_direction_identity,
     is_cacheable,
+    output_notes,
+    raw_outputs,
     run_info,
 )
 
@@ -236,6 +243,7 @@ class CachedTranslator(TranslatorBase):
         self.write_every = max(1, int(write_every))
         self._conn: sqlite3.Connection | None = None
         self._system: str | None = None
+        self._systems: dict[str, str] = {}
         self._stats: dict[str, dict[str, int]] = {}
 
     def _connection(self) -> sqlite3.Connection:
@@ -248,12 +256,28 @@ class CachedTranslator(TranslatorBase):
             self._system = system_key(self.inner.identity())
         return self._system
 
+    def _direction(self, src: str, tgt: str) -> tuple[str, dict[str, Any]]:
+        """The cache key of one direction and the identity stored with it."""
+        if not has_direction_identity(self.inner):
+            return self.system(), self.inner.identity()
+        identity = {**self.inner.identity(), "direction": direction_identity(self.inner, src, tgt)}
+        key = self._systems.get(f"{src}-{tgt}")
+        if key is None:
+            key = self._systems[f"{src}-{tgt}"] = system_key(identity)
+        return key, identity
+
+    def direction_identity(self, src: str, tgt: str) -> dict[str, Any]:
+        return direction_identity(self.inner, src, tgt)
+
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
         # a clear "no model for this pair" beats an error about another checkpoint
         self.check_direction(src, tgt)
-        conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
+        (system, identity), pair = self._direction(src, tgt), f"{src}-{tgt}"
+        conn = self._connection()
+        raw_mode = raw_outputs(self.inner)
+        backend = self.inner.translate_raw if raw_mode else self.inner.translate  # type: ignore[attr-defined]
         unique = list(dict.fromkeys(texts))
         with cache_errors(self.path):
             found = lookup(conn, system, pair, unique)
@@ -261,17 +285,18 @@ class CachedTranslator(TranslatorBase):
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            fresh = dict(
-                zip(part, check_outputs(self.name, part, self.inner.translate(part, src, tgt)), strict=True)
-            )
+            fresh = dict(zip(part, check_outputs(self.name, part, backend(part, src, tgt)), strict=True))
             with cache_errors(self.path):
-                insert(conn, system, pair, fresh, self.inner.identity())
+                insert(conn, system, pair, fresh, identity)
             found.update(fresh)
         counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
         missed = set(missing)
         n_missed = sum(1 for t in texts if t in missed)
         counts["misses"] += n_missed
         counts["hits"] += len(texts) - n_missed
+        if raw_mode:
+            finished = self.inner.finish(texts, [found[t] for t in texts], src, tgt)  # type: ignore[attr-defined]
+            return check_outputs(self.name, texts, finished)
         return [found[t] for t in texts]
 
     def identity(self) -> dict[str, Any]:
@@ -279,6 +304,10 @@ class CachedTranslator(TranslatorBase):
 
     def check_direction(self, src: str, tgt: str) -> None:
         check_direction(self.inner, src, tgt)
+
+    def output_notes(self, texts: Sequence[str], src: str, tgt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The wrapped backend's per-segment notes (raw LLM outputs), or none."""
+        return output_notes(self.inner, texts, src, tgt)
 
     def run_info(self) -> dict[str, Any]:
         """The wrapped backend's run notes (truncation counts cover the segments translated now)."""

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
+from mtharness.translators import base
 from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
 
 
@@ -68,6 +69,19 @@ def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] |
     return counts
 
 
+def output_notes(
+    translator: Translator, direction: str, texts: Sequence[str], pair: LanguagePair
+) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """A backend's per-segment notes for one direction (an LLM's raw answers and cleanup flags) as
+    segments.jsonl fields named ``<direction>_<key>``, and its per-direction summaries for scores.json
+    ({"llm_cleanup": {"forward": {...}}}). Backends without ``output_notes`` give nothing."""
+    fields, summaries = base.output_notes(translator, texts, pair.src, pair.tgt)
+    return (
+        {f"{direction}_{key}": list(values) for key, values in fields.items()},
+        {key: {direction: value} for key, value in summaries.items()},
+    )
+
+
 def evaluate(
     dataset: Dataset,
     translator: Translator,
@@ -106,6 +120,7 @@ def evaluate(
     )
     forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
     forward.cache = _cache_stats(translator, pair)
+    fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
     if round_trip:
@@ -116,6 +131,10 @@ def evaluate(
         )
         back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
         back.cache = _cache_stats(translator, rpair)
+        rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
+        fields.update(rt_fields)
+        for key, value in rt_summaries.items():
+            summaries.setdefault(key, {}).update(value)
 
     start = time.perf_counter()
     if ds.ref_names:
@@ -131,8 +150,9 @@ def evaluate(
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings, "empty_sources": empty},
+        extras={"timings": timings, "empty_sources": empty, **summaries},
         config=dict(config or {}),
+        segment_fields=fields,
     )
     result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
     if validity is not None:

@@ -37,6 +37,16 @@ package asks through the functions at the end of this module, never by probing a
     budget, ``batch_independent: false``), so cached outputs are keyed by it and runs with another
     batching never share them; scores.json records the same identity. Such a backend is cached.
     Default False.
+``direction_identity(src, tgt) -> dict``
+    What decides the outputs of one direction beyond ``identity()`` (an LLM's rendered prompt for that
+    language pair): the cache keys that direction on both. Default: nothing, one key for all pairs.
+``translate_raw(texts, src, tgt)`` and ``finish(texts, raw, src, tgt)``
+    A backend whose answers are post-processed (an LLM's output cleanup) returns the raw answers from
+    ``translate_raw`` and turns them into outputs in ``finish``: the cache stores the raw answers and
+    finishes them on every lookup, so the raw text survives a rerun. Default: ``translate`` only.
+``output_notes(texts, src, tgt) -> (fields, summaries)``
+    Per-segment fields for segments.jsonl (e.g. ``raw``, ``cleanup``) and per-direction summaries for
+    scores.json (e.g. ``llm_cleanup``) about the last outputs of these texts. Default: none.
 """
 
 from __future__ import annotations
@@ -134,3 +144,28 @@ def check_outputs(name: str, texts: Sequence[str], outputs: Sequence[str]) -> li
             "segment alignment would be lost"
         )
     return list(outputs)
+
+
+def direction_identity(translator: Translator, src: str, tgt: str) -> dict[str, Any]:
+    """The per-direction part of the identity ({} for backends without one)."""
+    hook = getattr(translator, "direction_identity", None)
+    return dict(hook(src, tgt)) if callable(hook) else {}
+
+
+def has_direction_identity(translator: Translator) -> bool:
+    return callable(getattr(translator, "direction_identity", None))
+
+
+def raw_outputs(translator: Translator) -> bool:
+    """True when the backend separates raw answers (translate_raw) from their finishing (finish)."""
+    return callable(getattr(translator, "translate_raw", None)) and callable(
+        getattr(translator, "finish", None)
+    )
+
+
+def output_notes(
+    translator: Translator, texts: Sequence[str], src: str, tgt: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The backend's per-segment fields and per-direction summaries ({} and {} without the hook)."""
+    hook = getattr(translator, "output_notes", None)
+    return hook(texts, src, tgt) if callable(hook) else ({}, {})
