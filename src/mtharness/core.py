@@ -162,8 +162,9 @@ class DirectionResult:
     outputs: list[str]
     scores: dict[str, MetricResult] = field(default_factory=dict)
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # translating only: loading the model is load_seconds
     cache: dict[str, int] | None = None
+    load_seconds: float = 0.0
 
     @property
     def sentences_per_second(self) -> float | None:

@@ -18,7 +18,7 @@ SACREBLEU_ADAPTER = "scoring/sacrebleu_api.py"
 CAPABILITIES_HOME = "translators/base.py"
 CAPABILITIES = {
     "stats", "run_info", "check_direction", "cacheable", "context_free", "batch_keyed",
-    "direction_identity", "translate_raw", "finish", "output_notes",
+    "direction_identity", "translate_raw", "finish", "output_notes", "prepare", "set_progress",
 }  # fmt: skip
 
 

@@ -35,8 +35,10 @@ from mtharness.translators.base import (
     has_direction_identity,
     is_cacheable,
     output_notes,
+    prepare,
     raw_outputs,
     run_info,
+    set_progress,
 )
 
 CACHE_FILE = "translations.sqlite"
@@ -281,6 +283,7 @@ class CachedTranslator(TranslatorBase):
         unique = list(dict.fromkeys(texts))
         with cache_errors(self.path):
             found = lookup(conn, system, pair, unique)
+        self.report_progress(sum(1 for t in texts if t in found))  # hits are done at once
         missing = [t for t in unique if t not in found]
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
@@ -298,6 +301,25 @@ class CachedTranslator(TranslatorBase):
             finished = self.inner.finish(texts, [found[t] for t in texts], src, tgt)  # type: ignore[attr-defined]
             return check_outputs(self.name, texts, finished)
         return [found[t] for t in texts]
+
+    def prepare(self, texts: Sequence[str], src: str, tgt: str) -> None:
+        """Prepare the backend (load its model) only when some texts are not cached: a fully
+        cached rerun loads nothing (and never imports torch)."""
+        if not texts:
+            return
+        self.check_direction(src, tgt)
+        system, _ = self._direction(src, tgt)
+        unique = list(dict.fromkeys(texts))
+        with cache_errors(self.path):
+            found = lookup(self._connection(), system, f"{src}-{tgt}", unique)
+        missing = [t for t in unique if t not in found]
+        if missing:
+            prepare(self.inner, missing, src, tgt)
+
+    def set_progress(self, callback: Callable[[int], None] | None) -> None:
+        """Hits are reported as soon as they are looked up; misses as the backend decodes them."""
+        self._on_progress = callback
+        set_progress(self.inner, callback)
 
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()

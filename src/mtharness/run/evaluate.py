@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
+from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
 from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
+
+TICK_S = 1.0  # a terminal's bar is redrawn this often (elapsed time moves) while a batch decodes
+
+
+@contextmanager
+def _ticking(bar: Any, every: float) -> Iterator[None]:
+    """Redraw the bar every ``every`` seconds from a helper thread, so a long batch still shows the
+    clock moving; only on a terminal (a log file would fill with redraws)."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, name="mtharness-progress", daemon=True)
+    if not bar.disable and getattr(bar.fp, "isatty", lambda: False)():
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
 
 
 def translate_all(
@@ -24,15 +49,55 @@ def translate_all(
     progress: bool = True,
     desc: str = "",
 ) -> list[str]:
-    """Translate in chunks so the progress bar moves and a cache can persist finished chunks."""
+    """Translate in chunks, so a cache can persist finished chunks, with a progress bar.
+
+    The bar advances as the backend reports finished batches (base.set_progress: hf, ct2, llm, and
+    cache hits at once), else once per chunk; reporting never changes which segments are batched.
+    """
     outputs: list[str] = []
     size = max(1, chunk_size)
-    with tqdm(total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress) as bar:
+    bar = tqdm(
+        total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress, mininterval=0.5
+    )
+    with bar, _ticking(bar, TICK_S):
         for start in range(0, len(texts), size):
             chunk = list(texts[start : start + size])
-            outputs.extend(check_outputs(translator.name, chunk, translator.translate(chunk, src, tgt)))
-            bar.update(len(chunk))
+            done = 0
+
+            def advance(n: int, limit: int = len(chunk)) -> None:
+                nonlocal done
+                n = min(n, limit - done)  # never past this chunk, whatever a backend reports
+                if n > 0:
+                    done += n
+                    bar.update(n)
+
+            base.set_progress(translator, advance if progress else None)
+            try:
+                out = translator.translate(chunk, src, tgt)
+            finally:
+                base.set_progress(translator, None)
+            outputs.extend(check_outputs(translator.name, chunk, out))
+            bar.update(len(chunk) - done)
     return outputs
+
+
+def translate_direction(
+    translator: Translator,
+    direction: Direction,
+    texts: Sequence[str],
+    pair: LanguagePair,
+    chunk_size: int = 256,
+    progress: bool = True,
+    desc: str = "",
+) -> DirectionResult:
+    """One direction, timed in two parts: ``load_seconds`` (base.prepare: loading or converting the
+    model) and ``seconds`` (translating only), so sentences/s measures translation, not loading."""
+    start = time.perf_counter()
+    base.prepare(translator, texts, pair.src, pair.tgt)
+    loaded = time.perf_counter()
+    outputs = translate_all(translator, texts, pair.src, pair.tgt, chunk_size, progress, desc)
+    done = time.perf_counter()
+    return DirectionResult(direction, pair, outputs, seconds=done - loaded, load_seconds=loaded - start)
 
 
 def score_direction(
@@ -114,22 +179,19 @@ def evaluate(
     pair = ds.pair
     timings: dict[str, float] = {}
 
-    start = time.perf_counter()
-    fwd_out = translate_all(
-        translator, ds.sources, pair.src, pair.tgt, chunk_size, progress, f"forward {pair}"
+    forward = translate_direction(
+        translator, "forward", ds.sources, pair, chunk_size, progress, f"forward {pair}"
     )
-    forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
+    fwd_out = forward.outputs
     forward.cache = _cache_stats(translator, pair)
     fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
     if round_trip:
         rpair = pair.reversed()
-        start = time.perf_counter()
-        rt_out = translate_all(
-            translator, fwd_out, rpair.src, rpair.tgt, chunk_size, progress, f"back {rpair}"
+        back = translate_direction(
+            translator, "round_trip", fwd_out, rpair, chunk_size, progress, f"back {rpair}"
         )
-        back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
         back.cache = _cache_stats(translator, rpair)
         rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
         fields.update(rt_fields)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, MtharnessError
 from mtharness.run.cache import CachedTranslator
-from mtharness.run.evaluate import translate_all
+from mtharness.run.evaluate import translate_direction
 from mtharness.textio import atomic_write_json
 from mtharness.translators.base import Translator, translation_stats
 
@@ -136,16 +135,19 @@ def translate_shard(
     part = select_shard(dataset, index, count)
     pair = part.pair
     seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    forward = translate_all(
-        translator, part.sources, pair.src, pair.tgt, chunk_size, progress, f"shard {index}"
+    fwd = translate_direction(
+        translator, "forward", part.sources, pair, chunk_size, progress, f"shard {index}"
     )
-    seconds["forward_s"] = round(time.perf_counter() - start, 4)
+    forward = fwd.outputs
+    seconds["forward_s"] = round(fwd.seconds, 4)
+    loads = fwd.load_seconds
     if round_trip:
-        back = pair.reversed()
-        start = time.perf_counter()
-        translate_all(translator, forward, back.src, back.tgt, chunk_size, progress, f"shard {index} back")
-        seconds["round_trip_s"] = round(time.perf_counter() - start, 4)
+        back = translate_direction(
+            translator, "round_trip", forward, pair.reversed(), chunk_size, progress, f"shard {index} back"
+        )
+        seconds["round_trip_s"] = round(back.seconds, 4)
+        loads += back.load_seconds
+    seconds["load_s"] = round(loads, 4)
     return {
         "shard": {"index": index, "count": count, "partial": True},
         "dataset": {

@@ -60,11 +60,13 @@ def scores_payload(result: RunResult, run_dir: str | Path | None = None) -> dict
         sps = d.sentences_per_second
         directions[d.direction] = {
             "pair": str(d.pair),
-            "seconds": round(d.seconds, 4),
+            "seconds": round(d.seconds, 4),  # translating only
+            "load_s": round(d.load_seconds, 4),  # loading/converting the model before it
             "sentences_per_s": round(sps, 2) if sps else None,
             "cache": d.cache,
         }
     timings = {f"{d.direction}_s": round(d.seconds, 4) for d in result.directions()}
+    timings["load_s"] = round(sum(d.load_seconds for d in result.directions()), 4)
     timings.update({k: round(v, 4) for k, v in result.extras.get("timings", {}).items()})
     payload: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

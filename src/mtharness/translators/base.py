@@ -47,11 +47,24 @@ package asks through the functions at the end of this module, never by probing a
 ``output_notes(texts, src, tgt) -> (fields, summaries)``
     Per-segment fields for segments.jsonl (e.g. ``raw``, ``cleanup``) and per-direction summaries for
     scores.json (e.g. ``llm_cleanup``) about the last outputs of these texts. Default: none.
+``prepare(texts, src, tgt) -> None``
+    Get ready to translate these texts src-tgt (load the checkpoint, convert it for CTranslate2), so
+    the runner can time loading apart from translating: scores.json reports ``load_s`` beside
+    ``sentences_per_s``, which then counts translation only. ``texts`` are the segments that will
+    follow; the translation cache uses them to prepare its backend only when some are missing, so a
+    fully cached rerun never loads a model. Default: nothing to prepare (loading, if any, happens
+    inside the first ``translate``).
+``set_progress(callback) -> None``
+    ``callback(n)`` is to be called whenever n more of the texts of the current ``translate`` call
+    are done (after each decoded batch), so a progress bar moves within a long call; None stops the
+    reports. Reporting never changes which segments are batched together. A backend that does not
+    report leaves the bar to move once per call (the runner tops it up after each call anyway).
+    TranslatorBase stores the callback; a backend calls ``self.report_progress(n)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mtharness.core import MtharnessError
@@ -100,6 +113,20 @@ class TranslatorBase:
     def stats(self) -> dict[str, Any]:
         """No counters by default."""
         return {}
+
+    def prepare(self, texts: Sequence[str], src: str, tgt: str) -> None:
+        """Nothing to load up front by default."""
+
+    _on_progress: Callable[[int], None] | None = None
+
+    def set_progress(self, callback: Callable[[int], None] | None) -> None:
+        """Remember whom to tell about finished segments (see report_progress)."""
+        self._on_progress = callback
+
+    def report_progress(self, n: int) -> None:
+        """For subclasses: n more segments of the current call are done (after a batch)."""
+        if self._on_progress is not None and n > 0:
+            self._on_progress(n)
 
 
 # The only place that asks a translator about its optional capabilities: a backend that follows the
@@ -169,3 +196,17 @@ def output_notes(
     """The backend's per-segment fields and per-direction summaries ({} and {} without the hook)."""
     hook = getattr(translator, "output_notes", None)
     return hook(texts, src, tgt) if callable(hook) else ({}, {})
+
+
+def prepare(translator: Translator, texts: Sequence[str], src: str, tgt: str) -> None:
+    """Let the translator load what translating these texts src-tgt needs, before the clock starts."""
+    hook = getattr(translator, "prepare", None)
+    if callable(hook) and texts:
+        hook(texts, src, tgt)
+
+
+def set_progress(translator: Translator, callback: Callable[[int], None] | None) -> None:
+    """Ask the translator to call ``callback(n)`` as segments finish (no-op for backends without it)."""
+    hook = getattr(translator, "set_progress", None)
+    if callable(hook):
+        hook(callback)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ def converted_model(
         return target
     from ctranslate2.converters import TransformersConverter
 
+    logging.getLogger("mtharness").info("converting %s to CTranslate2 (once; kept in %s)", ref, root)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=root))
     try:
@@ -146,17 +148,16 @@ class CT2Translator(S.Seq2SeqSettings):
             return self._loaded[ref]
         import ctranslate2
 
-        revision = S.resolve_revision(ref, self.revision)
-        tok = S.load_tokenizer(ref, None if S.is_local(ref) else revision, self.trust_remote_code)
-        path = converted_model(ref, revision, self.quantization, self.convert_dir, self.trust_remote_code)
-        inter, intra = self._threads = self.thread_split()
-        translator = ctranslate2.Translator(
-            str(path),
-            device=self._device(),
-            compute_type=self.compute_type,
-            inter_threads=inter,
-            intra_threads=intra,
-        )
+        device = self._device()
+        with S.loading(ref, f"CTranslate2, compute_type={self.compute_type}, {device}"):
+            revision = S.resolve_revision(ref, self.revision)
+            tok = S.load_tokenizer(ref, None if S.is_local(ref) else revision, self.trust_remote_code)
+            path = converted_model(ref, revision, self.quantization, self.convert_dir, self.trust_remote_code)
+            inter, intra = self._threads = self.thread_split()
+            translator = ctranslate2.Translator(
+                str(path), device=device, compute_type=self.compute_type, inter_threads=inter,
+                intra_threads=intra,
+            )  # fmt: skip
         style = self._style(tok)
         self._loaded[ref] = (tok, translator, style)
         return self._loaded[ref]
@@ -191,6 +192,7 @@ class CT2Translator(S.Seq2SeqSettings):
             hyps = [tok.convert_tokens_to_ids(r.result().hypotheses[0]) for r in results]
             for j, text in zip(batch, S.decode(tok, hyps, target), strict=True):
                 outputs[todo[j]] = text
+            self.report_progress(len(batch))
         return outputs
 
     def identity(self) -> dict[str, Any]:

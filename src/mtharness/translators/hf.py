@@ -64,20 +64,21 @@ class HFTranslator(S.Seq2SeqSettings):
         # OpenMP reads this once, at torch import: passive waiting keeps a busy second core from
         # turning multi-threaded generation into a spin-lock contest
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import torch
-        import transformers
+        with S.loading(ref, f"transformers {self.auto_class}, {self.dtype}"):
+            import torch
+            import transformers
 
-        torch.set_num_threads(S.threads_to_use(self.threads))
-        revision = None if S.is_local(ref) else S.resolve_revision(ref, self.revision)
-        tok = S.load_tokenizer(ref, revision, self.trust_remote_code)
-        dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
-        try:
-            model = getattr(transformers, self.auto_class).from_pretrained(
-                ref, revision=revision, dtype=dtype, trust_remote_code=self.trust_remote_code
-            )
-        except Exception as exc:
-            raise S.load_error(ref, exc) from None
-        model.to(self._device()).eval()
+            torch.set_num_threads(S.threads_to_use(self.threads))
+            revision = None if S.is_local(ref) else S.resolve_revision(ref, self.revision)
+            tok = S.load_tokenizer(ref, revision, self.trust_remote_code)
+            dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
+            try:
+                model = getattr(transformers, self.auto_class).from_pretrained(
+                    ref, revision=revision, dtype=dtype, trust_remote_code=self.trust_remote_code
+                )
+            except Exception as exc:
+                raise S.load_error(ref, exc) from None
+            model.to(self._device()).eval()
         style = self._style(tok)
         self._loaded[ref] = (tok, model, style)
         return self._loaded[ref]
@@ -114,6 +115,7 @@ class HFTranslator(S.Seq2SeqSettings):
                 enc = tok.pad({"input_ids": [ids[j] for j in batch]}, return_tensors="pt").to(model.device)
                 for j, seq in zip(batch, model.generate(**enc, **kwargs).tolist(), strict=True):
                     out[j] = seq
+                self.report_progress(len(batch))
         return out
 
     def identity(self) -> dict[str, Any]:

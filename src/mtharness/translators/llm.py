@@ -118,6 +118,7 @@ class LLMTranslator(LLMBackend, HFTranslator):
                 new = tok.batch_decode(out[:, width:].tolist(), skip_special_tokens=True)
                 for j, text in zip(batch, new, strict=True):
                     answers[j] = text
+                self.report_progress(len(batch))
         return answers
 
     def identity(self) -> dict[str, Any]:

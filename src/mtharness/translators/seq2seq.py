@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -42,6 +44,17 @@ def expand_ref(ref: str | None) -> str | None:
     if ref is None or not str(ref).startswith(REPO_PREFIX):
         return ref
     return str(Path(__file__).resolve().parents[3] / str(ref)[len(REPO_PREFIX) :])
+
+
+@contextmanager
+def loading(ref: str, what: str) -> Iterator[None]:
+    """Log that a checkpoint is being loaded (a big one takes a while, and nothing else moves
+    meanwhile), then how long it took. Only real loads come here: cached reruns never load."""
+    log = logging.getLogger("mtharness")
+    log.info("loading model %s (%s)", ref, what)
+    start = time.perf_counter()
+    yield
+    log.info("loaded model %s in %.1f s", ref, time.perf_counter() - start)
 
 
 def model_for(
@@ -364,6 +377,16 @@ class Seq2SeqSettings(TranslatorBase):
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
         model_for(self.model, self.models, src, tgt)
+
+    def prepare(self, texts: Sequence[str], src: str, tgt: str) -> None:
+        """Load the checkpoint serving src-tgt (ct2: converted first, once) and check its language
+        codes, so the runner times loading apart from translating."""
+        tok, _, style = self._load(model_for(self.model, self.models, src, tgt))
+        set_direction(tok, style, src, tgt, self.lang_codes)
+
+    def _load(self, ref: str) -> tuple[Any, Any, str]:
+        """(tokenizer, model, language style) for one checkpoint, loaded once: the backend's own."""
+        raise NotImplementedError(f"{type(self).__name__}._load")
 
     def run_info(self) -> dict[str, Any]:
         """What this run did that scores.json should record: inputs truncated to the model's limit."""
