@@ -4,10 +4,13 @@ config works from any working directory."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -154,3 +157,28 @@ def test_tiny_model_config_runs_from_another_directory(tiny_marian: Path, tmp_pa
         {"hits": 5, "misses": 0},
     ]
     assert runs[0]["scores"] == runs[1]["scores"]
+
+
+class SlowEcho(EchoTranslator):
+    """A backend whose one call takes a while and reports nothing in between."""
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        time.sleep(0.5)
+        return super().translate(texts, src, tgt)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_bar_keeps_redrawing_while_a_batch_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen, log = Terminal(), io.StringIO()
+    monkeypatch.setattr(E, "TICK_S", 0.05)
+    monkeypatch.setattr(E, "tqdm", functools.partial(tqdm, file=screen))
+    assert E.translate_all(SlowEcho(), TEXTS[:2], "en", "es", progress=True) == TEXTS[:2]
+    redraws = screen.getvalue().count("0/2")
+    assert redraws >= 4, screen.getvalue()  # the clock moved while nothing was finished
+    monkeypatch.setattr(E, "tqdm", functools.partial(tqdm, file=log))
+    E.translate_all(SlowEcho(), TEXTS[:2], "en", "es", progress=True)
+    assert log.getvalue().count("0/2") == 1  # a log file gets no ticking redraws
