@@ -12,7 +12,8 @@ from mtharness.translators import base
 from mtharness.translators.ct2 import CT2Translator
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
-from tests.neural_fixtures import SAMPLE_EN
+from tests.conftest import REPO
+from tests.neural_fixtures import SAMPLE_EN, needs
 
 pytestmark = pytest.mark.hf
 
@@ -77,3 +78,30 @@ def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, tmp
     outputs, reports = _with_reports(loud, TEXTS)
     assert reports == [2, 2, 2, 2, 1]
     assert outputs == quiet.translate(TEXTS, "en", "es")
+
+
+@pytest.mark.llm
+def test_llm_reports_each_batch_and_outputs_do_not_change(caplog: pytest.LogCaptureFixture) -> None:
+    from mtharness.translators.llm import LLMTranslator
+    from mtharness.translators.prompts import DEFAULT_ZERO_SHOT
+
+    tiny_llm = REPO / "tests" / "fixtures" / "tiny_llm"
+    needs("torch", "transformers", "tokenizers")
+    if not (tiny_llm / "model.safetensors").exists():
+        pytest.skip(f"{tiny_llm} missing: python scripts/make_tiny_models.py llm-copy {tiny_llm}")
+
+    def make() -> LLMTranslator:
+        return LLMTranslator(
+            model=str(tiny_llm), prompt=DEFAULT_ZERO_SHOT, max_new_tokens=8, threads=1, batch_size=4
+        )
+
+    caplog.set_level(logging.INFO, logger="mtharness")
+    quiet, loud = make(), make()
+    base.prepare(loud, TEXTS[:6], "en", "es")
+    assert any("(transformers AutoModelForCausalLM" in line for line in loading_lines(caplog))
+    reports: list[int] = []
+    base.set_progress(loud, reports.append)
+    raw = loud.translate_raw(TEXTS[:6], "en", "es")
+    base.set_progress(loud, None)
+    assert reports == [4, 2]
+    assert raw == quiet.translate_raw(TEXTS[:6], "en", "es")
