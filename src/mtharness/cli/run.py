@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
+from mtharness.cli.launchers import SweepJobFailed, in_submitit_job, job_failure
 from mtharness.core import Dataset, MtharnessError
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
@@ -185,7 +186,13 @@ def _hydra_app(cfg: DictConfig) -> None:
         payload = run_from_config(cfg, run_dir)
     except MtharnessError as exc:
         print(f"mtharness run: error: {exc}", file=sys.stderr)
+        if in_submitit_job():  # SystemExit would kill the job before submitit reports back
+            raise job_failure(exc, known=True) from None
         raise SystemExit(2) from None
+    except Exception as exc:
+        if in_submitit_job():
+            raise job_failure(exc, known=False) from None
+        raise
     print(format_summary(payload))
 
 
@@ -203,5 +210,9 @@ def main(argv: Sequence[str]) -> int:
         return 0
     check_config_dirs([config_dir(), *extra_config_dirs(argv)])
     sys.argv = ["mtharness run", *argv]
-    _hydra_app()
+    try:
+        _hydra_app()
+    except SweepJobFailed as failed:  # a submitit job failed: its one line, its exit code
+        print(failed.message, file=sys.stderr)
+        return int(failed.code or 1)
     return 0

@@ -1,0 +1,69 @@
+"""A job that fails inside a submitit sweep (SLURM or local) reaches the submitting shell as one line.
+
+Inside a job, Hydra's run_job keeps the exception the app raised in the job's result; submitit pickles
+that result back, and Hydra's sweeper re-raises it in the submitting process, where Hydra's reporter
+would print a traceback for any Exception. So the job raises JobFailed, whose pickle comes back as
+SweepJobFailed, a SystemExit: Hydra's reporter lets it pass, and `mtharness run` prints its one line
+(which job, the first line of the cause, the job's log) and exits with the code the run would have had
+on this machine: 2 for an MtharnessError (bad input), 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import traceback
+from typing import Any
+
+
+class SweepJobFailed(SystemExit):
+    """A job of the sweep failed: ``message`` is the line to print, ``code`` the exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(code)
+        self.message = message
+
+
+class JobFailed(Exception):
+    """Raised inside the job (run_job keeps only Exceptions); unpickles as SweepJobFailed."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message, code)
+        self.message = message
+        self.code = code
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return SweepJobFailed, (self.message, self.code)
+
+
+def in_submitit_job() -> bool:
+    """True inside a job started by submitit (it sets SUBMITIT_FOLDER before running the function)."""
+    return "SUBMITIT_FOLDER" in os.environ
+
+
+def job_failure(exc: BaseException, known: bool) -> JobFailed:
+    """This job's failure as one line; an unexpected error also leaves its traceback in the job's log."""
+    import submitit  # only inside a submitit job, where it is installed
+
+    if not known:
+        traceback.print_exception(exc, file=sys.stderr)
+    env = submitit.JobEnvironment()
+    lines = str(exc).strip().splitlines()
+    cause = lines[0] if lines else ""
+    if not known:
+        cause = f"{type(exc).__name__}: {cause}" if cause else type(exc).__name__
+    where = "SLURM job" if env.cluster == "slurm" else f"submitit {env.cluster} job"
+    # submitit still writes the result (it carries this error) and then the job process would exit 0;
+    # exiting non-zero once everything else is done makes SLURM (sacct) record the job as FAILED too
+    atexit.register(_exit_failed)
+    return JobFailed(
+        f"mtharness run: error: {where} {env.job_id} failed: {cause}; log: {env.paths.stderr}",
+        2 if known else 1,
+    )
+
+
+def _exit_failed() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
