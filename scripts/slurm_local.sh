@@ -191,17 +191,21 @@ unlink_config() {
     fi
 }
 
-stop_pid() { # pid file, name
-    alive "$1" || return 0
-    local pid
-    pid=$(cat "$1")
-    kill "$pid" 2>/dev/null || true
+stop_pids() { # pid files: TERM them together, wait up to 10s, then KILL what is left
+    local pids=() pid
+    for file in "$@"; do
+        alive "$file" && pids+=("$(cat "$file")")
+    done
+    [ ${#pids[@]} = 0 ] && return 0
+    kill "${pids[@]}" 2>/dev/null || true
     for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        kill -0 "${pids[@]}" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null || true
-    say "$2 did not stop in 10s: killed"
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" && say "process $pid did not stop in 10s: killed"
+    done
+    return 0
 }
 
 stop() {
@@ -209,11 +213,9 @@ stop() {
     if alive "$DIR/run/slurmctld.pid"; then # every job on this cluster is ours: cancel them all
         squeue -h -o %i 2>/dev/null | xargs -r scancel 2>/dev/null || true
     fi
-    stop_pid "$DIR/run/slurmd.pid" slurmd
-    stop_pid "$DIR/run/slurmctld.pid" slurmctld
-    stop_pid "$DIR/run/slurmdbd.pid" slurmdbd
-    stop_pid "$DIR/db/mariadbd.pid" mariadbd
-    stop_pid "$DIR/munge/munged.pid" munged
+    stop_pids "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" # slurmctld hands its last records to slurmdbd
+    stop_pids "$DIR/run/slurmdbd.pid"
+    stop_pids "$DIR/db/mariadbd.pid" "$DIR/munge/munged.pid"
     unlink_config
     say "down (config, logs and accounting kept in $DIR; delete the folder to forget them)"
 }
