@@ -28,9 +28,7 @@ SLURM = ["-m", "hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=5", 
 
 
 def _script(*args: str, timeout: int = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")
