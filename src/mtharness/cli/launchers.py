@@ -16,6 +16,9 @@ import sys
 import traceback
 from typing import Any
 
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
 
 class SweepJobFailed(SystemExit):
     """A job of the sweep failed: ``message`` is the line to print, ``code`` the exit status."""
@@ -37,9 +40,15 @@ class JobFailed(Exception):
         return SweepJobFailed, (self.message, self.code)
 
 
-def in_submitit_job() -> bool:
-    """True inside a job started by submitit (it sets SUBMITIT_FOLDER before running the function)."""
-    return "SUBMITIT_FOLDER" in os.environ
+def in_submitit_job(hydra_cfg: Any) -> bool:
+    """True inside a job of a sweep on hydra-submitit's launchers (SLURM or local).
+
+    Both halves count: a plain run inside someone's own submitit job goes through Hydra's reporter,
+    which needs the usual SystemExit; submitit sets SUBMITIT_FOLDER before running the function.
+    """
+    target = str(OmegaConf.select(hydra_cfg, "launcher._target_", default=""))
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    return multirun and "hydra_submitit_launcher" in target and "SUBMITIT_FOLDER" in os.environ
 
 
 def job_failure(exc: BaseException, known: bool) -> JobFailed:

@@ -186,11 +186,11 @@ def _hydra_app(cfg: DictConfig) -> None:
         payload = run_from_config(cfg, run_dir)
     except MtharnessError as exc:
         print(f"mtharness run: error: {exc}", file=sys.stderr)
-        if in_submitit_job():  # SystemExit would kill the job before submitit reports back
+        if in_submitit_job(hydra_cfg):  # SystemExit would kill the job before submitit reports back
             raise job_failure(exc, known=True) from None
         raise SystemExit(2) from None
     except Exception as exc:
-        if in_submitit_job():
+        if in_submitit_job(hydra_cfg):
             raise job_failure(exc, known=False) from None
         raise
     print(format_summary(payload))
