@@ -48,6 +48,16 @@ require_packages() {
         die "${missing[*]} not installed: run 'scripts/slurm_local.sh install' (apt-get install -y $PACKAGES)"
 }
 
+# one start or stop at a time (two test sessions on one machine may both try)
+lock() {
+    mkdir -p "$DIR"
+    exec 9>"$DIR/.lock"
+    flock -w 120 9 || die "another slurm_local.sh holds $DIR/.lock"
+}
+
+# a daemon must not inherit the lock's descriptor (it would hold the lock for its whole life)
+daemon() { "$@" 9>&-; }
+
 # the pid in a pid file, if that process is alive
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -68,7 +78,7 @@ start_munge() {
     chown -R munge:munge "$DIR/munge"
     chmod 400 "$DIR/munge/munge.key"
     chmod 755 "$DIR/munge" # the socket must be reachable by every user that submits
-    runuser -u munge -- munged --key-file="$DIR/munge/munge.key" --socket="$MUNGE_SOCKET" \
+    daemon runuser -u munge -- munged --key-file="$DIR/munge/munge.key" --socket="$MUNGE_SOCKET" \
         --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/seed"
     wait_for 10 munged munge --socket="$MUNGE_SOCKET" -n
 }
@@ -87,7 +97,7 @@ start_db() {
     # TCP on 127.0.0.1 only: slurmdbd has no socket option; a small buffer pool, no binary log
     setsid mariadbd --datadir="$DIR/db" --user=mysql --socket="$DB_SOCKET" --port="$DB_PORT" \
         --bind-address=127.0.0.1 --pid-file="$DIR/db/mariadbd.pid" --log-error="$DIR/db/mariadbd.log" \
-        --innodb-buffer-pool-size=32M --skip-log-bin </dev/null >/dev/null 2>&1 &
+        --innodb-buffer-pool-size=32M --skip-log-bin </dev/null >/dev/null 2>&1 9>&- &
     wait_for 60 mariadbd db -e "SELECT 1"
     [ -s "$DIR/etc/db.pass" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$DIR/etc/db.pass"
     chmod 600 "$DIR/etc/db.pass"
@@ -157,6 +167,7 @@ node_idle() { sinfo -h -N -o '%T' | grep -qE '^(idle|mixed|allocated)'; }
 start() {
     require_root start
     require_packages
+    lock
     mkdir -p "$DIR"/{etc,log,run,state,spool}
     chmod 755 "$DIR"
     local began=$SECONDS
@@ -164,13 +175,13 @@ start() {
     start_db
     write_configs
     if ! alive "$DIR/run/slurmdbd.pid"; then
-        slurmdbd
+        daemon slurmdbd
         wait_for 30 slurmdbd sacctmgr -n list cluster
     fi
     sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null 2>&1 || true
-    alive "$DIR/run/slurmctld.pid" || slurmctld
+    alive "$DIR/run/slurmctld.pid" || daemon slurmctld
     wait_for 30 slurmctld scontrol ping
-    alive "$DIR/run/slurmd.pid" || slurmd
+    alive "$DIR/run/slurmd.pid" || daemon slurmd
     wait_for 30 "the node $NODE" node_idle
     link_config
     say "up in $((SECONDS - began))s: partition $PARTITION on $NODE ($(nproc) CPUs); files in $DIR"
@@ -210,6 +221,8 @@ stop_pids() { # pid files: TERM them together, wait up to 10s, then KILL what is
 
 stop() {
     require_root stop
+    [ -d "$DIR" ] || { say "down (nothing in $DIR)"; return 0; }
+    lock
     if alive "$DIR/run/slurmctld.pid"; then # every job on this cluster is ours: cancel them all
         squeue -h -o %i 2>/dev/null | xargs -r scancel 2>/dev/null || true
     fi
