@@ -61,10 +61,10 @@ daemon() { "$@" 9>&-; }
 # the pid in a pid file, if that process is alive
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-wait_for() { # seconds, description, command...
-    local limit=$1 what=$2
+wait_for() { # seconds, description, command... (a deadline: one failing client call can take seconds)
+    local limit=$1 what=$2 deadline=$((SECONDS + $1))
     shift 2
-    for _ in $(seq $((limit * 5))); do
+    while [ $SECONDS -lt $deadline ]; do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.2
     done
@@ -185,7 +185,7 @@ start() {
     wait_for 30 "the node $NODE" node_idle
     link_config
     say "up in $((SECONDS - began))s: partition $PARTITION on $NODE ($(nproc) CPUs); files in $DIR"
-    [ -n "${QUIET:-}" ] || say "for sbatch/sacct from another shell: export SLURM_CONF=$CONF"
+    say "for sbatch/sacct from another shell: export SLURM_CONF=$CONF"
 }
 
 # sbatch, sinfo and submitit read /etc/slurm/slurm.conf unless SLURM_CONF says otherwise: point it at
