@@ -182,3 +182,34 @@ def test_failed_job_is_one_line_naming_job_and_log(slurm_env: dict[str, str], tm
     assert [p.parent.name for p in sweep.glob("*/scores.json")] == ["0_echo_files"]  # the good job ran
     states = _sacct_states(array, slurm_env, 2)
     assert states == {f"{array}_0": "COMPLETED", f"{array}_1": "FAILED"}
+
+
+def test_script_start_is_idempotent_and_status_reports(slurm_env: dict[str, str]) -> None:
+    again = _script("start")
+    assert again.returncode == 0, again.stderr
+    status = _script("status")
+    assert (
+        status.returncode == 0
+        and status.stdout.startswith("up: ")
+        and slurm_env["SLURM_CONF"] in status.stdout
+    )
+
+
+def test_script_refuses_without_root_in_one_line(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        proc = _script("start")
+    else:  # as root: ask as an unprivileged user
+        proc = subprocess.run(
+            ["runuser", "-u", "nobody", "--", str(SCRIPT), "start"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={**os.environ, "MTHARNESS_SLURM_DIR": str(tmp_path / "cluster")},
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "slurm_local.sh: error: start needs root (the daemons run as root on this one-node cluster); "
+        "run it with sudo"
+    )
+    assert not (tmp_path / "cluster").exists()
