@@ -9,7 +9,6 @@ EXTRAS ?= hf,ct2,validity,fast,launchers,dev
 APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
 # the one-node SLURM cluster of the SLURM tests (scripts/slurm_local.sh; docs/scale.md)
 SLURM_LOCAL := scripts/slurm_local.sh
-SLURM_PACKAGES ?= slurm-wlm munge slurmdbd mariadb-server
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
@@ -40,9 +39,9 @@ slurm:
 	@if command -v slurmctld >/dev/null 2>&1 && command -v slurmdbd >/dev/null 2>&1 && command -v mariadbd >/dev/null 2>&1 && command -v munged >/dev/null 2>&1; then \
 		echo "slurm: slurm-wlm, munge, slurmdbd and mariadb-server installed"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES) >/dev/null; \
+		$(SLURM_LOCAL) install; \
 	else \
-		echo "warning: SLURM packages missing and not root: sudo apt-get install $(SLURM_PACKAGES) (SLURM tests will skip)"; \
+		echo "warning: SLURM packages missing and not root: sudo $(SLURM_LOCAL) install (SLURM tests will skip)"; \
 	fi
 
 slurm-start:

@@ -244,6 +244,8 @@ status() {
 
 install() {
     require_root install
+    command -v apt-get >/dev/null 2>&1 ||
+        die "no apt-get here: install SLURM (slurmctld, slurmd, slurmdbd), munge and MariaDB from your distribution"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES >/dev/null
     # Debian's packages start nothing under a policy-rc.d or without systemd; this script starts its own
