@@ -204,3 +204,22 @@ def test_job_failure_travels_back_as_a_system_exit() -> None:
     back = pickle.loads(pickle.dumps(JobFailed("mtharness run: error: SLURM job 3_1 failed: x; log: y", 2)))
     assert isinstance(back, SweepJobFailed) and isinstance(back, SystemExit)
     assert back.message.endswith("log: y") and back.code == 2
+
+
+def test_uncompleted_job_is_one_line(tmp_path: Path) -> None:
+    """submitit's error for a job that died without a result (its 1.5 wording), as one line with the log."""
+    from submitit.core.utils import UncompletedJobError
+
+    from mtharness.cli.launchers import uncompleted_job_line
+
+    folder = tmp_path / ".submitit" / "7_1"
+    folder.mkdir(parents=True)
+    (folder / "7_1_0_log.err").write_text("slurmstepd: error: *** JOB 8 ON vm DUE TO TIME LIMIT ***\n")
+    exc = UncompletedJobError(
+        f"Job 7_1 (task: 0) with path {folder}/7_1_0_result.pkl\nhas not produced any output (state: TIMEOUT)"
+    )
+    assert uncompleted_job_line(exc, ["hydra/launcher=submitit_slurm"]) == (
+        f"mtharness run: error: SLURM job 7_1 failed: ended without a result (state: TIMEOUT); "
+        f"log: {folder}/7_1_0_log.err"
+    )
+    assert uncompleted_job_line(RuntimeError("Job 7_1 (task: 0) with path x"), []) is None

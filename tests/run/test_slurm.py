@@ -61,7 +61,7 @@ def _sacct_states(job_id: str, env: dict[str, str], expected: int) -> dict[str, 
             text=True,
             check=True,
         ).stdout
-        states = dict(line.split("|", 1) for line in out.split())
+        states = dict(line.split("|", 1) for line in out.splitlines() if line)
         if len(states) >= expected and not {"PENDING", "RUNNING", "COMPLETING"} & set(states.values()):
             return states
         time.sleep(0.2)
@@ -213,3 +213,48 @@ def test_script_refuses_without_root_in_one_line(tmp_path: Path) -> None:
         "run it with sudo"
     )
     assert not (tmp_path / "cluster").exists()
+
+
+def test_job_killed_by_slurm_is_one_line(slurm_env: dict[str, str], tmp_path: Path) -> None:
+    """scancel (as a time limit or the OOM killer would) leaves no result: still one line, exit 1."""
+    import sys
+
+    results = tmp_path / "results"
+    # the job sleeps in its sbatch setup lines, long enough to be cancelled while it runs
+    args = ["run", *SLURM, "hydra.launcher.setup=[sleep 60]", "translator=echo", "limit=5"]
+    env = {**os.environ, **slurm_env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtharness", *args, f"results_dir={results}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        job_dirs: list[Path] = []
+        while not job_dirs and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            job_dirs = [p for p in results.glob("multirun/*/*/.submitit/*") if p.is_dir()]
+        assert job_dirs, "the sweep submitted nothing"
+        job = job_dirs[0].name
+        state = ""
+        while state != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            squeue = ["squeue", "-h", "-j", job, "-o", "%T"]
+            state = subprocess.run(squeue, env=env, capture_output=True, text=True, check=True).stdout.strip()
+        assert state == "RUNNING"
+        subprocess.run(["scancel", job], env=env, check=True)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(
+        f"mtharness run: error: SLURM job {job} failed: ended without a result (state: CANCELLED"
+    )
+    log = Path(last.rsplit("; log: ", 1)[1])
+    assert log.is_file() and "CANCELLED" in log.read_text()
+    assert _sacct_states(job, slurm_env, 1)[job].startswith("CANCELLED")  # "CANCELLED by 0"

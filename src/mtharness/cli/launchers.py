@@ -6,14 +6,21 @@ would print a traceback for any Exception. So the job raises JobFailed, whose pi
 SweepJobFailed, a SystemExit: Hydra's reporter lets it pass, and `mtharness run` prints its one line
 (which job, the first line of the cause, the job's log) and exits with the code the run would have had
 on this machine: 2 for an MtharnessError (bad input), 1 for anything else.
+
+A job that SLURM kills (time limit, memory, scancel) writes no result: submitit raises its
+UncompletedJobError in the submitting process instead, which `mtharness run` also prints as one line
+(exit 1) through uncompleted_job_line.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 import sys
 import traceback
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra.types import RunMode
@@ -76,3 +83,20 @@ def _exit_failed() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1)
+
+
+# submitit 1.5's wording; another wording falls through to the exception as it is
+_UNCOMPLETED = re.compile(
+    r"Job (\S+) \(task: \d+\) with path (\S+)_result\.pkl\s+has not produced any output \(state: ([^)]*)\)"
+)
+
+
+def uncompleted_job_line(exc: BaseException, argv: Sequence[str]) -> str | None:
+    """submitit's UncompletedJobError (the job died without a result) as one line; None for anything else."""
+    if type(exc).__name__ != "UncompletedJobError" or not (found := _UNCOMPLETED.search(str(exc))):
+        return None
+    job, stem, state = found.groups()
+    where = "submitit local job" if any("submitit_local" in a for a in argv) else "SLURM job"
+    log = Path(f"{stem}_log.err")
+    found_log = f"log: {log}" if log.exists() else f"no log: it never started (see {log.parent})"
+    return f"mtharness run: error: {where} {job} failed: ended without a result (state: {state}); {found_log}"

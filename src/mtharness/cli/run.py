@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.cli.launchers import SweepJobFailed, in_submitit_job, job_failure
+from mtharness.cli.launchers import SweepJobFailed, in_submitit_job, job_failure, uncompleted_job_line
 from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
@@ -247,4 +247,10 @@ def main(argv: Sequence[str]) -> int:
     except SweepJobFailed as failed:  # a submitit job failed: its one line, its exit code
         print(failed.message, file=sys.stderr)
         return int(failed.code or 1)
+    except Exception as exc:  # a job SLURM killed (time limit, memory, scancel): no result came back
+        line = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else uncompleted_job_line(exc, argv)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 1
     return 0
