@@ -1,5 +1,6 @@
 # Fresh machine: `make demo` runs the offline demo, `make test` passes the tests. Both set up what
-# they need: a venv with the CPU build of torch, the package with its extras, and Apertium via apt.
+# they need: a venv with the CPU build of torch, the package with its extras, and Apertium via apt
+# (`make test` also Chromium, and a one-node SLURM cluster it starts and always stops, as root).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,6 +8,8 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,ct2,validity,fast,launchers,dev
 APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
+# headless Chromium renders the HTML reports in the tests (they skip without it)
+BROWSER_PACKAGES ?= chromium
 # the one-node SLURM cluster of the SLURM tests (scripts/slurm_local.sh; docs/scale.md)
 SLURM_LOCAL := scripts/slurm_local.sh
 export HF_HUB_OFFLINE ?= 1
@@ -14,7 +17,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium slurm slurm-start slurm-stop demo test gate-ci check lint typecheck bench clean
+.PHONY: venv apertium browser slurm slurm-start slurm-stop demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -32,6 +35,15 @@ apertium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APERTIUM_PACKAGES) >/dev/null; \
 	else \
 		echo "warning: Apertium missing and not root: sudo apt-get install $(APERTIUM_PACKAGES) (Apertium tests will skip)"; \
+	fi
+
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium installed"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else \
+		echo "warning: chromium missing and not root: sudo apt-get install $(BROWSER_PACKAGES) (HTML rendering tests will skip)"; \
 	fi
 
 # Debian's SLURM, munge, slurmdbd and MariaDB for the one-node cluster (installs only; slurm-start starts it)
@@ -54,7 +66,7 @@ demo: venv apertium
 	$(BIN)/mtharness run
 
 # The cluster runs for the whole test session and is stopped however the session ends (the trap).
-test: venv apertium slurm
+test: venv apertium browser slurm
 	@trap '$(MAKE) --no-print-directory slurm-stop' EXIT; trap 'exit 130' INT TERM; \
 	$(MAKE) --no-print-directory slurm-start; \
 	$(BIN)/python -m pytest -q && $(MAKE) --no-print-directory gate-ci
