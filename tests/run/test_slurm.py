@@ -120,7 +120,7 @@ def _plain_run(args: list[str], cwd: Path, env: dict[str, str], run_dir: Path) -
     return json.loads((run_dir / "scores.json").read_text())
 
 
-@pytest.mark.parametrize("translator", ["echo"])
+@pytest.mark.parametrize("translator", ["echo", "apertium"])
 def test_shards_as_array_job_then_merge_equals_unsharded(
     slurm_env: dict[str, str], translator: str, tmp_path: Path
 ) -> None:

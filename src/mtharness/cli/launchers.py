@@ -19,12 +19,16 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hydra.types import RunMode
 from omegaconf import OmegaConf
+
+from mtharness.cli.failures import one_line
+
+T = TypeVar("T")
 
 
 class SweepJobFailed(SystemExit):
@@ -58,24 +62,34 @@ def in_submitit_job(hydra_cfg: Any) -> bool:
     return multirun and "hydra_submitit_launcher" in target and "SUBMITIT_FOLDER" in os.environ
 
 
-def job_failure(exc: BaseException, known: bool) -> JobFailed:
-    """This job's failure as one line; an unexpected error also leaves its traceback in the job's log."""
+def guarded_job(func: Callable[[], T]) -> T:
+    """cli.failures.guarded for a job of a submitit sweep: the failure goes back as JobFailed, not SystemExit."""
+    try:
+        return func()
+    except Exception as exc:
+        found = one_line(exc)
+        if found is not None:  # the job's log gets the line a local run prints
+            print(f"mtharness run: error: {found[0]}", file=sys.stderr, flush=True)
+        raise job_failure(exc, found) from None
+
+
+def job_failure(exc: BaseException, found: tuple[str, int] | None) -> JobFailed:
+    """This job's failure as one line: a user-facing one (``found``: message and exit code, see
+    cli.failures.one_line) or a bug, whose traceback stays in the job's log and whose code is 1."""
     import submitit  # only inside a submitit job, where it is installed
 
-    if not known:
+    if found is None:
         traceback.print_exception(exc, file=sys.stderr)
+        lines = str(exc).strip().splitlines()
+        cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     env = submitit.JobEnvironment()
-    lines = str(exc).strip().splitlines()
-    cause = lines[0] if lines else ""
-    if not known:
-        cause = f"{type(exc).__name__}: {cause}" if cause else type(exc).__name__
     where = "SLURM job" if env.cluster == "slurm" else f"submitit {env.cluster} job"
     # submitit still writes the result (it carries this error) and then the job process would exit 0;
     # exiting non-zero once everything else is done makes SLURM (sacct) record the job as FAILED too
     atexit.register(_exit_failed)
+    message, code = found if found is not None else (cause, 1)
     return JobFailed(
-        f"mtharness run: error: {where} {env.job_id} failed: {cause}; log: {env.paths.stderr}",
-        2 if known else 1,
+        f"mtharness run: error: {where} {env.job_id} failed: {message}; log: {env.paths.stderr}", code
     )
 
 
