@@ -5,7 +5,7 @@ that result back, and Hydra's sweeper re-raises it in the submitting process, wh
 would print a traceback for any Exception. So the job raises JobFailed, whose pickle comes back as
 SweepJobFailed, a SystemExit: Hydra's reporter lets it pass, and `mtharness run` prints its one line
 (which job, the first line of the cause, the job's log) and exits with the code the run would have had
-on this machine: 2 for an MtharnessError (bad input), 1 for anything else.
+on this machine (cli.failures: 2 for bad input or a failing environment; 1 for a bug).
 
 A job that SLURM kills (time limit, memory, scancel) writes no result: submitit raises its
 UncompletedJobError in the submitting process instead, which `mtharness run` also prints as one line
