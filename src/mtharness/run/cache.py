@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.base import Translator, check_outputs
+from mtharness.translators.base import SegmentFailed, Translator, check_outputs
 
 CACHE_FILE = "translations.sqlite"
 BUSY_TIMEOUT_MS = 120_000
@@ -178,9 +178,13 @@ class CachedTranslator:
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            fresh = dict(
-                zip(part, check_outputs(self.name, part, self.inner.translate(part, src, tgt)), strict=True)
-            )
+            try:
+                outputs = self.inner.translate(part, src, tgt)
+            except SegmentFailed as exc:  # keep what finished before the failure: the rerun resumes there
+                if exc.done:
+                    insert(conn, system, pair, exc.done, self.inner.identity())
+                raise
+            fresh = dict(zip(part, check_outputs(self.name, part, outputs), strict=True))
             insert(conn, system, pair, fresh, self.inner.identity())
             found.update(fresh)
         counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
