@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mtharness.core import MtharnessError
+
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
@@ -129,7 +131,8 @@ async def _attempt(client: Any, url: str, payload: dict[str, Any], headers: dict
 
 def _body_hint(text: str) -> str:
     try:
-        err = json.loads(text).get("error")
+        body = json.loads(text)
+        err = body.get("error") or body.get("detail")  # OpenAI's form; FastAPI servers' form
         message = err.get("message") if isinstance(err, dict) else err
     except (ValueError, AttributeError):
         message = text
@@ -220,4 +223,10 @@ def post_all(
     """``parse(json)`` of each payload's response, in order; RequestFailed on the first lost one."""
     if not payloads:
         return []
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        raise MtharnessError(
+            "translator=openai needs httpx: pip install 'mtharness[openai]' (or pip install httpx)"
+        ) from None
     return asyncio.run(_post_all(url, payloads, headers, policy, tally, parse))
