@@ -31,13 +31,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(1, str(REPO / "scripts"))
+from bench_llm import llm  # noqa: E402  (the `llm` section: translator=openai vs a bare asyncio client)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: no busy-wait on a shared core
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", message=".*sacremoses")  # absent on purpose; same for both sides
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
 TINY = REPO / "tests" / "fixtures" / "tiny_marian_copy"
-SECTIONS = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
+SECTIONS = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup", "llm")
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
@@ -583,6 +585,9 @@ def markdown(report: dict[str, Any]) -> str:
             continue
         if "error" in r:
             rows.append(f"| {name} | error: {r['error']} | | | | NO |")
+            continue
+        if "skipped" in r:
+            rows.append(f"| {name} | skipped: {r['skipped']} | | | | - |")
             continue
         theirs = r.get("theirs_s", "")
         rows.append(

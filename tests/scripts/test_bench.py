@@ -23,8 +23,12 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     (report_file,) = tmp_path.glob("*.json")
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
-    sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
+    sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup", "llm")
     assert set(comps) == set(sections)
+    llm = comps.pop("llm")  # skipped (with the reason) where the serving extra or the tiny LM is missing
+    if "skipped" not in llm:
+        assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0
+        assert llm["same_answers_raw_vs_cleaned"] > 0
     for name, r in comps.items():
         assert "error" not in r, name
         assert r["ours_s"] > 0 and r["what"] and isinstance(r["met"], bool), name

@@ -50,11 +50,13 @@ def test_answers_in_order_with_settings_sent(server: FaultServer) -> None:
 
 def test_completions_endpoint(server: FaultServer) -> None:
     t = make(server, endpoint="completions", stop=["\n"], price_per_1k_input=1.0, price_per_1k_output=2.0)
-    assert t.translate(["hola amigo"], "es", "en") == [" HOLA AMIGO"]  # raw text; cleanup is separate
+    assert t.answer(["hola amigo"], "es", "en") == [" HOLA AMIGO"]  # the raw answer
+    assert t.translate(["hola amigo"], "es", "en") == ["HOLA AMIGO"]  # cleaned
     req = server.requests[0]
     assert req["path"] == "/v1/completions" and req["body"]["stop"] == ["\n"]
     assert req["body"]["prompt"].endswith("Spanish: hola amigo\nEnglish:")
     usage = t.usage()
+    assert usage["requests"] == 2
     expected = usage["prompt_tokens"] / 1000 * 1.0 + usage["completion_tokens"] / 1000 * 2.0
     assert usage["cost_estimate"] == pytest.approx(expected)
 

@@ -16,17 +16,15 @@ of this run, and a cost estimate when prices are set.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from mtharness.core import MtharnessError
 from mtharness.translators.base import SegmentFailed, check_outputs
 from mtharness.translators.httpretry import RequestFailed, RetryPolicy, Tally, post_all
-from mtharness.translators.prompts import Prompt, prompt_from_config
+from mtharness.translators.llm_base import LLMBackend
+from mtharness.translators.prompts import Prompt
 
 ENDPOINTS = {"chat": "/chat/completions", "completions": "/completions"}
 
@@ -48,8 +46,12 @@ def _answer_completion(body: Any) -> tuple[str, dict[str, Any]]:
     return text, {**(body.get("usage") or {}), "_finish": choice.get("finish_reason")}
 
 
-class OpenAITranslator:
-    """Chat or completion requests against ``base_url`` (".../v1"), one per segment."""
+class OpenAITranslator(LLMBackend):
+    """Chat or completion requests against ``base_url`` (".../v1"), one per segment.
+
+    The prompt, output cleanup, raw outputs and per-direction prompt hash come from LLMBackend
+    (shared with translator=llm); this class does the HTTP side (``answer``).
+    """
 
     def __init__(
         self,
@@ -72,7 +74,8 @@ class OpenAITranslator:
         price_per_1k_input: float | None = None,
         price_per_1k_output: float | None = None,
         prompt: Mapping[str, Any] | Prompt | None = None,
-        prompt_seed: int | None = None,
+        cleanup: bool = True,
+        sentence_level: Any = "auto",
     ) -> None:
         if endpoint not in ENDPOINTS:
             raise MtharnessError(f"translator.endpoint={endpoint!r}: use chat or completions")
@@ -102,12 +105,10 @@ class OpenAITranslator:
         self.stop = list(stop) if stop else None
         self.extra_body = dict(extra_body or {})
         self.prices = (price_per_1k_input, price_per_1k_output)
-        few_shot_seed = (self.seed or 0) if prompt_seed is None else int(prompt_seed)
-        self.prompt = prompt_from_config(prompt, few_shot_seed)
+        super().__init__(prompt, self.seed or 0, cleanup, sentence_level)
         self.tally = Tally()
         self.tokens = {"prompt_tokens": 0, "completion_tokens": 0, "answers_without_usage": 0}
         self.finish_length = 0
-        self._pairs: list[tuple[str, str]] = []
 
     # ---- requests -------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -138,12 +139,10 @@ class OpenAITranslator:
             body["stop"] = self.stop
         return {**body, **self.extra_body}
 
-    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+    def answer(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        """The raw answers, one request per text; SegmentFailed (with the finished ones) on a loss."""
         if not texts:
             return []
-        if (src, tgt) not in self._pairs:
-            self._pairs.append((src, tgt))
-        self.prompt.check_not_test(texts, src, tgt)
         headers = self._headers()
         payloads = [self.payload(t, src, tgt) for t in texts]
         parse = _answer_chat if self.endpoint == "chat" else _answer_completion
@@ -173,11 +172,6 @@ class OpenAITranslator:
         return message.replace(key, "***") if key else message
 
     # ---- records --------------------------------------------------------------------------------
-    def prompt_key(self) -> str:
-        """sha256 of the prompt configuration (templates, k, dev files, seed): direction-independent."""
-        blob = json.dumps(asdict(self.prompt), sort_keys=True, ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
     def identity(self) -> dict[str, Any]:
         """Everything that decides an answer; the key itself never (only the variable's name)."""
         return {
@@ -190,7 +184,7 @@ class OpenAITranslator:
             "max_tokens": self.max_tokens,
             "stop": self.stop,
             "extra_body": self.extra_body,
-            "prompt": {"name": self.prompt.name, "config": self.prompt_key()},
+            **self.llm_identity(),  # prompt settings and cleanup rules; the rendered hash is per direction
         }
 
     def usage(self) -> dict[str, Any]:
@@ -213,4 +207,4 @@ class OpenAITranslator:
         return out
 
     def run_info(self) -> dict[str, Any]:
-        return {"usage": self.usage(), "prompt": self.prompt.identity(self._pairs)}
+        return {**super().run_info(), "usage": self.usage()}
