@@ -31,8 +31,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(1, str(REPO / "scripts"))
-from bench_llm import llm  # noqa: E402  (the `llm` section: translator=openai vs a bare asyncio client)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: no busy-wait on a shared core
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -573,6 +571,14 @@ def startup(args: argparse.Namespace) -> dict[str, Any]:
         "goal": "no torch import",
         "met": help_torch == "False" and heavy == "-",
     }
+
+
+def llm(args: argparse.Namespace) -> dict[str, Any]:
+    """translator=openai vs a bare asyncio client on one `transformers serve` (scripts/bench_llm.py)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_llm import llm as served_llm
+
+    return served_llm(args)
 
 
 # ---------------------------------------------------------------- orchestration
