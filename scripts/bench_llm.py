@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm_copy"))
+TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm"))
 
 
 def _free_port() -> int:

@@ -26,7 +26,7 @@ from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.serve
 
-TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm_copy"))
+TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm"))
 SENTENCES = ["The house is red.", "I have a small dog.", "Where is the station?", "It rains today."]
 
 
