@@ -114,6 +114,34 @@ def test_failure_keeps_finished_segments_in_the_cache(server: FaultServer, tmp_p
     assert len(server.requests) == len(texts) - hits  # ... and not asked for again
 
 
+def test_answers_are_committed_while_a_chunk_is_still_running(server: FaultServer, tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    server.delay_s = 0.1
+    cached = CachedTranslator(make(server, max_concurrency=2), tmp_path)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            db = tmp_path / "translations.sqlite"
+            if db.exists():
+                with sqlite3.connect(db, timeout=5) as conn:
+                    seen.append(conn.execute("SELECT COUNT(*) FROM translations").fetchone()[0])
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    texts = [f"piece {i}" for i in range(40)]  # ~2 s at 2 in flight: answers flushed each second
+    try:
+        assert cached.translate(texts, "en", "es") == [t.upper() for t in texts]
+    finally:
+        stop.set()
+        watcher.join()
+    assert any(0 < n < 40 for n in seen), seen  # part of the chunk was in the cache before it ended
+
+
 def test_requests_per_minute_spaces_starts(server: FaultServer) -> None:
     t = make(server, requests_per_minute=600, max_concurrency=8)  # one start per 0.1 s
     start = time.monotonic()

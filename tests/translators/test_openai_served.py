@@ -125,8 +125,7 @@ def _run_args(served: dict[str, str], root: Path, name: str, cache: str) -> list
         "translator.max_tokens=48",
         "translator.price_per_1k_input=0.5",
         "translator.price_per_1k_output=1.5",
-        "limit=24",
-        "chunk_size=4",
+        "limit=24",  # one chunk: answers reach the cache as they arrive, not at the chunk's end
         "validity.langid.enabled=false",
         f"results_dir={root / 'results'}",
         f"cache.dir={root / cache}",

@@ -131,6 +131,20 @@ def insert(
         )
 
 
+@contextmanager
+def _answers_committed(inner: Translator, conn: sqlite3.Connection, system: str, pair: str) -> Iterator[None]:
+    """Let a backend that answers one segment at a time (openai) commit answers as they arrive."""
+    set_sink = getattr(inner, "set_answer_sink", None)
+    if not callable(set_sink):
+        yield
+        return
+    set_sink(lambda done: insert(conn, system, pair, done, inner.identity()))
+    try:
+        yield
+    finally:
+        set_sink(None)
+
+
 class CachedTranslator:
     """Wraps a translator; only texts missing from the cache reach it. Same protocol as any backend.
 
@@ -178,12 +192,13 @@ class CachedTranslator:
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            try:
-                outputs = self.inner.translate(part, src, tgt)
-            except SegmentFailed as exc:  # keep what finished before the failure: the rerun resumes there
-                if exc.done:
-                    insert(conn, system, pair, exc.done, self.inner.identity())
-                raise
+            with _answers_committed(self.inner, conn, system, pair):
+                try:
+                    outputs = self.inner.translate(part, src, tgt)
+                except SegmentFailed as exc:  # keep what finished before the failure: the rerun resumes
+                    if exc.done:
+                        insert(conn, system, pair, exc.done, self.inner.identity())
+                    raise
             fresh = dict(zip(part, check_outputs(self.name, part, outputs), strict=True))
             insert(conn, system, pair, fresh, self.inner.identity())
             found.update(fresh)

@@ -182,6 +182,7 @@ async def _post_all(
     policy: RetryPolicy,
     tally: Tally,
     parse: Callable[[Any], Any],
+    on_result: Callable[[int, Any], None] | None,
 ) -> list[Any]:
     import httpx
 
@@ -198,6 +199,8 @@ async def _post_all(
                     results[i] = await _one(
                         client, url, payloads[i], headers, policy, pacer, tally, rng, parse
                     )
+                    if on_result is not None:
+                        on_result(i, results[i])
                 except RequestFailed as exc:
                     raise RequestFailed(i, exc.reason, results) from None
 
@@ -219,8 +222,13 @@ def post_all(
     policy: RetryPolicy,
     tally: Tally,
     parse: Callable[[Any], Any],
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
-    """``parse(json)`` of each payload's response, in order; RequestFailed on the first lost one."""
+    """``parse(json)`` of each payload's response, in order; RequestFailed on the first lost one.
+
+    ``on_result(index, result)`` runs as each answer arrives (on the event loop's thread, which is
+    the caller's), e.g. to commit finished answers before the whole call is done.
+    """
     if not payloads:
         return []
     try:
@@ -229,4 +237,4 @@ def post_all(
         raise MtharnessError(
             "translator=openai needs httpx: pip install 'mtharness[openai]' (or pip install httpx)"
         ) from None
-    return asyncio.run(_post_all(url, payloads, headers, policy, tally, parse))
+    return asyncio.run(_post_all(url, payloads, headers, policy, tally, parse, on_result))

@@ -17,7 +17,8 @@ of this run, and a cost estimate when prices are set.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mtharness.core import MtharnessError
@@ -44,6 +45,26 @@ def _answer_completion(body: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(text, str):
         raise TypeError("choices[0].text is not a string")
     return text, {**(body.get("usage") or {}), "_finish": choice.get("finish_reason")}
+
+
+class _Flusher:
+    """Hands finished answers to a sink in batches: every FLUSH_EVERY answers or FLUSH_S seconds."""
+
+    FLUSH_EVERY, FLUSH_S = 32, 1.0
+
+    def __init__(self, sink: Callable[[dict[str, str]], None] | None, texts: Sequence[str]) -> None:
+        self.sink, self.texts = sink, texts
+        self.pending: dict[str, str] = {}
+        self.last = time.monotonic()
+
+    def add(self, index: int, answer: tuple[str, dict[str, Any]]) -> None:
+        if self.sink is None:
+            return
+        self.pending[self.texts[index]] = answer[0]
+        now = time.monotonic()
+        if len(self.pending) >= self.FLUSH_EVERY or now - self.last >= self.FLUSH_S:
+            self.sink(self.pending)
+            self.pending, self.last = {}, now
 
 
 class OpenAITranslator(LLMBackend):
@@ -109,6 +130,7 @@ class OpenAITranslator(LLMBackend):
         self.tally = Tally()
         self.tokens = {"prompt_tokens": 0, "completion_tokens": 0, "answers_without_usage": 0}
         self.finish_length = 0
+        self._sink: Callable[[dict[str, str]], None] | None = None
 
     # ---- requests -------------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -147,14 +169,20 @@ class OpenAITranslator(LLMBackend):
         payloads = [self.payload(t, src, tgt) for t in texts]
         parse = _answer_chat if self.endpoint == "chat" else _answer_completion
         url = self.base_url + ENDPOINTS[self.endpoint]
+        sink = _Flusher(self._sink, texts)
         try:
-            answers = post_all(url, payloads, headers, self.policy, self.tally, parse)
+            answers = post_all(url, payloads, headers, self.policy, self.tally, parse, sink.add)
         except RequestFailed as exc:
             done = {texts[i]: self._keep(a) for i, a in exc.done.items()}
             raise SegmentFailed(
                 self.name, self._scrub(f"{exc.reason} from {url}"), texts[exc.index], done
             ) from None
         return check_outputs(self.name, texts, [self._keep(a) for a in answers])
+
+    def set_answer_sink(self, sink: Callable[[dict[str, str]], None] | None) -> None:
+        """Where finished raw answers go while a call is still running (the translation cache's
+        insert): a kill -9 in the middle of a long chunk then loses about a second of answers."""
+        self._sink = sink
 
     def _keep(self, answer: tuple[str, dict[str, Any]]) -> str:
         """Count the answer's tokens; the text goes on as the model wrote it."""
