@@ -1,7 +1,10 @@
 """Translation cache: a SQLite file (stdlib) that any translator can sit behind.
 
 Key: the translator's identity (model ids, revisions, decoding settings, backend versions: see each
-backend's identity()), the direction and the source text. Every translate() call commits what it
+backend's identity()), plus its ``direction_identity(src, tgt)`` where it has one (an LLM's rendered
+prompt for that direction), the direction and the source text. A backend with ``translate_raw`` and
+``finish`` (the LLM backends) has its RAW answers stored; ``finish`` (output cleanup) runs on every
+lookup, so raw outputs survive in the cache and cleanup never needs the model again. Every translate() call commits what it
 translated before returning, so a run killed with kill -9 loses at most the chunk in flight and
 the rerun translates only what is missing. WAL mode plus a busy timeout let several processes read
 and write one file at once; INSERT OR IGNORE keeps the first answer for a key (a deterministic
@@ -132,13 +135,15 @@ def insert(
 
 
 @contextmanager
-def _answers_committed(inner: Translator, conn: sqlite3.Connection, system: str, pair: str) -> Iterator[None]:
-    """Let a backend that answers one segment at a time (openai) commit answers as they arrive."""
+def _answers_committed(
+    inner: Translator, conn: sqlite3.Connection, system: str, pair: str, identity: Mapping[str, Any]
+) -> Iterator[None]:
+    """Let a backend that answers one segment at a time (openai) commit (raw) answers as they arrive."""
     set_sink = getattr(inner, "set_answer_sink", None)
     if not callable(set_sink):
         yield
         return
-    set_sink(lambda done: insert(conn, system, pair, done, inner.identity()))
+    set_sink(lambda done: insert(conn, system, pair, done, identity))
     try:
         yield
     finally:
@@ -167,6 +172,7 @@ class CachedTranslator:
         self.write_every = max(1, int(write_every))
         self._conn: sqlite3.Connection | None = None
         self._system: str | None = None
+        self._systems: dict[str, str] = {}
         self._stats: dict[str, dict[str, int]] = {}
 
     def _connection(self) -> sqlite3.Connection:
@@ -179,38 +185,66 @@ class CachedTranslator:
             self._system = system_key(self.inner.identity())
         return self._system
 
+    def _direction(self, src: str, tgt: str) -> tuple[str, dict[str, Any]]:
+        """The cache key of one direction and the identity stored with it."""
+        per_direction = getattr(self.inner, "direction_identity", None)
+        if not callable(per_direction):
+            return self.system(), self.inner.identity()
+        identity = {**self.inner.identity(), "direction": per_direction(src, tgt)}
+        key = self._systems.get(f"{src}-{tgt}")
+        if key is None:
+            key = self._systems[f"{src}-{tgt}"] = system_key(identity)
+        return key, identity
+
+    def direction_identity(self, src: str, tgt: str) -> dict[str, Any]:
+        per_direction = getattr(self.inner, "direction_identity", None)
+        return dict(per_direction(src, tgt)) if callable(per_direction) else {}
+
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
         check = getattr(self.inner, "check_direction", None)
         if callable(check):  # a clear "no model for this pair" beats an error about another checkpoint
             check(src, tgt)
-        conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
+        (system, identity), pair = self._direction(src, tgt), f"{src}-{tgt}"
+        conn = self._connection()
+        raw = getattr(self.inner, "translate_raw", None)
+        finish = getattr(self.inner, "finish", None)
+        raw_mode = callable(raw) and callable(finish)
+        backend = raw if raw_mode else self.inner.translate
         unique = list(dict.fromkeys(texts))
         found = lookup(conn, system, pair, unique)
         missing = [t for t in unique if t not in found]
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            with _answers_committed(self.inner, conn, system, pair):
+            with _answers_committed(self.inner, conn, system, pair, identity):
                 try:
-                    outputs = self.inner.translate(part, src, tgt)
+                    outputs = backend(part, src, tgt)
                 except SegmentFailed as exc:  # keep what finished before the failure: the rerun resumes
                     if exc.done:
-                        insert(conn, system, pair, exc.done, self.inner.identity())
+                        insert(conn, system, pair, exc.done, identity)
                     raise
             fresh = dict(zip(part, check_outputs(self.name, part, outputs), strict=True))
-            insert(conn, system, pair, fresh, self.inner.identity())
+            insert(conn, system, pair, fresh, identity)
             found.update(fresh)
         counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
         missed = set(missing)
         n_missed = sum(1 for t in texts if t in missed)
         counts["misses"] += n_missed
         counts["hits"] += len(texts) - n_missed
+        if raw_mode:
+            assert callable(finish)
+            return check_outputs(self.name, texts, finish(texts, [found[t] for t in texts], src, tgt))
         return [found[t] for t in texts]
 
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
+
+    def output_notes(self, texts: Sequence[str], src: str, tgt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The wrapped backend's per-segment notes (raw LLM outputs), or none."""
+        notes = getattr(self.inner, "output_notes", None)
+        return notes(texts, src, tgt) if callable(notes) else ({}, {})
 
     def run_info(self) -> dict[str, Any]:
         """The wrapped backend's run notes (truncation counts cover the segments translated now)."""

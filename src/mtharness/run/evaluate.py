@@ -72,6 +72,22 @@ def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] |
     return None
 
 
+def output_notes(
+    translator: Translator, direction: str, texts: Sequence[str], pair: LanguagePair
+) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """A backend's per-segment notes for one direction (an LLM's raw answers and cleanup flags) as
+    segments.jsonl fields named ``<direction>_<key>``, and its per-direction summaries for scores.json
+    ({"llm_cleanup": {"forward": {...}}}). Backends without ``output_notes`` give nothing."""
+    notes = getattr(translator, "output_notes", None)
+    if not callable(notes):
+        return {}, {}
+    fields, summaries = notes(texts, pair.src, pair.tgt)
+    return (
+        {f"{direction}_{key}": list(values) for key, values in fields.items()},
+        {key: {direction: value} for key, value in summaries.items()},
+    )
+
+
 def evaluate(
     dataset: Dataset,
     translator: Translator,
@@ -105,6 +121,7 @@ def evaluate(
     )
     forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
     forward.cache = _cache_stats(translator, pair)
+    fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
     if round_trip:
@@ -115,6 +132,10 @@ def evaluate(
         )
         back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
         back.cache = _cache_stats(translator, rpair)
+        rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
+        fields.update(rt_fields)
+        for key, value in rt_summaries.items():
+            summaries.setdefault(key, {}).update(value)
 
     start = time.perf_counter()
     if ds.ref_names:
@@ -130,8 +151,9 @@ def evaluate(
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings},
+        extras={"timings": timings, **summaries},
         config=dict(config or {}),
+        segment_fields=fields,
     )
     run_info = getattr(translator, "run_info", None)
     if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends

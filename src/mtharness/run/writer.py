@@ -142,6 +142,23 @@ def validity_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
+def llm_lines(payload: dict[str, Any]) -> list[str]:
+    """summary.md lines for LLM translators: the prompt and what output cleanup did per direction."""
+    lines: list[str] = []
+    prompt = payload.get("prompt")
+    if isinstance(prompt, dict) and prompt.get("name"):
+        hashes = ", ".join(f"{pair} `{h[:19]}`" for pair, h in (prompt.get("hash") or {}).items())
+        lines += ["", f"prompt {prompt['name']}" + (f" (rendered template hash: {hashes})" if hashes else "")]
+    cleanup = payload.get("llm_cleanup") or {}
+    if cleanup:
+        parts = []
+        for direction, c in cleanup.items():
+            what = "off" if not c.get("enabled", True) else f"{c['cleaned']} of {c['segments']} cleaned"
+            parts.append(f"{direction}: {what}, {c['empty']} empty, {c['refused']} refused")
+        lines += ["", "LLM output cleanup (raw outputs in segments.jsonl): " + "; ".join(parts)]
+    return lines
+
+
 def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
     ds = payload["dataset"]
     lines = [
@@ -154,6 +171,7 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
             else ""
         ),
         *validity_lines(payload),
+        *llm_lines(payload),
         "",
         "| direction | metric | score | signature |",
         "|---|---|---:|---|",

@@ -22,6 +22,7 @@ class HFTranslator(S.Seq2SeqSettings):
     """
 
     backend = "transformers"
+    auto_class = "AutoModelForSeq2SeqLM"  # the causal-LM backend (llm.py) loads AutoModelForCausalLM
 
     def __init__(
         self,
@@ -64,14 +65,14 @@ class HFTranslator(S.Seq2SeqSettings):
         # turning multi-threaded generation into a spin-lock contest
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
-        from transformers import AutoModelForSeq2SeqLM
+        import transformers
 
         torch.set_num_threads(S.threads_to_use(self.threads))
         revision = None if S.is_local(ref) else S.resolve_revision(ref, self.revision)
         tok = S.load_tokenizer(ref, revision, self.trust_remote_code)
         dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
         try:
-            model = AutoModelForSeq2SeqLM.from_pretrained(
+            model = getattr(transformers, self.auto_class).from_pretrained(
                 ref, revision=revision, dtype=dtype, trust_remote_code=self.trust_remote_code
             )
         except Exception as exc:

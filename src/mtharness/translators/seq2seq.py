@@ -31,7 +31,16 @@ MBART50_CODES = {
     "pl": "pl_PL", "pt": "pt_XX", "ru": "ru_RU", "tr": "tr_TR", "uk": "uk_UA", "zh": "zh_CN",
 }  # fmt: skip
 LANG_STYLES = ("auto", "none", "nllb", "m2m100", "mbart50")
+REPO_PREFIX = "repo:"  # a checkpoint path relative to the mtharness checkout (test fixtures), not the cwd
 _SMALL_FILE = 8 << 20  # hashed in full; bigger files (weights) by size and sampled blocks
+
+
+def expand_ref(ref: str | None) -> str | None:
+    """``repo:tests/fixtures/x`` -> that folder in the mtharness checkout this code runs from, so a
+    config naming a bundled fixture works from any working directory; other refs are unchanged."""
+    if ref is None or not str(ref).startswith(REPO_PREFIX):
+        return ref
+    return str(Path(__file__).resolve().parents[3] / str(ref)[len(REPO_PREFIX) :])
 
 
 def model_for(
@@ -254,15 +263,29 @@ class Truncation:
             cut = tokenizer([texts[i] for i in long], truncation=True, max_length=self.max_tokens)
             for i, seq in zip(long, cut["input_ids"], strict=True):
                 ids[i] = seq
-            self.counts[pair] = self.counts.get(pair, 0) + len(long)
-            logging.getLogger("mtharness").warning(
-                "%s: %d segment(s) longer than max_input_tokens=%d were truncated (raise "
-                "translator.max_input_tokens if the model allows)",
-                pair,
-                len(long),
-                self.max_tokens,
-            )
+            self._note(pair, len(long))
         return ids
+
+    def cut_texts(self, tokenizer: Any, texts: Sequence[str], pair: str) -> list[str]:
+        """Texts, each cut to max_tokens tokens (for prompts: the segment is cut, never the prompt)."""
+        ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        long = [i for i, x in enumerate(ids) if len(x) > self.max_tokens]
+        out = list(texts)
+        for i in long:
+            out[i] = tokenizer.decode(ids[i][: self.max_tokens], skip_special_tokens=True)
+        if long:
+            self._note(pair, len(long))
+        return out
+
+    def _note(self, pair: str, n: int) -> None:
+        self.counts[pair] = self.counts.get(pair, 0) + n
+        logging.getLogger("mtharness").warning(
+            "%s: %d segment(s) longer than max_input_tokens=%d were truncated (raise "
+            "translator.max_input_tokens if the model allows)",
+            pair,
+            n,
+            self.max_tokens,
+        )
 
     def report(self) -> dict[str, Any]:
         return {
@@ -301,8 +324,8 @@ class Seq2SeqSettings:
         if lang_style not in LANG_STYLES:
             raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {LANG_STYLES}")
         self.name = name
-        self.model = model
-        self.models = dict(models or {})
+        self.model = expand_ref(model)
+        self.models = {k: str(expand_ref(v)) for k, v in (models or {}).items()}
         self.revision = revision
         self.lang_style = lang_style
         self.lang_codes = dict(lang_codes or {})
