@@ -82,7 +82,7 @@ def llm(args: Any) -> dict[str, Any]:
         import fastapi  # noqa: F401
         import httpx  # noqa: F401
     except ImportError:
-        return {"skipped": "needs the serving extra: pip install 'mtharness[serving]'"}
+        return {"skipped": "needs the serving extra: pip install 'mtharness[serve,openai]'"}
     from mtharness.run.cache import CachedTranslator
     from mtharness.run.evaluate import translate_all
     from mtharness.translators.openai import OpenAITranslator

@@ -48,10 +48,10 @@ def _healthy(url: str) -> bool:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """{base_url, model}: `transformers serve` on the tiny LM, stopped at the end of the session."""
     pytest.importorskip(
-        "fastapi", reason="transformers serve needs the extra: pip install 'mtharness[serving]'"
+        "fastapi", reason="transformers serve needs the extra: pip install 'mtharness[serve,openai]'"
     )
     pytest.importorskip(
-        "uvicorn", reason="transformers serve needs the extra: pip install 'mtharness[serving]'"
+        "uvicorn", reason="transformers serve needs the extra: pip install 'mtharness[serve,openai]'"
     )
     if not (TINY_LLM / "config.json").exists():
         pytest.skip(f"{TINY_LLM} missing: python scripts/make_tiny_models.py llm-copy {TINY_LLM}")
