@@ -94,6 +94,9 @@ def test_chat_answers_are_real_and_independent_of_concurrency(served: dict[str, 
     out1 = one.translate(list(reversed(SENTENCES)), "en", "es")
     assert out8 == list(reversed(out1))  # a segment's answer never depends on its neighbours
     assert all(isinstance(o, str) and o.strip() for o in out8)
+    # the tiny model was trained to copy: its (garbled) answers share words with their sources
+    shared = [set(o.lower().split()) & set(s.lower().split()) for o, s in zip(out8, SENTENCES, strict=True)]
+    assert sum(bool(words) for words in shared) >= 2, out8
     usage = eight.usage()
     assert usage["requests"] == 4 and usage["retries"] == 0
     assert usage["prompt_tokens"] > 4 * 10 and usage["completion_tokens"] > 0
@@ -153,6 +156,10 @@ def test_kill_9_then_rerun_resumes_with_identical_outputs(served: dict[str, str]
     assert usage["cost_estimate"] == pytest.approx(
         usage["prompt_tokens"] / 1000 * 0.5 + usage["completion_tokens"] / 1000 * 1.5
     )
+    assert set(scores["prompt"]["hash"]) == {"en-es", "es-en"}  # the rendered prompt, per direction
+    assert scores["llm_cleanup"]["forward"]["segments"] == 24
+    first = json.loads((tmp_path / "full" / "segments.jsonl").read_text().splitlines()[0])
+    assert first["forward_raw"].strip() and "forward_cleanup" in first
     # the same run, killed with SIGKILL once part of it is in the cache
     db = tmp_path / "cache_killed" / "translations.sqlite"
     cmd = [sys.executable, "-m", "mtharness", *_run_args(served, tmp_path, "killed", "cache_killed")]
