@@ -13,17 +13,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
-from mtharness.scoring.metrics import KINDS, parse_specs
-from mtharness.scoring.significance import DEFAULT_SEED
-from mtharness.textio import atomic_write_json, atomic_write_text
+from mtharness.cli.args import (
+    Parser,
+    add_json,
+    add_metrics,
+    add_sacrebleu_options,
+    add_seed,
+    add_tgt_lang,
+    sacrebleu_options,
+    text_stream,
+    write_json,
+)
+from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.scoring.metrics import apply_options, parse_specs
+from mtharness.textio import atomic_write_text
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 
 
 def _compare_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness compare",
         description="Compare systems on the same references: scores with signatures, 95% bootstrap CIs, "
         "paired significance tests against a baseline, human correlation, HTML report.",
@@ -39,20 +49,11 @@ def _compare_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="SYS",
-        help="system output files; name = file name minus .<trg-lang>",
+        help="system output files; name = file name minus .<tgt-lang>",
     )
-    p.add_argument(
-        "--trg-lang", help="target language code (tokenizer choice); default: the systems' common suffix"
-    )
+    add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
     p.add_argument("--baseline", help="system the others are tested against (default: the first)")
-    p.add_argument(
-        "--metrics",
-        nargs="+",
-        default=["bleu", "chrf"],
-        choices=sorted(KINDS),
-        metavar="M",
-        help="bleu chrf chrfpp ter (default: bleu chrf)",
-    )
+    add_metrics(p)
     p.add_argument(
         "--paired",
         choices=PAIRED,
@@ -68,12 +69,7 @@ def _compare_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ci-n", type=int, default=1000, help="bootstrap resamples for the 95%% CIs (default 1000)"
     )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help=f"random seed, recorded in the outputs (default {DEFAULT_SEED}, sacrebleu's)",
-    )
+    add_seed(p, None, f"default: the seed the runs recorded, else {DEFAULT_SEED}, sacrebleu's")
     p.add_argument(
         "--alpha", type=float, default=0.05, help="significance level of the * marker (default 0.05)"
     )
@@ -89,22 +85,24 @@ def _compare_parser() -> argparse.ArgumentParser:
         "--direction", choices=["forward", "round_trip", "both"], default="both", help="for run folders"
     )
     p.add_argument("--worst", type=int, default=10, help="worst segments listed per system (default 10)")
-    for fmt in ("json", "html", "csv", "markdown", "latex"):
+    add_json(p, "the comparison")
+    for fmt in ("html", "csv", "markdown", "latex"):
         p.add_argument(
             f"--{fmt}",
             metavar="FILE",
             help=f"write the comparison as {fmt.upper() if fmt != 'markdown' else 'markdown'}",
         )
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
+    add_sacrebleu_options(p)
     return p
 
 
-def _infer_trg_lang(systems: Sequence[str]) -> str:
+def _infer_tgt_lang(systems: Sequence[str]) -> str:
     suffixes = {Path(s).suffix.lstrip(".") for s in systems}
-    # a language code, not a file type: hyp.es.txt needs --trg-lang es
+    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
     if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
         return lang
-    raise MtharnessError("--trg-lang is required (the system files do not share a language suffix like .de)")
+    raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
 
 
 def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
@@ -124,9 +122,9 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
         return inputs, {"runs": [str(r) for r in args.runs], "notes": _copy_notes(args.runs)}
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
-    trg = args.trg_lang or _infer_trg_lang(args.systems)
-    inp = inputs_from_files(args.src, args.refs, args.systems, trg, args.baseline)
-    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": trg}
+    tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
+    inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
+    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}
 
 
 def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
@@ -144,6 +142,17 @@ def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
     return notes
 
 
+def run_seed(run_dirs: Sequence[str]) -> int:
+    """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
+    from mtharness.compare.runs import load_run
+
+    seeds = {load_run(path).payload.get("config", {}).get("seed") for path in run_dirs}
+    seeds.discard(None)
+    if len(seeds) == 1 and isinstance(seed := seeds.pop(), int):
+        return seed
+    return DEFAULT_SEED
+
+
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
@@ -156,23 +165,27 @@ def main(argv: Sequence[str]) -> int:
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
     inputs, sources = _inputs(args)
-    specs = parse_specs(args.metrics)
+    if args.seed is None:
+        args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
+    specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
     for comp in comps:
         analyse(comp, args.worst)
     correlations = _human(args, comps)
+    out = text_stream(args)
     if not args.quiet:
-        print("\n\n".join(tables.terminal_table(c) for c in comps))
+        print("\n\n".join(tables.terminal_table(c) for c in comps), file=out)
         for note in sources.get("notes", []):
-            print(f"note: {note}")
+            print(f"note: {note}", file=out)
         if correlations:
             print(
                 "\nCorrelation with human scores ("
                 + str(args.human)
                 + ")\n"
-                + tables.correlation_table(correlations)
+                + tables.correlation_table(correlations),
+                file=out,
             )
     written = _write_outputs(args, comps, correlations, sources)
     for path in written:
@@ -206,9 +219,10 @@ def _write_outputs(
     from mtharness.compare.systems import report_payload
     from mtharness.reports import tables
 
-    written = []
+    written: list[Path] = []
     if args.json:
-        written.append(atomic_write_json(args.json, report_payload(comps, sources)))
+        path = write_json(args.json, report_payload(comps, sources))
+        written += [Path(path)] if path else []
     if args.csv:
         written.append(atomic_write_text(args.csv, tables.to_csv(comps)))
     if args.markdown:
@@ -234,18 +248,23 @@ def leaderboard_main(argv: Sequence[str]) -> int:
     """`mtharness leaderboard RESULTS_DIR`: every run's scores in one table per dataset and pair."""
     from mtharness.compare.leaderboard import write_leaderboard
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness leaderboard",
         description="Collect every scores.json under a folder into leaderboard.md and .csv.",
     )
     p.add_argument("results_dir", nargs="?", default="results", help="folder to search (default: results)")
     p.add_argument("--out", help="folder for leaderboard.md/.csv (default: RESULTS_DIR)")
     p.add_argument("--all", action="store_true", help="every run, not just the newest per translator")
+    add_json(p, "the leaderboard (one row per run and group)")
     args = p.parse_args(list(argv))
     info = write_leaderboard(args.results_dir, args.out, args.all)
     for note in info["skipped"]:
         print(f"skipped {note}", file=sys.stderr)
-    print(f"{info['runs']} runs, {info['groups']} dataset group(s): {info['markdown']} {info['csv']}")
+    write_json(args.json, info["payload"])
+    print(
+        f"{info['runs']} runs, {info['groups']} dataset group(s): {info['markdown']} {info['csv']}",
+        file=text_stream(args),
+    )
     return 0
 
 
@@ -256,22 +275,25 @@ def report_main(argv: Sequence[str]) -> int:
     from mtharness.compare.systems import compare
     from mtharness.reports.html import render
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness report",
         description="Write an HTML report (scores with CIs, plots, segment browser) for a run.",
     )
     p.add_argument("run_dir", help="a finished run folder (with scores.json)")
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
-    p.add_argument("--metrics", nargs="+", default=["bleu", "chrf"], choices=sorted(KINDS), metavar="M")
-    p.add_argument("--ci-n", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--worst", type=int, default=10)
+    add_metrics(p)
+    p.add_argument("--ci-n", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
+    add_seed(p, None, f"default: the run's seed, else {DEFAULT_SEED}")
+    p.add_argument("--worst", type=int, default=10, help="worst segments listed (default 10)")
+    add_json(p, "the scores with their CIs")
+    add_sacrebleu_options(p)
     args = p.parse_args(list(argv))
+    if args.ci_n < 1:
+        raise MtharnessError("--ci-n must be at least 1")
     run = load_run(args.run_dir)
-    comps = [
-        compare(i, parse_specs(args.metrics), None, None, args.seed, 0.05, args.ci_n)
-        for i in inputs_from_runs([args.run_dir])
-    ]
+    seed = run_seed([args.run_dir]) if args.seed is None else args.seed
+    specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
+    comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
     for comp in comps:
         analyse(comp, args.worst)
     ds = run.payload["dataset"]
@@ -289,5 +311,9 @@ def report_main(argv: Sequence[str]) -> int:
         comps, f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
-    print(f"wrote {out}")
+    if args.json:
+        from mtharness.compare.systems import report_payload
+
+        write_json(args.json, report_payload(comps, {"runs": [str(args.run_dir)]}))
+    print(f"wrote {out}", file=text_stream(args))
     return 0

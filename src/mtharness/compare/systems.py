@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
-    DEFAULT_SEED,
     ConfidenceInterval,
     Method,
     PairedResult,

@@ -28,11 +28,10 @@ import numpy as np
 from sacrebleu.metrics.base import Metric
 from sacrebleu.significance import estimate_ci
 
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec, make_metric
 from mtharness.scoring.sufstats import extract_statistics, statistics, use_fast_ter
 
-DEFAULT_SEED = 12345  # sacrebleu's default $SACREBLEU_SEED
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 Method = Literal["bs", "ar"]
 # keep each (samples x segments) weight matrix around 4M cells, whatever the corpus size

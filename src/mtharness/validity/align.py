@@ -94,3 +94,49 @@ def align_paragraphs(
         beads.append(Bead(list(range(i - di, i)), list(range(j - dj, j)), s))
         i, j = i - di, j - dj
     return Alignment(beads[::-1])
+
+
+def align_report(
+    original_path: str, garbled_path: str, min_similarity: float = 0.35, lang: str = "en"
+) -> dict[str, Any]:
+    """Align a garbled copy to its original paragraph by paragraph, then score the matched pairs.
+
+    ``lang`` is the documents' language: it picks sacrebleu's BLEU tokenizer (zh, ja, ko differ).
+    """
+    from mtharness.data.documents import read_paragraphs
+    from mtharness.scoring import metrics as M
+    from mtharness.validity.align import align_paragraphs
+
+    original = read_paragraphs(original_path, "original document")
+    garbled = read_paragraphs(garbled_path, "garbled document")
+    alignment = align_paragraphs(original, garbled, min_similarity)
+    matched = alignment.matched
+    # a merged pair is scored as the joined originals against the one garbled paragraph (and vice versa)
+    hyps = [" ".join(garbled[j] for j in b.garbled) for b in matched]
+    refs = [" ".join(original[i] for i in b.original) for b in matched]
+    specs = M.parse_specs(["bleu", "chrf"])
+    per_pair = M.segment_scores(hyps, [refs], lang)
+    return {
+        "lang": lang,
+        "original": {"path": original_path, "n_paragraphs": len(original)},
+        "garbled": {"path": garbled_path, "n_paragraphs": len(garbled)},
+        "min_similarity": min_similarity,
+        "beads": [
+            {
+                "original": [i + 1 for i in b.original],
+                "garbled": [j + 1 for j in b.garbled],
+                "similarity": b.similarity,
+            }
+            for b in alignment.beads
+        ],
+        "unmatched_original": [i + 1 for i in alignment.unmatched_original],
+        "unmatched_garbled": [j + 1 for j in alignment.unmatched_garbled],
+        "matched_scores": {
+            r.name: r.to_json() for r in (M.corpus_score(s, hyps, [refs], lang) for s in specs)
+        },
+        "matched_segment_scores": per_pair,
+        "document_scores": {
+            r.name: r.to_json()
+            for r in (M.corpus_score(s, [" ".join(garbled)], [[" ".join(original)]], lang) for s in specs)
+        },
+    }
