@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtharness.cli.args import (
     Parser,
@@ -27,6 +27,9 @@ from mtharness.cli.args import (
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import apply_options, parse_specs
 from mtharness.textio import atomic_write_text
+
+if TYPE_CHECKING:
+    from mtharness.compare.human_eval import HumanEvaluation
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
@@ -74,9 +77,22 @@ def _compare_parser() -> argparse.ArgumentParser:
         "--alpha", type=float, default=0.05, help="significance level of the * marker (default 0.05)"
     )
     p.add_argument(
-        "--human", help="human system scores: TSV system<TAB>score, *.sys.score or da-sqm.results.sys.tsv"
+        "--human",
+        help="human scores: system level (system<TAB>score, *.sys.score, da-sqm.results.sys.tsv) or "
+        "segment level (*.seg.score blocks, system<TAB>segment<TAB>score)",
     )
     p.add_argument("--human-format", choices=["auto", "tsv", "mtme", "wmt-results"], default="auto")
+    p.add_argument(
+        "--human-level",
+        choices=["auto", "system", "segment"],
+        default="auto",
+        help="level of the --human file: auto recognises it (segment files repeat system names)",
+    )
+    p.add_argument(
+        "--domains",
+        metavar="FILE",
+        help="one domain per segment (e.g. WMT's docids.tsv: domain<TAB>doc): per-domain correlations",
+    )
     p.add_argument("--human-column", help="column of a WMT results table (default raw_mean; e.g. z_mean)")
     p.add_argument(
         "--jobs", type=int, default=1, help="worker processes for statistics extraction (0: one per CPU)"
@@ -92,6 +108,11 @@ def _compare_parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help=f"write the comparison as {fmt.upper() if fmt != 'markdown' else 'markdown'}",
         )
+    p.add_argument(
+        "--sentence-level",
+        metavar="FILE",
+        help="write every system's per-segment scores (TSV: direction, segment, system, one column per metric)",
+    )
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
     add_sacrebleu_options(p)
     return p
@@ -156,6 +177,7 @@ def run_seed(run_dirs: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.human_eval import segment_table
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
 
@@ -173,7 +195,8 @@ def main(argv: Sequence[str]) -> int:
     comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
     for comp in comps:
         analyse(comp, args.worst)
-    correlations = _human(args, comps)
+    evaluation = _human(args, comps)
+    correlations = evaluation.system if evaluation else []
     out = text_stream(args)
     if not args.quiet:
         print("\n\n".join(tables.terminal_table(c) for c in comps), file=out)
@@ -187,38 +210,44 @@ def main(argv: Sequence[str]) -> int:
                 + tables.correlation_table(correlations),
                 file=out,
             )
-    written = _write_outputs(args, comps, correlations, sources)
+        if evaluation and evaluation.segment:
+            print(
+                f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}", file=out
+            )
+    written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
-def _human(args: argparse.Namespace, comps: Sequence[Any]) -> list[Any]:
-    """Correlate each metric of the forward comparison with the human system scores."""
+def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:
+    """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
-        return []
-    from mtharness.compare.human import correlate, read_human
+        return None
+    from mtharness.compare.human_eval import evaluate_human
 
-    human = read_human(args.human, args.human_format, args.human_column)
     forward = next((c for c in comps if c.inp.label == "forward"), None)
     if forward is None:
         raise MtharnessError(
             "--human needs a forward comparison (human scores judge translations, not round trips)"
         )
-    out = []
-    for m in forward.metrics:
-        scores = {name: s.score for name, s in m.stats.items()}
-        out.append(correlate(m.name, scores, human, m.higher_is_better))
-    forward.extras["human"] = {"file": str(args.human), "correlations": [c.to_json() for c in out]}
-    return out
+    evaluation = evaluate_human(
+        forward, args.human, args.human_level, args.human_format, args.human_column, args.domains, args.ci_n
+    )
+    forward.extras["human"] = evaluation.to_json()
+    return evaluation
 
 
 def _write_outputs(
-    args: argparse.Namespace, comps: Sequence[Any], correlations: Sequence[Any], sources: dict[str, Any]
+    args: argparse.Namespace,
+    comps: Sequence[Any],
+    evaluation: HumanEvaluation | None,
+    sources: dict[str, Any],
 ) -> list[Path]:
     from mtharness.compare.systems import report_payload
     from mtharness.reports import tables
 
+    correlations = evaluation.system if evaluation else []
     written: list[Path] = []
     if args.json:
         path = write_json(args.json, report_payload(comps, sources))
@@ -229,6 +258,10 @@ def _write_outputs(
         written.append(atomic_write_text(args.markdown, tables.to_markdown(comps, correlations)))
     if args.latex:
         written.append(atomic_write_text(args.latex, tables.to_latex(comps)))
+    if args.sentence_level:
+        from mtharness.compare.analysis import sentence_level_tsv
+
+        written.append(atomic_write_text(args.sentence_level, sentence_level_tsv(comps)))
     if args.html:
         from mtharness.reports.html import render
 
@@ -239,6 +272,7 @@ def _write_outputs(
             correlations,
             sources.get("notes", []),
             {"seed": args.seed},
+            human=evaluation.human_system if evaluation else None,
         )
         written.append(atomic_write_text(args.html, html))
     return written
@@ -273,7 +307,7 @@ def report_main(argv: Sequence[str]) -> int:
     from mtharness.compare.analysis import analyse
     from mtharness.compare.runs import inputs_from_runs, load_run
     from mtharness.compare.systems import compare
-    from mtharness.reports.html import render
+    from mtharness.reports.html import render, run_summary
 
     p = Parser(
         prog="mtharness report",
@@ -308,7 +342,11 @@ def report_main(argv: Sequence[str]) -> int:
         "copy rate": run.payload.get("copy_rate"),
     }
     html = render(
-        comps, f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
+        comps,
+        f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})",
+        notes=notes,
+        meta=meta,
+        run_summary=run_summary(run.payload),
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
     if args.json:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.significance import (
@@ -43,6 +44,8 @@ class CompareInput:
     systems: dict[str, list[str]]  # name -> outputs, baseline first
     sources: list[str] | None = None
     ref_names: list[str] = field(default_factory=list)
+    baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
+    pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
 
     @property
     def n_segments(self) -> int:
@@ -60,6 +63,7 @@ class MetricComparison:
     ci: dict[str, ConfidenceInterval]
     tests: dict[str, PairedResult]
     test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
+    ranking: Ranking | None = None  # every pair tested, WMT-style clusters (None without a test)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Comparison:
     extras: dict[str, Any] = field(default_factory=dict)  # human correlation, analysis, ... (in the JSON)
     segment_metric: str = ""  # the sentence-level metric of the analysis (chrF), and its scores
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
+    baseline_given: bool = True  # False: `baseline` is only the best system, the reference of the analysis
 
     @property
     def systems(self) -> list[str]:
@@ -97,7 +102,7 @@ def system_name(path: str | Path, trg_lang: str) -> str:
 
 
 def order_systems(systems: dict[str, list[str]], baseline: str | None) -> dict[str, list[str]]:
-    """Put the baseline first (default: the first system given)."""
+    """Check the systems and the --baseline name; the baseline goes first (until compare() ranks them)."""
     if not systems:
         raise MtharnessError("no systems to compare: give --systems FILE [FILE ...] or run folders")
     if baseline is None:
@@ -139,6 +144,7 @@ def inputs_from_files(
         systems=order_systems(outputs, baseline),
         sources=sources,
         ref_names=[Path(r).name for r in refs],
+        baseline=baseline,
     )
 
 
@@ -152,25 +158,34 @@ def compare(
     ci_samples: int = 1000,
     jobs: int = 1,
 ) -> Comparison:
-    """Score every system with every metric; CIs for all, paired tests against the first (baseline).
+    """Score every system with every metric; CIs for all; every pair tested and ranked in clusters.
 
-    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
+    also gets its paired test against that baseline; without it the best system is the reference of
+    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
     """
-    names = list(inp.systems)
-    baseline = names[0]
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
-    results = []
     scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
-    for scorer, stats in zip(scorers, extract_all(scorers, inp.systems, jobs), strict=True):
+    all_stats = extract_all(scorers, inp.systems, jobs)
+    order = sort_best_first(all_stats[0])
+    inp.systems = {name: inp.systems[name] for name in order}
+    baseline = inp.baseline or order[0]
+    results = []
+    for scorer, unordered in zip(scorers, all_stats, strict=True):
+        stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
         tests = {}
         if method:
-            for name in names[1:]:
-                tests[name] = paired_test(stats[baseline], stats[name], method, n, seed, alpha, ci_samples)
+            for name in order:
+                if name != baseline:
+                    tests[name] = paired_test(
+                        stats[baseline], stats[name], method, n, seed, alpha, ci_samples
+                    )
         ci = {}
-        for name in names:
+        for name in order:
             test = tests.get(name)
             # the bs test already holds the system's CI from the very same resamples
             ci[name] = test.ci if test and test.ci else bootstrap_ci(stats[name], ci_samples, seed)
+        known = {(baseline, name): t for name, t in tests.items()}
         first = stats[baseline]
         results.append(
             MetricComparison(
@@ -181,9 +196,12 @@ def compare(
                 ci,
                 tests,
                 _test_signature(scorer, method, n, seed),
+                rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
             )
         )
-    return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
+    return Comparison(
+        inp, baseline, results, method, n, seed, alpha, ci_samples, baseline_given=inp.baseline is not None
+    )
 
 
 def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
@@ -222,11 +240,18 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
             "higher_is_better": m.higher_is_better,
             "systems": per_system,
         }
+        if m.ranking is not None:
+            ranked = m.ranking.to_json()
+            metrics[m.name].update(clusters=ranked["clusters"], pairwise=ranked["pairwise"])
+            for name in comp.systems:
+                per_system[name].update(rank=m.ranking.rank_range(name), cluster=m.ranking.cluster_of(name))
     return {
         "trg_lang": comp.inp.trg_lang,
         "n_segments": comp.inp.n_segments,
         "references": comp.inp.ref_names,
-        "baseline": comp.baseline,
+        "baseline": comp.baseline if comp.baseline_given else None,
+        "reference_system": comp.baseline,  # the analysis' reference: the baseline, else the best system
+        "ranked_by": comp.metrics[0].name if comp.metrics else None,
         "systems": comp.systems,
         "metrics": metrics,
         **comp.extras,
@@ -244,7 +269,7 @@ def report_payload(
                 "schema_version": SCHEMA_VERSION,
                 "kind": "comparison",
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "baseline": first.baseline,
+                "baseline": first.baseline if first.baseline_given else None,
                 "paired": {
                     "method": first.method,
                     "n_samples": first.n_samples if first.method else None,
