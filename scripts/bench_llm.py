@@ -89,7 +89,7 @@ def llm(args: Any) -> dict[str, Any]:
 
     texts = (REPO / "src/mtharness/data/sample/sample.en").read_text(encoding="utf-8").splitlines()
     texts = list(dict.fromkeys(texts))[: 32 if args.quick else 150]
-    repeats = max(1, args.repeats)
+    repeats = max(3, args.repeats)  # short runs on a shared machine: one repeat is mostly noise
     server, base = start_server(TINY_LLM, args.threads)
     try:
 

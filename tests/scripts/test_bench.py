@@ -23,7 +23,15 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     (report_file,) = tmp_path.glob("*.json")
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
-    sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup", "llm")
+    sections = (
+        "harness_overhead",
+        "ct2_vs_transformers",
+        "scoring",
+        "significance",
+        "rerun",
+        "startup",
+        "llm",
+    )
     assert set(comps) == set(sections)
     llm = comps.pop("llm")  # skipped (with the reason) where the serving extra or the tiny LM is missing
     if "skipped" not in llm:

@@ -211,7 +211,9 @@ class CachedTranslator:
         raw = getattr(self.inner, "translate_raw", None)
         finish = getattr(self.inner, "finish", None)
         raw_mode = callable(raw) and callable(finish)
-        backend = raw if raw_mode else self.inner.translate
+        backend: Callable[[Sequence[str], str, str], list[str]] = (
+            raw if raw_mode and raw is not None else self.inner.translate
+        )
         unique = list(dict.fromkeys(texts))
         found = lookup(conn, system, pair, unique)
         missing = [t for t in unique if t not in found]
