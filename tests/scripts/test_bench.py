@@ -16,7 +16,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,  # the llm section starts a transformers serve process (~2-4 min here)
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
