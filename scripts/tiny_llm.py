@@ -4,10 +4,12 @@ Built by ``python scripts/make_tiny_models.py llm-copy <folder> --steps N``:
 
 - a byte-level BPE tokenizer trained here on the training sentences (any text encodes, accents too),
   with chat special tokens <|system|> <|user|> <|assistant|> <|end|> and a chat template;
-- a LlamaConfig with 3 layers of width 128 and tied embeddings (~3 MB of float32 weights);
+- a LlamaConfig with 2 layers of width 96 and tied embeddings (~1.5 MB of float32 weights);
 - trained on one CPU thread to answer the project's own prompts (configs/prompt: zero-shot and
   few-shot chat, and the plain completion form) with a copy of the segment, then <|end|>. Loss is on
-  the answer only. The answer is a usefully imperfect copy: round-trip scores are real numbers.
+  the answer only. The answer is a usefully imperfect copy (chrF ~22 against the source on
+  sample.en after 2000 steps; 28 minutes wall on a shared 2-core machine): round-trip scores are
+  real numbers, not random-weight noise.
 
 Deterministic for one torch/tokenizers version: fixed seeds, one thread, sorted inputs.
 """

@@ -139,3 +139,27 @@ def test_mtharness_run_tiny_llm_end_to_end(tiny_llm: Path, tmp_path: Path) -> No
     rows = [json.loads(line) for line in (runs[1] / "segments.jsonl").read_text().splitlines()]
     assert all(isinstance(r["forward_raw"], str) and isinstance(r["round_trip_raw"], str) for r in rows)
     assert "LLM output cleanup" in (runs[0] / "summary.md").read_text()
+
+
+def test_run_refuses_a_few_shot_dev_set_that_is_the_test_set(tmp_path: Path) -> None:
+    """One line, exit 2, before any model loads: the dev files are the sample test set itself."""
+    sample = REPO / "src" / "mtharness" / "data" / "sample"
+    args = [
+        "run",
+        "translator=tiny_llm",
+        "dataset=sample",
+        "dataset.tgt_lang=es",
+        "limit=3",
+        "progress=false",
+        "validity.langid.enabled=false",
+        "prompt=few_shot",
+        # braces in a command-line value need Hydra's quotes
+        f"prompt.dev_src='{sample}/sample.{{src}}'",
+        f"prompt.dev_tgt='{sample}/sample.{{tgt}}'",
+        f"results_dir={tmp_path / 'results'}",
+    ]
+    proc = run_cli(args, cwd=tmp_path, env={"MTHARNESS_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "never come from the test set" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not list((tmp_path / "results").rglob("scores.json"))

@@ -36,6 +36,9 @@ class LLMTranslator(LLMBackend, HFTranslator):
 
     backend = "transformers-causal-lm"
     auto_class = "AutoModelForCausalLM"
+    # each prompt is decoded on its own (left padding + mask); measured batch == one-by-one, and the
+    # batching is in identity() anyway, so a cache entry never mixes two batchings
+    context_free = True
 
     def __init__(
         self,
@@ -44,7 +47,7 @@ class LLMTranslator(LLMBackend, HFTranslator):
         models: Mapping[str, str] | None = None,
         revision: str | None = None,
         prompt: Mapping[str, Any] | Prompt | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         num_beams: int = 1,
         max_new_tokens: int = 256,
         max_input_tokens: int = 1024,

@@ -43,7 +43,7 @@ class LLMBackend:
     def __init__(
         self,
         prompt: Mapping[str, Any] | Prompt | None,
-        seed: int,
+        seed: int | None,
         cleanup: bool = True,
         sentence_level: Any = "auto",
     ) -> None:

@@ -74,6 +74,8 @@ class OpenAITranslator(LLMBackend):
     (shared with translator=llm); this class does the HTTP side (``answer``).
     """
 
+    context_free = True  # one request per segment: an answer never sees the other segments
+
     def __init__(
         self,
         model: str,

@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.textio import read_lines
 
 # ISO 639-1 (and a few regional variants) -> English names; an unknown code is shown as itself
@@ -212,8 +212,9 @@ class Prompt:
         return {"name": self.name, "hash": {f"{s}-{t}": self.template_hash(s, t) for s, t in pairs}}
 
 
-def prompt_from_config(cfg: Mapping[str, Any] | Prompt | None, seed: int = 0) -> Prompt:
-    """A Prompt from the `prompt` config group (a mapping); None gives the zero-shot default."""
+def prompt_from_config(cfg: Mapping[str, Any] | Prompt | None, seed: int | None = None) -> Prompt:
+    """A Prompt from the `prompt` config group (a mapping); None gives the zero-shot default.
+    ``seed`` null: core.DEFAULT_SEED, as for the run."""
     if isinstance(cfg, Prompt):
         return cfg
     data = dict(cfg or {})
@@ -236,7 +237,7 @@ def prompt_from_config(cfg: Mapping[str, Any] | Prompt | None, seed: int = 0) ->
         k=int(data.get("k") or 0),
         dev_src=None if data.get("dev_src") is None else str(data["dev_src"]),
         dev_tgt=None if data.get("dev_tgt") is None else str(data["dev_tgt"]),
-        seed=int(seed),
+        seed=DEFAULT_SEED if seed is None else int(seed),
         dev_pair=None if data.get("dev_pair") is None else str(data["dev_pair"]),
     )
 
