@@ -3,7 +3,7 @@
 Inputs come either from plain files (a source, references, one output file per system) or from
 finished run folders (``segments.jsonl``), where each run gives a forward comparison against the
 references and a round-trip comparison against the source. Statistics are extracted once per
-system and metric (``stats.Scorer``) and shared by the CI, the paired test and the length buckets.
+system and metric (``scoring.metrics.system_statistics``) and shared by the CI, the paired test and the length buckets.
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_SEED, MtharnessError
-from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
     ConfidenceInterval,
     Method,
     PairedResult,
-    Scorer,
     SystemStats,
     bootstrap_ci,
-    extract_all,
     paired_test,
 )
 from mtharness.textio import check_same_length, read_lines
@@ -165,13 +163,12 @@ def compare(
     the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
-    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
-    all_stats = extract_all(scorers, inp.systems, jobs)
+    all_stats = system_statistics(specs, inp.systems, inp.refs, inp.trg_lang, jobs)
     order = sort_best_first(all_stats[0])
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
     results = []
-    for scorer, unordered in zip(scorers, all_stats, strict=True):
+    for unordered in all_stats:
         stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
         tests = {}
         if method:
@@ -195,7 +192,7 @@ def compare(
                 stats,
                 ci,
                 tests,
-                _test_signature(scorer, method, n, seed),
+                _test_signature(first, method, n, seed),
                 rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
             )
         )
@@ -204,11 +201,11 @@ def compare(
     )
 
 
-def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
+def _test_signature(stats: SystemStats, method: str | None, n_samples: int, seed: int) -> str:
     """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
     if not method:
         return ""
-    sig = scorer.metric.get_signature()
+    sig = stats.metric.get_signature()
     sig.update("seed", str(seed))
     sig.update(method, n_samples)
     return str(sig.format())

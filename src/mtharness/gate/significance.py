@@ -50,13 +50,16 @@ class SignificanceTester:
         key = (direction, metric)
         if key in self.results:
             return self.results[key]
-        from mtharness.scoring.significance import Scorer, paired_test
+        from mtharness.scoring.metrics import system_statistics
+        from mtharness.scoring.significance import paired_test
 
         refs, trg = self._refs(direction)
-        scorer = Scorer(self._spec(metric), refs, trg)
+        snaps = {"baseline": self.base, "current": self.cur}
+        outputs = {name: snap.outputs[direction] for name, snap in snaps.items()}
+        (scored,) = system_statistics([self._spec(metric)], outputs, refs, trg, workers=1)
         sides = []
-        for name, snap in (("baseline", self.base), ("current", self.cur)):
-            stats = scorer.stats(name, snap.outputs[direction])
+        for name, snap in snaps.items():
+            stats = scored[name]
             stored = snap.scores[direction][metric]
             if (
                 stats.signature != stored["signature"]

@@ -8,10 +8,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
+from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
-from mtharness.translators.base import SegmentFailed, Translator, check_outputs
+from mtharness.translators import base
+from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
 
 
 def translate_all(
@@ -57,19 +58,25 @@ def score_direction(
 
 
 def copy_rate(sources: Sequence[str], outputs: Sequence[str]) -> float:
-    """Fraction of forward outputs identical (up to surrounding whitespace) to their source."""
-    if not sources:
+    """Fraction of forward outputs identical (up to surrounding whitespace) to their non-empty source.
+
+    An empty source has nothing to copy: its (empty) output says nothing about the system, so empty
+    sources are left out here and counted apart (``empty_sources`` in scores.json).
+    """
+    pairs = [(s.strip(), o.strip()) for s, o in zip(sources, outputs, strict=True) if s.strip()]
+    if not pairs:
         return 0.0
-    same = sum(1 for s, o in zip(sources, outputs, strict=True) if s.strip() == o.strip())
-    return same / len(sources)
+    return sum(1 for s, o in pairs if s == o) / len(pairs)
+
+
+def count_empty(sources: Sequence[str]) -> int:
+    """Source segments that are empty or whitespace only."""
+    return sum(1 for s in sources if not s.strip())
 
 
 def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
-    stats = getattr(translator, "stats", None)
-    if callable(stats):
-        result: dict[str, int] | None = stats().get(str(pair))
-        return result
-    return None
+    counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
+    return counts
 
 
 def output_notes(
@@ -78,10 +85,7 @@ def output_notes(
     """A backend's per-segment notes for one direction (an LLM's raw answers and cleanup flags) as
     segments.jsonl fields named ``<direction>_<key>``, and its per-direction summaries for scores.json
     ({"llm_cleanup": {"forward": {...}}}). Backends without ``output_notes`` give nothing."""
-    notes = getattr(translator, "output_notes", None)
-    if not callable(notes):
-        return {}, {}
-    fields, summaries = notes(texts, pair.src, pair.tgt)
+    fields, summaries = base.output_notes(translator, texts, pair.src, pair.tgt)
     return (
         {f"{direction}_{key}": list(values) for key, values in fields.items()},
         {key: {direction: value} for key, value in summaries.items()},
@@ -111,6 +115,12 @@ def evaluate(
 
         check_config(validity)  # a bad key or missing package fails before the translation, not after
     ds = dataset.subset(limit)
+    empty = count_empty(ds.sources)
+    if empty == len(ds):
+        raise MtharnessError(
+            f"dataset {ds.name} ({ds.origin or 'no origin'}): every one of its {len(ds)} source segments is "
+            "empty; check the source file (dataset.src) or the column/field it is read from"
+        )
     pair = ds.pair
     ids = [s.id for s in ds.segments]
     timings: dict[str, float] = {}
@@ -151,13 +161,11 @@ def evaluate(
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings, **summaries},
+        extras={"timings": timings, "empty_sources": empty, **summaries},
         config=dict(config or {}),
         segment_fields=fields,
     )
-    run_info = getattr(translator, "run_info", None)
-    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
-        result.extras.update(run_info())
+    result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
     if validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
 

@@ -119,8 +119,9 @@ class HFTranslator(S.Seq2SeqSettings):
     def identity(self) -> dict[str, Any]:
         """Checkpoints with their revisions, decoding settings, dtype, device and library versions.
 
-        Batch size, token budget and threads are left out on purpose: they change speed, not the
-        decoded text, and leaving them out lets a rerun with another batch size reuse the cache.
+        Threads are left out (they change speed only). Batch size and token budget are in unless
+        batch_size is 1: padded batches are not promised to decode like one segment alone
+        (``batch_independent``), so caches filled with different batching never mix.
         """
         if self._identity is None:
             self._identity = {
@@ -129,6 +130,7 @@ class HFTranslator(S.Seq2SeqSettings):
                 "device": self._device_kind(),
                 "trust_remote_code": self.trust_remote_code,
                 "versions": S.versions("torch"),
+                **self.batch_identity(),
             }
         return self._identity
 

@@ -16,7 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MtharnessError, usable_cores
+from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)
 NLLB_CODES = {
@@ -222,10 +223,7 @@ def threads_to_use(threads: int | None) -> int:
     # parallel jobs each get a share of the cores; taking them all would oversubscribe
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def versions(*packages: str) -> dict[str, str]:
@@ -295,7 +293,7 @@ class Truncation:
         }
 
 
-class Seq2SeqSettings:
+class Seq2SeqSettings(TranslatorBase):
     """Settings and bookkeeping the hf and ct2 backends share (checkpoints, decoding, truncation).
 
     Subclasses add how to load and decode; identity() here names what both record, so a cache key
@@ -340,6 +338,28 @@ class Seq2SeqSettings:
         self.trust_remote_code = bool(trust_remote_code)
         self._loaded: dict[str, tuple[Any, Any, str]] = {}
         self._identity: dict[str, Any] | None = None
+
+    batch_keyed = True  # identity() carries batch_identity(): see translators/base.py
+
+    @property
+    def context_free(self) -> bool:  # type: ignore[override]  # computed from batch_size
+        """Only one segment per batch is promised context-free: padded batches may change outputs.
+
+        Padding changes the shapes a segment's numbers go through (and length-sorted batching puts
+        different neighbours next to it), so float results, and from them an argmax, can differ
+        from the segment alone (measured: docs/translators.md, "Batching and padding").
+        """
+        return self.batch_size <= 1
+
+    def batch_identity(self) -> dict[str, Any]:
+        """For identity(): a batched backend keys its cache on the batching, so sizes never mix."""
+        if self.context_free:
+            return {"batch_independent": True}
+        return {
+            "batch_independent": False,
+            "batch_size": self.batch_size,
+            "max_batch_tokens": self.max_batch_tokens,
+        }
 
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
