@@ -141,6 +141,11 @@ def test_cli_run_caches_and_reports(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     assert scores["command"]["context_free"] is False
+    assert scores["directions"]["forward"]["cache"] is None  # not context-free: never cached
+    declared = [*args[:-1], "translator.context_free=true", f"hydra.run.dir={tmp_path / 'run2'}"]
+    assert run_cli(declared, cwd=tmp_path).returncode == 0
+    again = json.loads((tmp_path / "run2" / "scores.json").read_text())
+    assert again["directions"]["forward"]["cache"]["misses"] > 0  # declared context-free: cached
     first = (tmp_path / "run" / "segments.jsonl").read_text().splitlines()[0]
     row = json.loads(first)
     assert row["forward"] == row["source"].upper()
