@@ -1,5 +1,6 @@
-"""prepare() loads a model up front with a "loading model" line; hf and ct2 report progress per batch
-without changing which segments share a batch (outputs equal those of a run without reports)."""
+"""prepare() loads a model up front with a "loading model" line; hf, ct2 and llm report progress per
+batch without changing which segments share a batch (outputs equal those of a run without reports),
+openai per answer. Tests taking the tiny_marian fixture are marked hf by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO
 from tests.neural_fixtures import SAMPLE_EN, needs
-
-pytestmark = pytest.mark.hf
 
 TEXTS = [line for line in SAMPLE_EN.read_text(encoding="utf-8").splitlines() if line][:9]
 
@@ -81,6 +80,7 @@ def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, tmp
 
 
 @pytest.mark.llm
+@pytest.mark.hf
 def test_llm_reports_each_batch_and_outputs_do_not_change(caplog: pytest.LogCaptureFixture) -> None:
     from mtharness.translators.llm import LLMTranslator
     from mtharness.translators.prompts import DEFAULT_ZERO_SHOT
@@ -105,3 +105,18 @@ def test_llm_reports_each_batch_and_outputs_do_not_change(caplog: pytest.LogCapt
     base.set_progress(loud, None)
     assert reports == [4, 2]
     assert raw == quiet.translate_raw(TEXTS[:6], "en", "es")
+
+
+def test_openai_reports_every_answer() -> None:
+    pytest.importorskip("httpx")
+    from mtharness.translators.openai import OpenAITranslator
+    from tests.translators.openai_fault_server import FaultServer
+
+    with FaultServer() as server:
+        server.delay_s = 0.01
+        t = OpenAITranslator(model="tiny", base_url=server.base_url, max_concurrency=2)
+        reports: list[int] = []
+        base.set_progress(t, reports.append)
+        texts = [f"segment {i}" for i in range(5)]
+        assert t.translate([*texts, ""], "en", "es") == [*(s.upper() for s in texts), ""]
+    assert reports == [1] * 5

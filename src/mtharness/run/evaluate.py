@@ -14,7 +14,7 @@ from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, Mt
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
-from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
+from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
 
 TICK_S = 1.0  # a terminal's bar is redrawn this often (elapsed time moves) while a batch decodes
 
@@ -48,11 +48,13 @@ def translate_all(
     chunk_size: int = 256,
     progress: bool = True,
     desc: str = "",
+    ids: Sequence[str] | None = None,
 ) -> list[str]:
     """Translate in chunks, so a cache can persist finished chunks, with a progress bar.
 
     The bar advances as the backend reports finished batches (base.set_progress: hf, ct2, llm, and
     cache hits at once), else once per chunk; reporting never changes which segments are batched.
+    ``ids`` (the segment ids, aligned with ``texts``) name the segment in a backend's failure.
     """
     outputs: list[str] = []
     size = max(1, chunk_size)
@@ -74,6 +76,10 @@ def translate_all(
             base.set_progress(translator, advance if progress else None)
             try:
                 out = translator.translate(chunk, src, tgt)
+            except SegmentFailed as exc:
+                index = start + chunk.index(exc.text) if exc.text in chunk else None
+                name = ids[index] if ids is not None and index is not None else index
+                raise exc.at(f"segment {name} ({src}->{tgt})") from None
             finally:
                 base.set_progress(translator, None)
             outputs.extend(check_outputs(translator.name, chunk, out))
@@ -89,13 +95,14 @@ def translate_direction(
     chunk_size: int = 256,
     progress: bool = True,
     desc: str = "",
+    ids: Sequence[str] | None = None,
 ) -> DirectionResult:
     """One direction, timed in two parts: ``load_seconds`` (base.prepare: loading or converting the
     model) and ``seconds`` (translating only), so sentences/s measures translation, not loading."""
     start = time.perf_counter()
     base.prepare(translator, texts, pair.src, pair.tgt)
     loaded = time.perf_counter()
-    outputs = translate_all(translator, texts, pair.src, pair.tgt, chunk_size, progress, desc)
+    outputs = translate_all(translator, texts, pair.src, pair.tgt, chunk_size, progress, desc, ids)
     done = time.perf_counter()
     return DirectionResult(direction, pair, outputs, seconds=done - loaded, load_seconds=loaded - start)
 
@@ -177,10 +184,11 @@ def evaluate(
             "empty; check the source file (dataset.src) or the column/field it is read from"
         )
     pair = ds.pair
+    ids = [s.id for s in ds.segments]
     timings: dict[str, float] = {}
 
     forward = translate_direction(
-        translator, "forward", ds.sources, pair, chunk_size, progress, f"forward {pair}"
+        translator, "forward", ds.sources, pair, chunk_size, progress, f"forward {pair}", ids
     )
     fwd_out = forward.outputs
     forward.cache = _cache_stats(translator, pair)
@@ -190,7 +198,7 @@ def evaluate(
     if round_trip:
         rpair = pair.reversed()
         back = translate_direction(
-            translator, "round_trip", fwd_out, rpair, chunk_size, progress, f"back {rpair}"
+            translator, "round_trip", fwd_out, rpair, chunk_size, progress, f"back {rpair}", ids
         )
         back.cache = _cache_stats(translator, rpair)
         rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)

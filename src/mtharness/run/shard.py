@@ -134,17 +134,19 @@ def translate_shard(
     """Translate slice ``index`` of ``count`` forward (and back), for the cache; returns the manifest."""
     part = select_shard(dataset, index, count)
     pair = part.pair
+    ids = [s.id for s in part.segments]
     seconds: dict[str, float] = {}
     fwd = translate_direction(
-        translator, "forward", part.sources, pair, chunk_size, progress, f"shard {index}"
+        translator, "forward", part.sources, pair, chunk_size, progress, f"shard {index}", ids
     )
     forward = fwd.outputs
     seconds["forward_s"] = round(fwd.seconds, 4)
     loads = fwd.load_seconds
     if round_trip:
         back = translate_direction(
-            translator, "round_trip", forward, pair.reversed(), chunk_size, progress, f"shard {index} back"
-        )
+            translator, "round_trip", forward, pair.reversed(), chunk_size, progress,
+            f"shard {index} back", ids,
+        )  # fmt: skip
         seconds["round_trip_s"] = round(back.seconds, 4)
         loads += back.load_seconds
     seconds["load_s"] = round(loads, 4)
