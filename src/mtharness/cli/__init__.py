@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "CI regression gate: current run vs a baseline (exit 0 pass, 1 regression, 2 error)",
     ),
     "baseline": ("mtharness.cli.gate", "baseline_main", "save, refresh or show a gate baseline file"),
+    "env": (
+        "mtharness.cli.env",
+        "main",
+        "set up or check managed environments (`env setup comet`, `env check`)",
+    ),
 }
 
 

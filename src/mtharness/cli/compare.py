@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.scoring.metrics import KINDS, parse_specs
+from mtharness.scoring.metrics import ALL_KINDS, MetricSpec, parse_specs
 from mtharness.scoring.significance import DEFAULT_SEED
 from mtharness.textio import atomic_write_json, atomic_write_text
 
@@ -49,9 +49,17 @@ def _compare_parser() -> argparse.ArgumentParser:
         "--metrics",
         nargs="+",
         default=["bleu", "chrf"],
-        choices=sorted(KINDS),
+        choices=sorted(ALL_KINDS),
         metavar="M",
-        help="bleu chrf chrfpp ter (default: bleu chrf)",
+        help="bleu chrf chrfpp ter comet cometkiwi (default: bleu chrf); COMET-family scores come from "
+        "the run folders' segments.jsonl, or are scored (needs `mtharness env setup comet`)",
+    )
+    p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
+    p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
+    p.add_argument(
+        "--cache-dir",
+        default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
+        help="where comet.sqlite keeps COMET segment scores (default $MTHARNESS_CACHE_DIR or results/cache)",
     )
     p.add_argument(
         "--paired",
@@ -156,10 +164,13 @@ def main(argv: Sequence[str]) -> int:
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
     inputs, sources = _inputs(args)
-    specs = parse_specs(args.metrics)
+    specs = [_with_model(s, args) for s in parse_specs(args.metrics)]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
+    comps = [
+        compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs, args.cache_dir)
+        for i in inputs
+    ]
     for comp in comps:
         analyse(comp, args.worst)
     correlations = _human(args, comps)
@@ -178,6 +189,12 @@ def main(argv: Sequence[str]) -> int:
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
+    """--comet-model / --cometkiwi-model into the COMET-family specs (hub defaults otherwise)."""
+    model = {"comet": args.comet_model, "cometkiwi": args.cometkiwi_model}.get(spec.kind)
+    return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
 
 
 def _human(args: argparse.Namespace, comps: Sequence[Any]) -> list[Any]:
@@ -262,7 +279,7 @@ def report_main(argv: Sequence[str]) -> int:
     )
     p.add_argument("run_dir", help="a finished run folder (with scores.json)")
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
-    p.add_argument("--metrics", nargs="+", default=["bleu", "chrf"], choices=sorted(KINDS), metavar="M")
+    p.add_argument("--metrics", nargs="+", default=["bleu", "chrf"], choices=sorted(ALL_KINDS), metavar="M")
     p.add_argument("--ci-n", type=int, default=1000)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--worst", type=int, default=10)

@@ -55,6 +55,14 @@ def gate_parser() -> argparse.ArgumentParser:
         default=None,
         help="a drop fails only if the paired bootstrap says it is significant",
     )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        default=[],
+        metavar="M",
+        help="gate these metrics (e.g. bleu chrf comet cometkiwi): each fails on a significant drop, "
+        "in every direction the baseline scored (like --max-drop NAME=0 --require-significance)",
+    )
     p.add_argument("--config", metavar="NAME|FILE", help="rules from configs/gate/NAME.yaml or a YAML file")
     p.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     p.add_argument("--n-resamples", type=int, help="bootstrap resamples (default 1000)")
@@ -109,7 +117,7 @@ def load_gate_config(name: str) -> dict[str, Any]:
 
 def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
     """Rules and settings from --config (or the default config) plus the rule flags; flags win."""
-    flags = bool(args.max_drop or args.min_score)
+    flags = bool(args.max_drop or args.min_score or args.metrics)
     config = load_gate_config(args.config or "default") if args.config or not flags else {}
     where = f"gate config {config.get('_path')}"
     specs = rule_specs_from_config(config.get("rules") or [], where)
@@ -120,6 +128,8 @@ def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
     for text in args.min_score:
         name, value = parse_assignment(text, "--min-score")
         specs.append(RuleSpec(name, min_score=value))
+    for kind in args.metrics:
+        specs.append(RuleSpec(_metric_name(kind), max_drop=0.0, significance=True))
     if significance:
         specs = [RuleSpec(s.metric, s.max_drop, s.min_score, True, s.direction) for s in specs]
     specs = with_rate_guards(specs)
@@ -136,6 +146,13 @@ def assemble(args: argparse.Namespace) -> tuple[list[RuleSpec], GateSettings]:
     if not 0 < settings.alpha < 1 or settings.n_resamples < 1:
         raise MtharnessError("--alpha must be in (0, 1) and --n-resamples at least 1")
     return specs, settings
+
+
+def _metric_name(kind: str) -> str:
+    """comet -> COMET, cometkiwi -> CometKiwi, chrf -> chrF2 ...: the names scores.json uses."""
+    from mtharness.scoring.metrics import parse_specs, score_name
+
+    return score_name(parse_specs([kind])[0], "en")
 
 
 def gate_main(argv: Sequence[str]) -> int:

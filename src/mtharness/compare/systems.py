@@ -44,6 +44,8 @@ class CompareInput:
     systems: dict[str, list[str]]  # name -> outputs, baseline first
     sources: list[str] | None = None
     ref_names: list[str] = field(default_factory=list)
+    # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
+    neural: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -152,17 +154,28 @@ def compare(
     alpha: float = 0.05,
     ci_samples: int = 1000,
     jobs: int = 1,
+    cache_dir: str | Path | None = None,
 ) -> Comparison:
     """Score every system with every metric; CIs for all, paired tests against the first (baseline).
 
-    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes. COMET-family
+    metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them between calls).
     """
     names = list(inp.systems)
     baseline = names[0]
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     results = []
-    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs]
-    for scorer, stats in zip(scorers, extract_all(scorers, inp.systems, jobs), strict=True):
+    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs if not spec.neural]
+    extracted = iter(extract_all(scorers, inp.systems, jobs))
+    by_scorer = iter(scorers)
+    for spec in specs:
+        scorer: Scorer | None = None
+        if spec.neural:
+            from mtharness.compare.neural import neural_stats
+
+            stats = neural_stats(inp, spec, cache_dir)
+        else:
+            scorer, stats = next(by_scorer), next(extracted)
         tests = {}
         if method:
             for name in names[1:]:
@@ -181,16 +194,20 @@ def compare(
                 stats,
                 ci,
                 tests,
-                _test_signature(scorer, method, n, seed),
+                _test_signature(scorer, method, n, seed, first.signature),
             )
         )
     return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
 
 
-def _test_signature(scorer: Scorer, method: str | None, n_samples: int, seed: int) -> str:
+def _test_signature(
+    scorer: Scorer | None, method: str | None, n_samples: int, seed: int, signature: str = ""
+) -> str:
     """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
     if not method:
         return ""
+    if scorer is None:  # a mean-of-segments metric: its own signature plus the test's settings
+        return f"{signature}|{method}:{n_samples}|seed:{seed}"
     sig = scorer.metric.get_signature()
     sig.update("seed", str(seed))
     sig.update(method, n_samples)

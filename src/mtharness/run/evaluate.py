@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
 from mtharness.run.cache import LangIdCache
+from mtharness.run.neural import apply_neural, check_neural
 from mtharness.scoring import metrics as M
 from mtharness.translators.base import Translator, check_outputs
 
@@ -39,7 +40,8 @@ def score_direction(
 ) -> DirectionResult:
     """Fill in corpus scores (with signatures) and segment scores for one direction."""
     # one pass: references preprocessed once, statistics shared with the segment scores
-    scores, segments = M.direction_scores(specs, result.outputs, refs, result.pair.tgt)
+    sacre = [s for s in specs if not s.neural]  # COMET-family metrics: run.neural.apply_neural
+    scores, segments = M.direction_scores(sacre, result.outputs, refs, result.pair.tgt)
     for res in scores:
         result.scores[res.name] = res
     result.segment_scores = segments
@@ -73,17 +75,20 @@ def evaluate(
     config: dict[str, Any] | None = None,
     validity: Mapping[str, Any] | None = None,
     langid_cache: LangIdCache | None = None,
+    score_cache_dir: str | None = None,
 ) -> RunResult:
     """Run one system on one dataset: forward (+ scores against references) and the round trip.
 
     ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
     ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
+    ``score_cache_dir`` holds comet.sqlite, the COMET segment scores (None: nothing kept).
     """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
     if validity is not None:
         from mtharness.validity.checks import check_config
 
         check_config(validity)  # a bad key or missing package fails before the translation, not after
+    check_neural(specs)  # the COMET environment and checkpoint, before translating too
     ds = dataset.subset(limit)
     pair = ds.pair
     timings: dict[str, float] = {}
@@ -125,6 +130,10 @@ def evaluate(
     run_info = getattr(translator, "run_info", None)
     if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
         result.extras.update(run_info())
+    if any(s.neural for s in specs):
+        start = time.perf_counter()
+        apply_neural(result, specs, score_cache_dir)
+        timings["comet_s"] = time.perf_counter() - start
     if validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
 

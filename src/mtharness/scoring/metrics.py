@@ -14,6 +14,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
 from mtharness.core import MetricResult, MtharnessError
+from mtharness.scoring.comet import COMET_KINDS
 from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
 
 # kind -> (sacrebleu class, fixed constructor arguments, higher_is_better)
@@ -25,6 +26,7 @@ KINDS: dict[str, tuple[type[Metric], dict[str, Any], bool]] = {
 }
 ASIAN_LANGS = {"zh", "ja", "ko"}
 DEFAULT_METRICS = ("bleu", "chrf", "chrfpp", "ter")
+ALL_KINDS = (*KINDS, *COMET_KINDS)  # every name `metrics=[...]` and `--metrics` accept
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,17 @@ class MetricSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise MtharnessError(f"unknown metric {self.kind!r}; choose from {sorted(KINDS)}")
+        if self.kind not in KINDS and self.kind not in COMET_KINDS:
+            raise MtharnessError(f"unknown metric {self.kind!r}; choose from {sorted(ALL_KINDS)}")
 
     @property
     def higher_is_better(self) -> bool:
-        return KINDS[self.kind][2]
+        return True if self.neural else KINDS[self.kind][2]
+
+    @property
+    def neural(self) -> bool:
+        """COMET/CometKiwi: scored by a model in the managed environment, not by sacrebleu."""
+        return self.kind in COMET_KINDS
 
 
 def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[MetricSpec]:
@@ -59,6 +66,10 @@ def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[Metric
 
 def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:
     """Instantiate the sacrebleu metric for one target language."""
+    if spec.neural:
+        raise MtharnessError(
+            f"metric {spec.kind} is not a sacrebleu metric (mtharness.scoring.comet scores it)"
+        )
     cls, fixed, _ = KINDS[spec.kind]
     args: dict[str, Any] = {**fixed, **spec.args}
     if cls is BLEU:
@@ -157,7 +168,9 @@ def direction_scores(
 
 
 def score_name(spec: MetricSpec, trg_lang: str) -> str:
-    """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER) without scoring anything."""
+    """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER; COMET, CometKiwi) without scoring anything."""
+    if spec.neural:
+        return COMET_KINDS[spec.kind][0]
     metric = make_metric(spec, trg_lang)
     return metric.corpus_score([""], [[""]]).name
 

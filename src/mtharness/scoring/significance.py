@@ -39,6 +39,37 @@ Method = Literal["bs", "ar"]
 _CHUNK_CELLS = 4_000_000
 
 
+@dataclass(frozen=True)
+class MeanScore:
+    score: float
+
+
+class MeanMetric:
+    """A metric whose corpus score is the mean of its segment scores (COMET, CometKiwi).
+
+    Its per-segment "sufficient statistics" are the rows (segment score, 1): a resample's column sums
+    are (sum of scores, count), and their ratio is the resample's system score, exactly what
+    ``predict()`` computes on it. So bootstrap CIs and paired tests run through the same weighted-sum
+    machinery as sacrebleu's counts: resampling means, as comet-compare does.
+    """
+
+    def _compute_score_from_stats(self, stats: Sequence[float] | np.ndarray) -> MeanScore:
+        return MeanScore(float(stats[0]) / float(stats[1]))
+
+
+def mean_stats(
+    name: str, metric_name: str, scores: Sequence[float], signature: str, higher_is_better: bool = True
+) -> SystemStats:
+    """A system's segment scores (COMET-style) as statistics for bootstrap_ci and paired_test."""
+    if not scores:
+        raise MtharnessError(f"system {name}: no {metric_name} segment scores")
+    values = [float(x) for x in scores]
+    stats = np.column_stack([np.asarray(values, dtype=np.float64), np.ones(len(values))])
+    return SystemStats(
+        name, metric_name, sum(values) / len(values), signature, higher_is_better, stats, MeanMetric()
+    )
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: identity equality (numpy arrays have no truth value)
 class SystemStats:
     """One system's per-segment sufficient statistics for one metric, plus its corpus score."""
@@ -49,7 +80,7 @@ class SystemStats:
     signature: str
     higher_is_better: bool
     stats: np.ndarray = field(repr=False)  # (n_segments, n_stats), float64
-    metric: Metric = field(repr=False, compare=False)
+    metric: Metric | MeanMetric = field(repr=False, compare=False)
     # (method, n_samples, seed) -> resampled corpus scores; filled lazily, shared by CI and tests
     _cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
@@ -265,7 +296,9 @@ def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAUL
             block = idxs[lo:hi]
             flat = (block + n * np.arange(hi - lo)[:, None]).ravel()
             weights = np.bincount(flat, minlength=(hi - lo) * n).reshape(hi - lo, n)
-            parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=True))
+            # float32 sums reproduce sacrebleu's bootstrap bit for bit; means keep full precision
+            float32 = not isinstance(sys.metric, MeanMetric)
+            parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=float32))
         sys._cache[key] = np.concatenate(parts)
     return sys._cache[key]
 
