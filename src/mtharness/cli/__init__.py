@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "CI regression gate: current run vs a baseline (exit 0 pass, 1 regression, 2 error)",
     ),
     "baseline": ("mtharness.cli.gate", "baseline_main", "save, refresh or show a gate baseline file"),
+    "datasets": (
+        "mtharness.cli.datasets",
+        "main",
+        "list the named test sets on this machine (data root and sacrebleu's cache)",
+    ),
     "env": (
         "mtharness.cli.env",
         "main",

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, LanguagePair, MtharnessError, Segment
+from mtharness.data.testsets import TestSet
+from mtharness.data.testsets import resolve as resolve_testset
 from mtharness.textio import check_same_length, read_jsonl, read_lines, read_text
 
 SAMPLE_DIR = Path(str(resources.files("mtharness.data") / "sample"))
@@ -158,29 +160,45 @@ def wmt_systems(path: str | Path, tgt_lang: str | None = None) -> dict[str, Path
 
 
 def load_wmt(
-    path: str,
+    path: str | None = None,
     src_lang: str | None = None,
     tgt_lang: str | None = None,
     refs: Sequence[str] | None = None,
     name: str | None = None,
+    testset: str | None = None,
+    pair: str | None = None,
     **_: Any,
 ) -> Dataset:
-    """A WMT/MTME-style folder: src.<src>, ref.<NAME>.<tgt>, optional docids.tsv and systems/."""
+    """A WMT/MTME-style folder: src.<src>, ref.<NAME>.<tgt>, optional docids.tsv and systems/.
+
+    Either ``path`` (the folder) or a named test set, ``testset`` + ``pair`` (e.g. wmt23, en-de),
+    looked up in the data root and in sacrebleu's cache (``mtharness datasets`` lists them).
+    """
+    if path is None:
+        if not testset or not pair:
+            raise MtharnessError(
+                "dataset: give dataset.path=FOLDER, or dataset.testset=NAME dataset.pair=SRC-TGT "
+                "(`mtharness datasets` lists the named test sets on this machine)"
+            )
+        found = resolve_testset(testset, pair)
+        if found.origin == "sacrebleu cache":
+            return _load_cached_testset(found, refs, name)
+        path, name = str(found.folder), name or f"{testset}-{pair}"
     folder = Path(path)
     if not folder.is_dir():
         raise MtharnessError(
             f"WMT folder {folder}: not a directory (expected e.g. ../shared/data/wmt23/en-de)"
         )
-    pair = wmt_pair(folder) if src_lang is None or tgt_lang is None else LanguagePair(src_lang, tgt_lang)
-    src_file = folder / f"src.{pair.src}"
+    lang_pair = wmt_pair(folder) if src_lang is None or tgt_lang is None else LanguagePair(src_lang, tgt_lang)
+    src_file = folder / f"src.{lang_pair.src}"
     sources = read_lines(src_file, "source file")
-    available = sorted(p.name.split(".")[1] for p in folder.glob(f"ref.*.{pair.tgt}"))
+    available = sorted(p.name.split(".")[1] for p in folder.glob(f"ref.*.{lang_pair.tgt}"))
     chosen = list(refs) if refs is not None else available
     references = []
     for ref in chosen:
         if ref not in available:
             raise MtharnessError(f"WMT folder {folder}: no reference {ref!r}; available: {available}")
-        ref_file = folder / f"ref.{ref}.{pair.tgt}"
+        ref_file = folder / f"ref.{ref}.{lang_pair.tgt}"
         lines = read_lines(ref_file, "reference file")
         check_same_length(sources, src_file, lines, ref_file)
         references.append(lines)
@@ -191,7 +209,38 @@ def load_wmt(
         check_same_length(sources, src_file, doc_lines, doc_file)
         docs = [line.split("\t")[-1] for line in doc_lines]
     label = name or f"{folder.parent.name}-{folder.name}"
-    return from_columns(label, pair, sources, references, chosen, doc_ids=docs, origin=str(folder))
+    return from_columns(label, lang_pair, sources, references, chosen, doc_ids=docs, origin=str(folder))
+
+
+def _load_cached_testset(found: TestSet, refs: Sequence[str] | None, name: str | None) -> Dataset:
+    """A test set from sacrebleu's cache: its plain-text src/ref/docid files, as sacrebleu reads them."""
+    chosen = list(refs) if refs is not None else list(found.references)
+    missing = [r for r in chosen if r not in found.references]
+    if missing:
+        raise MtharnessError(
+            f"test set {found.testset} {found.pair}: no reference {missing[0]!r}; "
+            f"available: {list(found.references)}"
+        )
+    sources = read_lines(found.source, "source file")
+    references = []
+    for ref in chosen:
+        lines = read_lines(found.references[ref], "reference file")
+        check_same_length(sources, found.source, lines, found.references[ref])
+        references.append(lines)
+    docs: list[str | None] | None = None
+    if found.docids is not None:
+        doc_lines = read_lines(found.docids, "document id file")
+        check_same_length(sources, found.source, doc_lines, found.docids)
+        docs = list(doc_lines)
+    return from_columns(
+        name or f"{found.testset}-{found.pair}",
+        LanguagePair.parse(found.pair),
+        sources,
+        references,
+        chosen,
+        doc_ids=docs,
+        origin=str(found.source),
+    )
 
 
 def load_hf(
