@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium demo test gate-ci check lint typecheck bench clean
+.PHONY: venv apertium comet-env demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -35,8 +35,15 @@ apertium:
 demo: venv apertium
 	$(BIN)/mtharness run
 
-test: venv apertium
-	$(BIN)/python -m pytest -q
+# The managed COMET environment (unbabel-comet conflicts with the main venv), inside the clone's own
+# .cache/ so CI keeps nothing outside the clone; the tests' session fixture uses the same folder and
+# finds it ready. Idempotent: a second call only checks it.
+COMET_ENVS ?= .cache/envs
+comet-env: venv
+	MTHARNESS_ENVS_DIR=$(COMET_ENVS) $(BIN)/python -m mtharness env setup comet --quiet
+
+test: venv apertium comet-env
+	MTHARNESS_TEST_ENVS_DIR=$(abspath $(COMET_ENVS)) $(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory gate-ci
 
 # The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed

@@ -33,7 +33,7 @@ def training_text(paths: list[Path]) -> list[str]:
     return lines
 
 
-def build_encoder(folder: Path, lines: list[str], vocab: int) -> None:
+def build_encoder(folder: Path, lines: list[str], vocab: int, hidden: int = 32, layers: int = 2) -> None:
     """A sentencepiece model trained on ``lines``, saved as an XLM-R tokenizer + tiny config."""
     import sentencepiece as spm
     from transformers import XLMRobertaConfig, XLMRobertaTokenizer, XLMRobertaTokenizerFast
@@ -55,10 +55,10 @@ def build_encoder(folder: Path, lines: list[str], vocab: int) -> None:
     fast.save_pretrained(folder)
     config = XLMRobertaConfig(
         vocab_size=len(fast),
-        hidden_size=32,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
         num_attention_heads=2,
-        intermediate_size=64,
+        intermediate_size=2 * hidden,
         max_position_embeddings=514,
         pad_token_id=fast.pad_token_id,
         bos_token_id=fast.bos_token_id,
@@ -106,13 +106,21 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True, help="folder to create (hub-download layout)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocab", type=int, default=800)
+    p.add_argument("--hidden", type=int, default=32, help="encoder width (bench: bigger, slower models)")
+    p.add_argument("--layers", type=int, default=2, help="encoder layers")
     p.add_argument("--text", type=Path, nargs="+", help="training text for the tokenizer (default: sample)")
     args = p.parse_args()
 
     import torch
 
     texts = args.text or sorted(SAMPLE.glob("*"))
-    build_encoder(args.out / "encoder", training_text([t for t in texts if t.is_file()]), args.vocab)
+    build_encoder(
+        args.out / "encoder",
+        training_text([t for t in texts if t.is_file()]),
+        args.vocab,
+        args.hidden,
+        args.layers,
+    )
     torch.manual_seed(args.seed)
     ckpt = save(build_metric(args.kind, (args.out / "encoder").resolve()), args.out)
     print(ckpt)

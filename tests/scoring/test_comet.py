@@ -45,7 +45,15 @@ def direct_predict(python: Path, ckpt: Path, data: list[dict[str, str]], batch: 
     (tmp / "data.json").write_text(json.dumps(data), encoding="utf-8")
     (tmp / "predict.py").write_text(PREDICT, encoding="utf-8")
     proc = subprocess.run(
-        [str(python), "-I", str(tmp / "predict.py"), str(ckpt), str(tmp / "data.json"), str(batch), str(tmp / "o.json")],
+        [
+            str(python),
+            "-I",
+            str(tmp / "predict.py"),
+            str(ckpt),
+            str(tmp / "data.json"),
+            str(batch),
+            str(tmp / "o.json"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -68,7 +76,9 @@ def test_harness_scores_equal_unbabel_predict(
     with CometScorer(CometConfig(kind, str(model), batch_size=4), cache) as scorer:
         result, segments = scorer.score(src, hyp, refs)
         assert scorer.stats == {"hits": 0, "misses": len(src), "model_calls": 1}
-    data = [{"src": s, "mt": h, **({"ref": r} if refs else {})} for s, h, r in zip(src, hyp, ref, strict=True)]
+    data = [
+        {"src": s, "mt": h, **({"ref": r} if refs else {})} for s, h, r in zip(src, hyp, ref, strict=True)
+    ]
     want = direct_predict(comet_python, model / "checkpoints" / "model.ckpt", data, 4, tmp_path)
     assert len(segments) == len(want["scores"])
     assert max(abs(a - b) for a, b in zip(segments, want["scores"], strict=True)) < 1e-6
@@ -91,7 +101,7 @@ def test_harness_scores_equal_unbabel_predict(
 
 @pytest.mark.comet
 def test_reference_based_model_refused_as_cometkiwi(tiny_comet: Path) -> None:
-    src, ref, hyp = texts(3)
+    src, _, hyp = texts(3)
     with (
         CometScorer(CometConfig("cometkiwi", str(tiny_comet)), CometCache(None)) as scorer,
         pytest.raises(MtharnessError, match="reference-based: use metrics=") as err,
@@ -138,7 +148,14 @@ def test_env_check_without_the_environment_is_exit_2(tmp_path: Path) -> None:
 def test_run_without_the_environment_says_the_command(metric: str, tmp_path: Path) -> None:
     """Exit 2 before translating: one line naming `mtharness env setup comet`, no run folder."""
     proc = run_cli(
-        ["run", "translator=echo", "limit=3", "progress=false", f"metrics=[bleu,{metric}]", f"results_dir={tmp_path}/r"],
+        [
+            "run",
+            "translator=echo",
+            "limit=3",
+            "progress=false",
+            f"metrics=[bleu,{metric}]",
+            f"results_dir={tmp_path}/r",
+        ],
         tmp_path,
         env={"MTHARNESS_ENVS_DIR": str(tmp_path / "none"), "MTHARNESS_CACHE_DIR": str(tmp_path / "c")},
     )
@@ -174,7 +191,14 @@ def test_run_with_a_missing_checkpoint_is_one_line(tmp_path: Path) -> None:
 
 def test_bad_comet_keys_are_one_line(tmp_path: Path) -> None:
     proc = run_cli(
-        ["run", "translator=echo", "limit=3", "metrics=[comet]", "metrics.comet.batch_size=0", f"results_dir={tmp_path}"],
+        [
+            "run",
+            "translator=echo",
+            "limit=3",
+            "metrics=[comet]",
+            "metrics.comet.batch_size=0",
+            f"results_dir={tmp_path}",
+        ],
         tmp_path,
     )
     assert proc.returncode == 2 and "metrics.comet.batch_size must be a positive integer" in proc.stderr

@@ -38,7 +38,12 @@ def comet_runs(apertium: None, tiny_comet: Path, tmp_path_factory: pytest.TempPa
     """Apertium and echo on 20 sample segments with BLEU + COMET; Apertium twice (the rerun)."""
     tmp = tmp_path_factory.mktemp("comet_runs")
     cache = tmp / "cache"
-    common = ["limit=20", "metrics=[bleu,comet]", f"metrics.comet.model={tiny_comet}", "metrics.comet.batch_size=4"]
+    common = [
+        "limit=20",
+        "metrics=[bleu,comet]",
+        f"metrics.comet.model={tiny_comet}",
+        "metrics.comet.batch_size=4",
+    ]
     first = _run(tmp, "apertium", ["translator=apertium", *common], cache)
     rerun = _run(tmp, "apertium2", ["translator=apertium", *common], cache)
     echo = _run(tmp, "echo", ["translator=echo", *common], cache)
@@ -52,7 +57,9 @@ def test_scores_json_and_segments_carry_comet(comet_runs: dict, tiny_comet: Path
         assert comet["higher_is_better"] is True and "BLEU" in first["scores"][direction]
         assert comet["model"] == str(tiny_comet) and comet["comet_version"] == "2.2.7"
         assert comet["batch_size"] == 4 and comet["device"] == "cpu" and len(comet["checkpoint_sha256"]) == 64
-        assert comet["signature"].startswith(f"model:{tiny_comet}|ckpt_sha256:{comet['checkpoint_sha256'][:16]}")
+        assert comet["signature"].startswith(
+            f"model:{tiny_comet}|ckpt_sha256:{comet['checkpoint_sha256'][:16]}"
+        )
         segs = [row["scores"][direction]["COMET"] for row in first["_rows"]]
         assert len(segs) == 20 and abs(sum(segs) / len(segs) - comet["score"]) < 1e-9
     # 20 forward + 20 round-trip segments, two requests to one worker
@@ -99,7 +106,15 @@ def test_gate_rules_accept_comet(comet_runs: dict) -> None:
     verdict = tmp / "gate.json"
     env = {"MTHARNESS_ENVS_DIR": str(tmp / "no-env")}  # the gate re-runs no model
     same = run_cli(
-        ["gate", "--baseline", str(base), "--current", str(comet_runs["rerun"]["_dir"]), "--metrics", "comet"],
+        [
+            "gate",
+            "--baseline",
+            str(base),
+            "--current",
+            str(comet_runs["rerun"]["_dir"]),
+            "--metrics",
+            "comet",
+        ],
         tmp,
         env=env,
     )
@@ -131,7 +146,9 @@ def test_cometkiwi_scores_a_dataset_without_references(
     apertium: None, tiny_cometkiwi: Path, tmp_path: Path
 ) -> None:
     src = tmp_path / "src.en"
-    src.write_text("\n".join((REPO / "src/mtharness/data/sample/sample.en").read_text().splitlines()[:8]) + "\n")
+    src.write_text(
+        "\n".join((REPO / "src/mtharness/data/sample/sample.en").read_text().splitlines()[:8]) + "\n"
+    )
     payload = _run(
         tmp_path,
         "kiwi",

@@ -25,10 +25,12 @@ ENV_NAME = "comet"
 ENVS_VAR = "MTHARNESS_ENVS_DIR"
 MARKER = "mtharness-env.json"
 # torch first and alone: the CPU wheel on disk, so unbabel-comet's own `torch` requirement is met
-# and never pulls a CUDA build. setuptools<70: torchmetrics 0.10 imports pkg_resources;
-# sentencepiece 0.2.0: newer wheels import protobuf's runtime_version, absent in protobuf<5.
+# and never pulls a CUDA build; it stays pinned in the second call too, or the resolver backtracks
+# to another torch (a CUDA one from the index). setuptools: torchmetrics 0.10 imports pkg_resources
+# (gone from setuptools 81) while torch 2.13 wants >=77. sentencepiece 0.2.0: newer wheels import
+# protobuf's runtime_version, absent in protobuf<5 (unbabel-comet's pin).
 TORCH_PIN = "torch==2.13.0"
-PINS = ("unbabel-comet==2.2.7", "setuptools<70", "sentencepiece==0.2.0", "numpy<2")
+PINS = ("unbabel-comet==2.2.7", "setuptools>=77,<81", "sentencepiece==0.2.0", "numpy<2")
 EXPECTED = {"unbabel-comet": "2.2.7", "torch": "2.13.0", "sentencepiece": "0.2.0"}
 SETUP_HINT = "mtharness env setup comet"
 _PIP_NOISE = ("WARNING: Location ",)  # the local index's harmless 'neither a file nor a directory'
@@ -148,9 +150,7 @@ def setup_env(
     steps = [
         ("create the venv", lambda: _venv(env)),
         (f"install {TORCH_PIN} (CPU wheel)", lambda: _pip(env, [TORCH_PIN], say, quiet)),
-        # not torch again: its own setuptools>=77 would clash with setuptools<70 in the resolver, and
-        # the installed CPU build already satisfies unbabel-comet's `torch`
-        (f"install {' '.join(PINS)}", lambda: _pip(env, list(PINS), say, quiet)),
+        (f"install {' '.join(PINS)}", lambda: _pip(env, [TORCH_PIN, *PINS], say, quiet)),
     ]
     for i, (what, step) in enumerate(steps, 1):
         say(f"[{i}/{len(steps) + 1}] {what} ({time.monotonic() - start:.0f} s)")
