@@ -105,29 +105,43 @@ def test_gate_rules_accept_comet(comet_runs: dict) -> None:
     assert len(stored["segment_scores"]["forward"]["COMET"]) == 20
     verdict = tmp / "gate.json"
     env = {"MTHARNESS_ENVS_DIR": str(tmp / "no-env")}  # the gate re-runs no model
+    same_json = tmp / "same.json"
+    rerun_dir = str(comet_runs["rerun"]["_dir"])
     same = run_cli(
         [
             "gate",
             "--baseline",
             str(base),
             "--current",
-            str(comet_runs["rerun"]["_dir"]),
+            rerun_dir,
             "--metrics",
             "comet",
+            "--json",
+            str(same_json),
         ],
         tmp,
         env=env,
     )
     assert same.returncode == 0, same.stdout + same.stderr
+    rules = {r["target"]: r for r in json.loads(same_json.read_text())["rules"]}
+    for target in ("forward.COMET", "round_trip.COMET"):  # --metrics comet: a significant drop fails
+        assert rules[target]["significance"] is True and rules[target]["status"] == "pass"
+        assert rules[target]["drop"] == 0  # same segment scores (from the cache): nothing to test
+    # the higher-scoring run as baseline, the other as current: a real drop, so the paired test runs
+    hi, lo = sorted(
+        (comet_runs["first"], comet_runs["echo"]), key=lambda r: -r["scores"]["forward"]["COMET"]["score"]
+    )
+    hi_base = tmp / "hi.json"
+    assert run_cli(["baseline", "save", str(hi["_dir"]), str(hi_base)], tmp).returncode == 0
     proc = run_cli(
         [
             "gate",
             "--baseline",
-            str(base),
+            str(hi_base),
             "--current",
-            str(comet_runs["echo"]["_dir"]),
+            str(lo["_dir"]),
             "--max-drop",
-            "COMET=0.5",
+            "COMET=0",
             "--min-score",
             "round_trip.COMET=-5",
             "--require-significance",
@@ -138,8 +152,19 @@ def test_gate_rules_accept_comet(comet_runs: dict) -> None:
         env=env,
     )
     assert proc.returncode in (0, 1), proc.stderr
-    names = [o["rule"] for o in json.loads(verdict.read_text())["outcomes"]]
-    assert any("COMET" in n for n in names), names
+    rules = {r["target"]: r for r in json.loads(verdict.read_text())["rules"]}
+    forward = rules["forward.COMET"]
+    assert forward["kind"] == "max_drop" and forward["significance"] is True and forward["drop"] > 0
+    # the paired bootstrap over the stored segment scores, as compare computes it
+    from mtharness.scoring.significance import mean_stats, paired_test
+
+    segs = [[r["scores"]["forward"]["COMET"] for r in run["_rows"]] for run in (hi, lo)]
+    sig = hi["scores"]["forward"]["COMET"]["signature"]
+    want = paired_test(mean_stats("b", "COMET", segs[0], sig), mean_stats("c", "COMET", segs[1], sig))
+    assert forward["p_value"] == pytest.approx(want.p_value)
+    assert forward["status"] == ("fail" if want.p_value < 0.05 else "pass")
+    assert proc.returncode == (1 if want.p_value < 0.05 else 0)
+    assert rules["round_trip.COMET"]["kind"] == "min_score" and rules["round_trip.COMET"]["status"] == "pass"
 
 
 def test_cometkiwi_scores_a_dataset_without_references(
