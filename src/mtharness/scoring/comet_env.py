@@ -113,7 +113,16 @@ def check_env(override: str | Path | None = None, timeout: float = 120) -> EnvSt
 
 def _pip(env: Path, args: list[str], say: Callable[[str], None], quiet: bool) -> None:
     """Run pip in the environment, passing its lines on (progress) and failing in one line."""
-    cmd = [str(env_python(env)), "-m", "pip", "install", "--disable-pip-version-check", *args]
+    # --no-cache-dir: nothing lands in ~/.cache/pip; the environment is the only thing setup leaves
+    cmd = [
+        str(env_python(env)),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-cache-dir",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     tail: list[str] = []
