@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= hf,ct2,validity,fast,launchers,dev
 APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
+# headless Chromium renders the HTML reports in the tests (they skip without it)
+BROWSER_PACKAGES ?= chromium
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium comet-env demo test gate-ci check lint typecheck bench clean
+.PHONY: venv apertium browser comet-env demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -32,6 +34,15 @@ apertium:
 		echo "warning: Apertium missing and not root: sudo apt-get install $(APERTIUM_PACKAGES) (Apertium tests will skip)"; \
 	fi
 
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium installed"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else \
+		echo "warning: chromium missing and not root: sudo apt-get install $(BROWSER_PACKAGES) (HTML rendering tests will skip)"; \
+	fi
+
 demo: venv apertium
 	$(BIN)/mtharness run
 
@@ -42,7 +53,7 @@ COMET_ENVS ?= .cache/envs
 comet-env: venv
 	MTHARNESS_ENVS_DIR=$(COMET_ENVS) $(BIN)/python -m mtharness env setup comet --quiet
 
-test: venv apertium comet-env
+test: venv apertium browser comet-env
 	MTHARNESS_TEST_ENVS_DIR=$(abspath $(COMET_ENVS)) $(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory gate-ci
 

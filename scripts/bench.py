@@ -763,7 +763,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--pairs", type=int, default=None, help="scoring pairs (default 100000, quick 3000)")
     p.add_argument("--sig-segments", type=int, default=None, help="WMT23 en-de segments for significance")
-    p.add_argument("--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 200)")
+    p.add_argument(
+        "--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 200)"
+    )
     p.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these comparisons")
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="output folder")
     p.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)

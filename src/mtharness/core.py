@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Direction = Literal["forward", "round_trip"]
 DIRECTIONS: tuple[Direction, ...] = ("forward", "round_trip")
+# the one default seed of every random draw (bootstrap CIs, paired tests, the gate's significance):
+# sacrebleu's own default ($SACREBLEU_SEED), so equal settings give sacrebleu's numbers
+DEFAULT_SEED = 12345
 
 
 class MtharnessError(Exception):
     """A user-facing error: its message is one line that says what is wrong and what to do."""
+
+
+def config_dir() -> Path:
+    """The configs/ folder: $MTHARNESS_CONFIGS, else the one shipped in the wheel, else the checkout's.
+
+    Here, at the bottom, because `run` composes from it and the gate reads configs/gate/ too.
+    """
+    env = os.environ.get("MTHARNESS_CONFIGS")
+    if env:
+        return Path(env).resolve()
+    packaged = Path(__file__).resolve().parent / "configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "configs"
 
 
 _LANG_CODE = re.compile(r"^[A-Za-z]{2,8}(_[A-Za-z0-9]{1,8})*$")

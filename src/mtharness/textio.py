@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mtharness.core import MtharnessError
 
 
@@ -125,3 +127,31 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path
     return atomic_write_text(
         path, "".join(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n" for r in rows)
     )
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise MtharnessError(
+                    f"{self.name}, line {key_node.start_mark.line + 1}: duplicate key {key!r} "
+                    f"(first on line {seen[key]}); keep one of them"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def check_yaml_file(path: Path) -> None:
+    """Parse a YAML file strictly: syntax errors and duplicate keys as one line with the line number."""
+    try:
+        with path.open(encoding="utf-8") as fh:  # a stream, so the loader's name is the path
+            yaml.load(fh, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MtharnessError(f"{path}{where}: invalid YAML ({problem})") from None

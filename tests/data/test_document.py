@@ -51,7 +51,7 @@ def test_alignment_handles_a_split_and_an_insertion() -> None:
 
 
 def test_align_cli_json_lists_unmatched_and_scores_pairs() -> None:
-    proc = run_cli(["align", str(ARTICLE), str(GARBLED), "--json"], cwd=REPO)
+    proc = run_cli(["align", str(ARTICLE), str(GARBLED), "--json", "-"], cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["unmatched_original"] == [3] and report["unmatched_garbled"] == []

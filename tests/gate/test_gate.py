@@ -190,7 +190,7 @@ def test_significance_reported_for_a_real_drop(sample_runs: dict[str, Path]) -> 
 
 @pytest.mark.parametrize("name", ["default", "strict"])
 def test_shipped_gate_configs_expand_against_the_committed_baseline(name: str) -> None:
-    from mtharness.cli.gate import load_gate_config
+    from mtharness.gate.config import load_gate_config
     from mtharness.gate.rules import rule_specs_from_config
     from tests.conftest import REPO
 
@@ -209,7 +209,7 @@ def test_rate_guards_apply_unless_a_rule_names_the_rate() -> None:
 
 
 def test_gate_config_errors_are_one_line(tmp_path: Path) -> None:
-    from mtharness.cli.gate import load_gate_config
+    from mtharness.gate.config import load_gate_config
 
     dup = tmp_path / "dup.yaml"
     dup.write_text("alpha: 0.05\nalpha: 0.1\nrules: []\n")

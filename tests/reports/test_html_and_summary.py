@@ -19,10 +19,10 @@ from mtharness.compare.analysis import (
     changed_word_share,
     length_buckets,
     wins_losses,
-    word_diff,
 )
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.significance import system_stats
+from mtharness.validity.align import word_diff
 from tests.conftest import REPO, run_cli
 
 EVIL = "<script>alert(1)</script> & <b>bold</b>"

@@ -6,6 +6,7 @@ Parsing and printing only; subcommands import lazily, so --help is fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,7 +70,19 @@ def usage() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            code = dispatch(list(sys.argv[1:] if argv is None else argv))
+        except SystemExit:  # argparse's --help and usage errors: flush what they printed first
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
+        return code
+    except BrokenPipeError:
+        return broken_pipe()
+
+
+def dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
@@ -78,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command = args[0]
     if command not in COMMANDS:
-        print(f"mtharness: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        known = ", ".join(COMMANDS)
+        print(
+            f"mtharness: error: unknown command {command!r}; commands: {known} (see `mtharness --help`)",
+            file=sys.stderr,
+        )
         return 2
     module_name, func_name, _ = COMMANDS[command]
     func = getattr(importlib.import_module(module_name), func_name)
@@ -87,3 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MtharnessError as exc:
         print(f"mtharness {command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+# what a shell reports for a command killed by SIGPIPE (`yes | head -1`): the reader went away
+BROKEN_PIPE_EXIT = 141
+
+
+def broken_pipe() -> int:
+    """`mtharness compare -h | head -1`: the reader closed the pipe; stop quietly, no traceback.
+
+    stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_EXIT

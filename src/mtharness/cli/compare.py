@@ -11,19 +11,32 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mtharness.core import MtharnessError
-from mtharness.scoring.metrics import ALL_KINDS, MetricSpec, parse_specs
-from mtharness.scoring.significance import DEFAULT_SEED
-from mtharness.textio import atomic_write_json, atomic_write_text
+from mtharness.cli.args import (
+    Parser,
+    add_json,
+    add_metrics,
+    add_sacrebleu_options,
+    add_seed,
+    add_tgt_lang,
+    sacrebleu_options,
+    text_stream,
+    write_json,
+)
+from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
+from mtharness.textio import atomic_write_text
+
+if TYPE_CHECKING:
+    from mtharness.compare.human_eval import HumanEvaluation
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 
 
 def _compare_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness compare",
         description="Compare systems on the same references: scores with signatures, 95% bootstrap CIs, "
         "paired significance tests against a baseline, human correlation, HTML report.",
@@ -39,21 +52,11 @@ def _compare_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="SYS",
-        help="system output files; name = file name minus .<trg-lang>",
+        help="system output files; name = file name minus .<tgt-lang>",
     )
-    p.add_argument(
-        "--trg-lang", help="target language code (tokenizer choice); default: the systems' common suffix"
-    )
+    add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
     p.add_argument("--baseline", help="system the others are tested against (default: the first)")
-    p.add_argument(
-        "--metrics",
-        nargs="+",
-        default=["bleu", "chrf"],
-        choices=sorted(ALL_KINDS),
-        metavar="M",
-        help="bleu chrf chrfpp ter comet cometkiwi (default: bleu chrf); COMET-family scores come from "
-        "the run folders' segments.jsonl, or are scored (needs `mtharness env setup comet`)",
-    )
+    add_metrics(p)
     p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
     p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
     p.add_argument(
@@ -76,19 +79,27 @@ def _compare_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ci-n", type=int, default=1000, help="bootstrap resamples for the 95%% CIs (default 1000)"
     )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help=f"random seed, recorded in the outputs (default {DEFAULT_SEED}, sacrebleu's)",
-    )
+    add_seed(p, None, f"default: the seed the runs recorded, else {DEFAULT_SEED}, sacrebleu's")
     p.add_argument(
         "--alpha", type=float, default=0.05, help="significance level of the * marker (default 0.05)"
     )
     p.add_argument(
-        "--human", help="human system scores: TSV system<TAB>score, *.sys.score or da-sqm.results.sys.tsv"
+        "--human",
+        help="human scores: system level (system<TAB>score, *.sys.score, da-sqm.results.sys.tsv) or "
+        "segment level (*.seg.score blocks, system<TAB>segment<TAB>score)",
     )
     p.add_argument("--human-format", choices=["auto", "tsv", "mtme", "wmt-results"], default="auto")
+    p.add_argument(
+        "--human-level",
+        choices=["auto", "system", "segment"],
+        default="auto",
+        help="level of the --human file: auto recognises it (segment files repeat system names)",
+    )
+    p.add_argument(
+        "--domains",
+        metavar="FILE",
+        help="one domain per segment (e.g. WMT's docids.tsv: domain<TAB>doc): per-domain correlations",
+    )
     p.add_argument("--human-column", help="column of a WMT results table (default raw_mean; e.g. z_mean)")
     p.add_argument(
         "--jobs", type=int, default=1, help="worker processes for statistics extraction (0: one per CPU)"
@@ -97,22 +108,29 @@ def _compare_parser() -> argparse.ArgumentParser:
         "--direction", choices=["forward", "round_trip", "both"], default="both", help="for run folders"
     )
     p.add_argument("--worst", type=int, default=10, help="worst segments listed per system (default 10)")
-    for fmt in ("json", "html", "csv", "markdown", "latex"):
+    add_json(p, "the comparison")
+    for fmt in ("html", "csv", "markdown", "latex"):
         p.add_argument(
             f"--{fmt}",
             metavar="FILE",
             help=f"write the comparison as {fmt.upper() if fmt != 'markdown' else 'markdown'}",
         )
+    p.add_argument(
+        "--sentence-level",
+        metavar="FILE",
+        help="write every system's per-segment scores (TSV: direction, segment, system, one column per metric)",
+    )
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
+    add_sacrebleu_options(p)
     return p
 
 
-def _infer_trg_lang(systems: Sequence[str]) -> str:
+def _infer_tgt_lang(systems: Sequence[str]) -> str:
     suffixes = {Path(s).suffix.lstrip(".") for s in systems}
-    # a language code, not a file type: hyp.es.txt needs --trg-lang es
+    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
     if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
         return lang
-    raise MtharnessError("--trg-lang is required (the system files do not share a language suffix like .de)")
+    raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
 
 
 def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
@@ -132,9 +150,9 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
         return inputs, {"runs": [str(r) for r in args.runs], "notes": _copy_notes(args.runs)}
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
-    trg = args.trg_lang or _infer_trg_lang(args.systems)
-    inp = inputs_from_files(args.src, args.refs, args.systems, trg, args.baseline)
-    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": trg}
+    tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
+    inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
+    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}
 
 
 def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
@@ -152,9 +170,21 @@ def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
     return notes
 
 
+def run_seed(run_dirs: Sequence[str]) -> int:
+    """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
+    from mtharness.compare.runs import load_run
+
+    seeds = {load_run(path).payload.get("config", {}).get("seed") for path in run_dirs}
+    seeds.discard(None)
+    if len(seeds) == 1 and isinstance(seed := seeds.pop(), int):
+        return seed
+    return DEFAULT_SEED
+
+
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.human_eval import segment_table
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
 
@@ -164,7 +194,9 @@ def main(argv: Sequence[str]) -> int:
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
     inputs, sources = _inputs(args)
-    specs = [_with_model(s, args) for s in parse_specs(args.metrics)]
+    if args.seed is None:
+        args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
+    specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     comps = [
@@ -173,19 +205,26 @@ def main(argv: Sequence[str]) -> int:
     ]
     for comp in comps:
         analyse(comp, args.worst)
-    correlations = _human(args, comps)
+    evaluation = _human(args, comps)
+    correlations = evaluation.system if evaluation else []
+    out = text_stream(args)
     if not args.quiet:
-        print("\n\n".join(tables.terminal_table(c) for c in comps))
+        print("\n\n".join(tables.terminal_table(c) for c in comps), file=out)
         for note in sources.get("notes", []):
-            print(f"note: {note}")
+            print(f"note: {note}", file=out)
         if correlations:
             print(
                 "\nCorrelation with human scores ("
                 + str(args.human)
                 + ")\n"
-                + tables.correlation_table(correlations)
+                + tables.correlation_table(correlations),
+                file=out,
             )
-    written = _write_outputs(args, comps, correlations, sources)
+        if evaluation and evaluation.segment:
+            print(
+                f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}", file=out
+            )
+    written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -197,41 +236,48 @@ def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
     return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
 
 
-def _human(args: argparse.Namespace, comps: Sequence[Any]) -> list[Any]:
-    """Correlate each metric of the forward comparison with the human system scores."""
+def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:
+    """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
-        return []
-    from mtharness.compare.human import correlate, read_human
+        return None
+    from mtharness.compare.human_eval import evaluate_human
 
-    human = read_human(args.human, args.human_format, args.human_column)
     forward = next((c for c in comps if c.inp.label == "forward"), None)
     if forward is None:
         raise MtharnessError(
             "--human needs a forward comparison (human scores judge translations, not round trips)"
         )
-    out = []
-    for m in forward.metrics:
-        scores = {name: s.score for name, s in m.stats.items()}
-        out.append(correlate(m.name, scores, human, m.higher_is_better))
-    forward.extras["human"] = {"file": str(args.human), "correlations": [c.to_json() for c in out]}
-    return out
+    evaluation = evaluate_human(
+        forward, args.human, args.human_level, args.human_format, args.human_column, args.domains, args.ci_n
+    )
+    forward.extras["human"] = evaluation.to_json()
+    return evaluation
 
 
 def _write_outputs(
-    args: argparse.Namespace, comps: Sequence[Any], correlations: Sequence[Any], sources: dict[str, Any]
+    args: argparse.Namespace,
+    comps: Sequence[Any],
+    evaluation: HumanEvaluation | None,
+    sources: dict[str, Any],
 ) -> list[Path]:
     from mtharness.compare.systems import report_payload
     from mtharness.reports import tables
 
-    written = []
+    correlations = evaluation.system if evaluation else []
+    written: list[Path] = []
     if args.json:
-        written.append(atomic_write_json(args.json, report_payload(comps, sources)))
+        path = write_json(args.json, report_payload(comps, sources))
+        written += [Path(path)] if path else []
     if args.csv:
         written.append(atomic_write_text(args.csv, tables.to_csv(comps)))
     if args.markdown:
         written.append(atomic_write_text(args.markdown, tables.to_markdown(comps, correlations)))
     if args.latex:
         written.append(atomic_write_text(args.latex, tables.to_latex(comps)))
+    if args.sentence_level:
+        from mtharness.compare.analysis import sentence_level_tsv
+
+        written.append(atomic_write_text(args.sentence_level, sentence_level_tsv(comps)))
     if args.html:
         from mtharness.reports.html import render
 
@@ -242,6 +288,7 @@ def _write_outputs(
             correlations,
             sources.get("notes", []),
             {"seed": args.seed},
+            human=evaluation.human_system if evaluation else None,
         )
         written.append(atomic_write_text(args.html, html))
     return written
@@ -251,18 +298,23 @@ def leaderboard_main(argv: Sequence[str]) -> int:
     """`mtharness leaderboard RESULTS_DIR`: every run's scores in one table per dataset and pair."""
     from mtharness.compare.leaderboard import write_leaderboard
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness leaderboard",
         description="Collect every scores.json under a folder into leaderboard.md and .csv.",
     )
     p.add_argument("results_dir", nargs="?", default="results", help="folder to search (default: results)")
     p.add_argument("--out", help="folder for leaderboard.md/.csv (default: RESULTS_DIR)")
     p.add_argument("--all", action="store_true", help="every run, not just the newest per translator")
+    add_json(p, "the leaderboard (one row per run and group)")
     args = p.parse_args(list(argv))
     info = write_leaderboard(args.results_dir, args.out, args.all)
     for note in info["skipped"]:
         print(f"skipped {note}", file=sys.stderr)
-    print(f"{info['runs']} runs, {info['groups']} dataset group(s): {info['markdown']} {info['csv']}")
+    write_json(args.json, info["payload"])
+    print(
+        f"{info['runs']} runs, {info['groups']} dataset group(s): {info['markdown']} {info['csv']}",
+        file=text_stream(args),
+    )
     return 0
 
 
@@ -271,24 +323,27 @@ def report_main(argv: Sequence[str]) -> int:
     from mtharness.compare.analysis import analyse
     from mtharness.compare.runs import inputs_from_runs, load_run
     from mtharness.compare.systems import compare
-    from mtharness.reports.html import render
+    from mtharness.reports.html import render, run_summary
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness report",
         description="Write an HTML report (scores with CIs, plots, segment browser) for a run.",
     )
     p.add_argument("run_dir", help="a finished run folder (with scores.json)")
     p.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
-    p.add_argument("--metrics", nargs="+", default=["bleu", "chrf"], choices=sorted(ALL_KINDS), metavar="M")
-    p.add_argument("--ci-n", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--worst", type=int, default=10)
+    add_metrics(p)
+    p.add_argument("--ci-n", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
+    add_seed(p, None, f"default: the run's seed, else {DEFAULT_SEED}")
+    p.add_argument("--worst", type=int, default=10, help="worst segments listed (default 10)")
+    add_json(p, "the scores with their CIs")
+    add_sacrebleu_options(p)
     args = p.parse_args(list(argv))
+    if args.ci_n < 1:
+        raise MtharnessError("--ci-n must be at least 1")
     run = load_run(args.run_dir)
-    comps = [
-        compare(i, parse_specs(args.metrics), None, None, args.seed, 0.05, args.ci_n)
-        for i in inputs_from_runs([args.run_dir])
-    ]
+    seed = run_seed([args.run_dir]) if args.seed is None else args.seed
+    specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
+    comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
     for comp in comps:
         analyse(comp, args.worst)
     ds = run.payload["dataset"]
@@ -303,8 +358,16 @@ def report_main(argv: Sequence[str]) -> int:
         "copy rate": run.payload.get("copy_rate"),
     }
     html = render(
-        comps, f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})", notes=notes, meta=meta
+        comps,
+        f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})",
+        notes=notes,
+        meta=meta,
+        run_summary=run_summary(run.payload),
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
-    print(f"wrote {out}")
+    if args.json:
+        from mtharness.compare.systems import report_payload
+
+        write_json(args.json, report_payload(comps, {"runs": [str(args.run_dir)]}))
+    print(f"wrote {out}", file=text_stream(args))
     return 0

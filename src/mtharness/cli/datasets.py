@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mtharness.cli.args import Parser, add_json, text_stream, write_json
 from mtharness.data.testsets import TestSet, available, data_roots, sacrebleu_cache
-from mtharness.textio import atomic_write_json, read_lines
+from mtharness.textio import read_lines
 
 
 def _row(ts: TestSet, count: bool) -> dict[str, Any]:
@@ -28,12 +28,12 @@ def _row(ts: TestSet, count: bool) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness datasets",
         description="List the named test sets (dataset=wmt dataset.testset=NAME dataset.pair=SRC-TGT) "
         "found in the data root ($MTHARNESS_DATA, else ../shared/data) and in sacrebleu's cache.",
     )
-    p.add_argument("--json", metavar="FILE", help="also write the list as JSON to FILE")
+    add_json(p, "the list")
     p.add_argument("--no-count", action="store_true", help="do not read the sources to count segments")
     return p
 
@@ -42,14 +42,12 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     rows = [_row(ts, not args.no_count) for ts in available()]
     roots = [str(r) for r in data_roots()]
-    if args.json:
-        atomic_write_json(
-            args.json, {"data_roots": roots, "sacrebleu_cache": str(sacrebleu_cache()), "testsets": rows}
-        )
-    print(f"data root: {', '.join(roots) or 'none ($MTHARNESS_DATA unset, ../shared/data absent)'}")
-    print(f"sacrebleu cache: {sacrebleu_cache()}")
+    write_json(args.json, {"data_roots": roots, "sacrebleu_cache": str(sacrebleu_cache()), "testsets": rows})
+    out = text_stream(args)
+    print(f"data root: {', '.join(roots) or 'none ($MTHARNESS_DATA unset, ../shared/data absent)'}", file=out)
+    print(f"sacrebleu cache: {sacrebleu_cache()}", file=out)
     if not rows:
-        print("no named test sets found; use dataset=files or dataset.path=FOLDER")
+        print("no named test sets found; use dataset=files or dataset.path=FOLDER", file=out)
         return 0
     width = max(len(f"{r['testset']} {r['pair']}") for r in rows)
     for r in rows:
@@ -63,6 +61,6 @@ def main(argv: Sequence[str]) -> int:
         if r["docids"]:
             extras.append("docids")
         name = f"{r['testset']} {r['pair']}"
-        print(f"  {name:<{width}}  [{r['origin']}]  {'; '.join(extras)}")
-    print("use: mtharness run dataset=wmt dataset.testset=NAME dataset.pair=SRC-TGT", file=sys.stdout)
+        print(f"  {name:<{width}}  [{r['origin']}]  {'; '.join(extras)}", file=out)
+    print("use: mtharness run dataset=wmt dataset.testset=NAME dataset.pair=SRC-TGT", file=out)
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +17,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
-from mtharness.core import Dataset, MtharnessError
+from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
+from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.shard import (
@@ -30,19 +31,38 @@ from mtharness.run.shard import (
 )
 from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
-from mtharness.scoring.metrics import parse_specs
+from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none, parse_specs
 from mtharness.translators.base import Translator
 
+_METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
+_METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+_]*(?![A-Za-z0-9+_(])")  # not choice(...), glob(...)
 
-def config_dir() -> Path:
-    """configs/ shipped in the wheel, else the checkout's top-level configs/ (editable install)."""
-    env = os.environ.get("MTHARNESS_CONFIGS")
-    if env:
-        return Path(env).resolve()
-    packaged = Path(__file__).resolve().parents[1] / "configs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "configs"
+
+def _metric_option(name: str, dirs: Sequence[Path]) -> str:
+    """A name in `metrics=[...]`: a metric kind, else a metrics/NAME.yaml option of a config folder."""
+    kind = metric_kind_or_none(name)
+    if kind is not None or name == "null" or any((d / "metrics" / f"{name}.yaml").is_file() for d in dirs):
+        return kind or name
+    raise MtharnessError(f"metrics={name}: unknown metric; known names: {KNOWN_METRIC_NAMES}")
+
+
+def canonical_metric_overrides(argv: Sequence[str], dirs: Sequence[Path] = ()) -> list[str]:
+    """Metric names in `metrics=...` and `metrics.NAME.key=...` overrides spelt as config options.
+
+    The metrics group's options are the kinds (bleu, chrf, chrfpp, ter); users may type any name
+    canonical_metric knows (chrF2, BLEU, chrF++) as they do in compare and gate; a config file of
+    the group in ``dirs`` (a user's own metrics/NAME.yaml) passes through unchanged.
+    """
+    out = []
+    for arg in argv:
+        if m := _METRICS_GROUP.match(arg):
+            value = _NAME.sub(lambda t: _metric_option(t.group(), dirs), m.group(3))
+            arg = f"{m.group(1)}metrics{m.group(2) or ''}={value}"
+        elif (m := _METRICS_KEY.match(arg)) and (kind := metric_kind_or_none(m.group(2))):
+            arg = f"{m.group(1)}metrics.{kind}{m.group(3)}"
+        out.append(arg)
+    return out
 
 
 def instantiate_node(node: DictConfig, key: str) -> Any:
@@ -111,9 +131,18 @@ def run_shard(
     return write_manifest(manifest, run_dir)
 
 
+def run_seed(value: Any) -> int:
+    """The run's `seed` key: null means core.DEFAULT_SEED (sacrebleu's), anything else an integer."""
+    if value is None:
+        return DEFAULT_SEED
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MtharnessError(f"seed={value!r}: must be an integer (or null for {DEFAULT_SEED})")
+    return value
+
+
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
-    random.seed(cfg.seed)
+    cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     shard_cfg = cfg.get("shard") or {}
     shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
@@ -202,7 +231,10 @@ def main(argv: Sequence[str]) -> int:
             f"Config folder: {config_dir()}"
         )
         return 0
-    check_config_dirs([config_dir(), *extra_config_dirs(argv)])
+    check_hydra_flags(argv)
+    dirs = [config_dir(), *extra_config_dirs(argv)]
+    argv = canonical_metric_overrides(argv, dirs)
+    check_config_dirs(dirs)
     sys.argv = ["mtharness run", *argv]
-    _hydra_app()
+    call_hydra(_hydra_app)
     return 0

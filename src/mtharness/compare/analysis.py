@@ -13,8 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from mtharness.compare.systems import Comparison
-from mtharness.scoring.metrics import MetricSpec
+from mtharness.compare.finegrained import (
+    HIST_EDGES,
+    histogram,
+    salient_ngrams,
+    tokenizer,
+    word_f_by_frequency,
+)
+from mtharness.compare.systems import Comparison, MetricComparison
+from mtharness.scoring.metrics import MetricSpec, segment_scores
 from mtharness.scoring.significance import Scorer, SystemStats
 
 
@@ -102,24 +109,6 @@ def lowest_segments(scores: Sequence[float], k: int = 10, higher_is_better: bool
     return [int(i) for i in order[:k]]
 
 
-def word_diff(original: str, changed: str) -> list[tuple[str, str]]:
-    """Word-level diff as (op, text) pieces: op is equal, delete (only in original) or insert.
-
-    A replacement becomes a delete followed by an insert, so a renderer needs just three styles.
-    """
-    a, b = original.split(), changed.split()
-    pieces: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            pieces.append(("equal", " ".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            pieces.append(("delete", " ".join(a[i1:i2])))
-        if j2 > j1:
-            pieces.append(("insert", " ".join(b[j1:j2])))
-    return pieces
-
-
 def changed_word_share(original: str, changed: str) -> float:
     """Share of the original's words that the round trip lost or replaced."""
     words = original.split()
@@ -154,5 +143,54 @@ def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
     # 1-based line numbers (segment i of every input file is line i + 1)
     out["worst_lines"] = {s: [i + 1 for i in worst_segments(seg[base], seg[s], k)] for s in others}
     out["lowest_lines"] = {s: [i + 1 for i in lowest_segments(seg[s], k)] for s in comp.systems}
+    out.update(_finegrained(comp, seg, k))
     comp.extras["analysis"] = out
     return out
+
+
+def _finegrained(comp: Comparison, seg: dict[str, list[float]], k: int) -> dict[str, Any]:
+    """compare-mt style views: salient n-grams against the reference system, word F-measure by
+    reference frequency, sentence-score histograms."""
+    split = tokenizer(comp.inp.trg_lang)
+    words = {s: [split(h) for h in hyps] for s, hyps in comp.inp.systems.items()}
+    refs = [[split(r) for r in stream] for stream in comp.inp.refs]
+    base = comp.baseline
+    return {
+        "salient_ngrams": {
+            s: {"against": base, **salient_ngrams(words[s], words[base], refs, k)}
+            for s in comp.systems
+            if s != base
+        },
+        "word_f_by_frequency": {s: word_f_by_frequency(words[s], refs) for s in comp.systems},
+        "sentence_histograms": {
+            "metric": comp.segment_metric,
+            "edges": list(HIST_EDGES),
+            "counts": {s: histogram(seg[s]) for s in comp.systems},
+        },
+    }
+
+
+def sentence_scores(comp: Comparison, m: MetricComparison) -> dict[str, list[float]]:
+    """Per-segment scores of one metric, as sacrebleu's sentence_score gives them: BLEU with effective
+    order (sacrebleu.sentence_bleu's default), chrF and TER from the comparison's own statistics."""
+    if m.name.startswith("BLEU"):
+        return {
+            s: segment_scores(h, comp.inp.refs, comp.inp.trg_lang)["BLEU"]
+            for s, h in comp.inp.systems.items()
+        }
+    return {s: st.segment_scores() for s, st in m.stats.items()}
+
+
+def sentence_level_tsv(comps: Sequence[Comparison]) -> str:
+    """Every system's per-segment scores, one row per direction, segment and system (--sentence-level)."""
+    lines: list[str] = []
+    for comp in comps:
+        names = [m.name for m in comp.metrics]
+        per_metric = [sentence_scores(comp, m) for m in comp.metrics]
+        if not lines:
+            lines.append("\t".join(["direction", "segment", "system", *names]))
+        for i in range(comp.inp.n_segments):
+            for s in comp.systems:
+                cells = [f"{scores[s][i]:.4f}" for scores in per_metric]
+                lines.append("\t".join([comp.inp.label, str(i + 1), s, *cells]))
+    return "\n".join(lines) + "\n"

@@ -161,6 +161,26 @@ def to_csv(groups: dict[tuple[str, str, str], list[Entry]], root: Path) -> str:
     return buf.getvalue()
 
 
+def to_payload(groups: dict[tuple[str, str, str], list[Entry]], root: Path) -> dict[str, Any]:
+    """The leaderboard as JSON (`mtharness leaderboard --json`): groups, best run first."""
+    out = []
+    for (name, pair, chash), rows in groups.items():
+        cols = _columns(rows)
+        runs = [
+            {
+                "translator": e.translator,
+                "scores": {d: {m: e.score(d, m) for dd, m in cols if dd == d} for d in DIRECTIONS},
+                "copy_rate": e.payload.get("copy_rate"),
+                "created": e.created,
+                "run_dir": str(e.path),
+            }
+            for e in sorted(rows, key=_sort_key(cols))
+        ]
+        n_seg = rows[0].payload.get("n_segments")
+        out.append({"dataset": name, "pair": pair, "content_hash": chash, "n_segments": n_seg, "runs": runs})
+    return {"schema_version": 1, "kind": "leaderboard", "results_dir": str(root), "groups": out}
+
+
 def write_leaderboard(
     results_dir: str | Path, out_dir: str | Path | None = None, keep_all: bool = False
 ) -> dict[str, Any]:
@@ -173,4 +193,11 @@ def write_leaderboard(
     out = Path(out_dir) if out_dir else root
     md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root))
     csv_path = atomic_write_text(out / "leaderboard.csv", to_csv(groups, root))
-    return {"markdown": md, "csv": csv_path, "runs": len(entries), "groups": len(groups), "skipped": skipped}
+    return {
+        "markdown": md,
+        "csv": csv_path,
+        "runs": len(entries),
+        "groups": len(groups),
+        "skipped": skipped,
+        "payload": to_payload(groups, root),
+    }

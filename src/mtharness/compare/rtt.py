@@ -54,6 +54,19 @@ def _system_label(payload: dict[str, Any], path: Path) -> str:
     return str(payload.get("translator", {}).get("name") or path.parent.name)
 
 
+def resolve_score_name(name: str, names: Sequence[str]) -> str:
+    """A user's metric name as one of the run's score names: exact, any case, or the same metric kind
+    (`chrf` -> chrF2); unchanged when nothing matches, so the caller's error names what exists."""
+    from mtharness.scoring.metrics import metric_kind_or_none
+
+    if name in names:
+        return name
+    same_case = [n for n in names if n.lower() == name.lower()]
+    kind = metric_kind_or_none(name)
+    same_kind = [n for n in names if kind is not None and metric_kind_or_none(n) == kind]
+    return (same_case or same_kind or [name])[0]
+
+
 def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") -> dict[str, Any]:
     """Correlation, across systems, of each round-trip metric with ``forward_metric``."""
     from scipy import stats
@@ -70,6 +83,7 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
     if len(hashes) > 1:
         names = sorted({r["dataset"]["name"] for _, r in runs})
         raise MtharnessError(f"runs are on different data ({names}); correlate runs of one dataset only")
+    forward_metric = resolve_score_name(forward_metric, sorted(runs[0][1]["scores"]["forward"]))
     systems: list[dict[str, Any]] = []
     for f, r in runs:
         if forward_metric not in r["scores"]["forward"]:

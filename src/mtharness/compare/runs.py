@@ -104,13 +104,21 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
                 order_systems(systems, baseline),
                 sources,
                 list(first.payload["dataset"].get("references") or []),
+                baseline,
             )
         )
     if all(run.has_round_trip for run in runs):
         systems = {n: [r["round_trip"] for r in run.rows] for n, run in zip(names, runs, strict=True)}
         out.append(
             CompareInput(
-                "round_trip", first.src_lang, [sources], order_systems(systems, baseline), sources, ["source"]
+                "round_trip",
+                first.src_lang,
+                [sources],
+                order_systems(systems, baseline),
+                sources,
+                ["source"],
+                baseline,
+                pivots={n: [r["forward"] for r in run.rows] for n, run in zip(names, runs, strict=True)},
             )
         )
     if not out:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.compare.clusters import Ranking, rank, sort_best_first
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
-    DEFAULT_SEED,
     ConfidenceInterval,
     Method,
     PairedResult,
@@ -44,6 +44,8 @@ class CompareInput:
     systems: dict[str, list[str]]  # name -> outputs, baseline first
     sources: list[str] | None = None
     ref_names: list[str] = field(default_factory=list)
+    baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
+    pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
     # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
     neural: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
 
@@ -63,6 +65,7 @@ class MetricComparison:
     ci: dict[str, ConfidenceInterval]
     tests: dict[str, PairedResult]
     test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
+    ranking: Ranking | None = None  # every pair tested, WMT-style clusters (None without a test)
 
 
 @dataclass
@@ -78,6 +81,7 @@ class Comparison:
     extras: dict[str, Any] = field(default_factory=dict)  # human correlation, analysis, ... (in the JSON)
     segment_metric: str = ""  # the sentence-level metric of the analysis (chrF), and its scores
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
+    baseline_given: bool = True  # False: `baseline` is only the best system, the reference of the analysis
 
     @property
     def systems(self) -> list[str]:
@@ -100,7 +104,7 @@ def system_name(path: str | Path, trg_lang: str) -> str:
 
 
 def order_systems(systems: dict[str, list[str]], baseline: str | None) -> dict[str, list[str]]:
-    """Put the baseline first (default: the first system given)."""
+    """Check the systems and the --baseline name; the baseline goes first (until compare() ranks them)."""
     if not systems:
         raise MtharnessError("no systems to compare: give --systems FILE [FILE ...] or run folders")
     if baseline is None:
@@ -142,6 +146,7 @@ def inputs_from_files(
         systems=order_systems(outputs, baseline),
         sources=sources,
         ref_names=[Path(r).name for r in refs],
+        baseline=baseline,
     )
 
 
@@ -156,35 +161,34 @@ def compare(
     jobs: int = 1,
     cache_dir: str | Path | None = None,
 ) -> Comparison:
-    """Score every system with every metric; CIs for all, paired tests against the first (baseline).
+    """Score every system with every metric; CIs for all; every pair tested and ranked in clusters.
 
-    ``jobs`` > 1 extracts the per-segment statistics in that many worker processes. COMET-family
-    metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them between calls).
+    Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
+    also gets its paired test against that baseline; without it the best system is the reference of
+    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
     """
-    names = list(inp.systems)
-    baseline = names[0]
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
+    scorers, all_stats = _all_stats(inp, specs, jobs, cache_dir)
+    order = sort_best_first(all_stats[0])
+    inp.systems = {name: inp.systems[name] for name in order}
+    baseline = inp.baseline or order[0]
     results = []
-    scorers = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs if not spec.neural]
-    extracted = iter(extract_all(scorers, inp.systems, jobs))
-    by_scorer = iter(scorers)
-    for spec in specs:
-        scorer: Scorer | None = None
-        if spec.neural:
-            from mtharness.compare.neural import neural_stats
-
-            stats = neural_stats(inp, spec, cache_dir)
-        else:
-            scorer, stats = next(by_scorer), next(extracted)
+    for scorer, unordered in zip(scorers, all_stats, strict=True):
+        stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
         tests = {}
         if method:
-            for name in names[1:]:
-                tests[name] = paired_test(stats[baseline], stats[name], method, n, seed, alpha, ci_samples)
+            for name in order:
+                if name != baseline:
+                    tests[name] = paired_test(
+                        stats[baseline], stats[name], method, n, seed, alpha, ci_samples
+                    )
         ci = {}
-        for name in names:
+        for name in order:
             test = tests.get(name)
             # the bs test already holds the system's CI from the very same resamples
             ci[name] = test.ci if test and test.ci else bootstrap_ci(stats[name], ci_samples, seed)
+        known = {(baseline, name): t for name, t in tests.items()}
         first = stats[baseline]
         results.append(
             MetricComparison(
@@ -195,9 +199,33 @@ def compare(
                 ci,
                 tests,
                 _test_signature(scorer, method, n, seed, first.signature),
+                rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
             )
         )
-    return Comparison(inp, baseline, results, method, n, seed, alpha, ci_samples)
+    return Comparison(
+        inp, baseline, results, method, n, seed, alpha, ci_samples, baseline_given=inp.baseline is not None
+    )
+
+
+def _all_stats(
+    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
+) -> tuple[list[Scorer | None], list[dict[str, SystemStats]]]:
+    """Per spec: its sacrebleu Scorer (None for COMET-family) and every system's statistics."""
+    sacre = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs if not spec.neural]
+    extracted = iter(extract_all(sacre, inp.systems, jobs))
+    by_scorer = iter(sacre)
+    scorers: list[Scorer | None] = []
+    all_stats: list[dict[str, SystemStats]] = []
+    for spec in specs:
+        if spec.neural:
+            from mtharness.compare.neural import neural_stats
+
+            scorers.append(None)
+            all_stats.append(neural_stats(inp, spec, cache_dir))
+        else:
+            scorers.append(next(by_scorer))
+            all_stats.append(next(extracted))
+    return scorers, all_stats
 
 
 def _test_signature(
@@ -240,11 +268,18 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
             "higher_is_better": m.higher_is_better,
             "systems": per_system,
         }
+        if m.ranking is not None:
+            ranked = m.ranking.to_json()
+            metrics[m.name].update(clusters=ranked["clusters"], pairwise=ranked["pairwise"])
+            for name in comp.systems:
+                per_system[name].update(rank=m.ranking.rank_range(name), cluster=m.ranking.cluster_of(name))
     return {
         "trg_lang": comp.inp.trg_lang,
         "n_segments": comp.inp.n_segments,
         "references": comp.inp.ref_names,
-        "baseline": comp.baseline,
+        "baseline": comp.baseline if comp.baseline_given else None,
+        "reference_system": comp.baseline,  # the analysis' reference: the baseline, else the best system
+        "ranked_by": comp.metrics[0].name if comp.metrics else None,
         "systems": comp.systems,
         "metrics": metrics,
         **comp.extras,
@@ -262,7 +297,7 @@ def report_payload(
                 "schema_version": SCHEMA_VERSION,
                 "kind": "comparison",
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "baseline": first.baseline,
+                "baseline": first.baseline if first.baseline_given else None,
                 "paired": {
                     "method": first.method,
                     "n_samples": first.n_samples if first.method else None,

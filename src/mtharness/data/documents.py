@@ -9,11 +9,26 @@ from typing import Any
 from mtharness.core import Dataset, LanguagePair, MtharnessError
 from mtharness.textio import read_text
 
+LAYOUTS = ("auto", "blank", "lines")
 
-def split_paragraphs(text: str) -> list[str]:
-    """Paragraphs are separated by blank lines; lines inside one paragraph are joined by a space."""
+
+def split_paragraphs(text: str, layout: str = "blank") -> list[str]:
+    """Split a document into paragraphs.
+
+    ``blank``: paragraphs are separated by blank lines; lines inside one are joined by a space.
+    ``lines``: one paragraph per line (a run's hyp/rt files, sacrebleu-style line-aligned files).
+    ``auto``: ``blank`` when the text has a blank line between two non-blank ones, else ``lines``.
+    """
+    if layout not in LAYOUTS:
+        raise MtharnessError(f"paragraph layout {layout!r}: choose from {', '.join(LAYOUTS)}")
+    lines = text.split("\n")
+    if layout == "auto":
+        inner = [line.strip() for line in text.strip().split("\n")]
+        layout = "blank" if "" in inner else "lines"
+    if layout == "lines":
+        return [line.strip() for line in lines if line.strip()]
     paragraphs, current = [], []
-    for line in text.split("\n"):
+    for line in lines:
         if line.strip():
             current.append(line.strip())
         elif current:
@@ -24,10 +39,10 @@ def split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-def read_paragraphs(path: str | Path, what: str = "document") -> list[str]:
-    paragraphs = split_paragraphs(read_text(path, what))
+def read_paragraphs(path: str | Path, what: str = "document", layout: str = "blank") -> list[str]:
+    paragraphs = split_paragraphs(read_text(path, what), layout)
     if not paragraphs:
-        raise MtharnessError(f"{what} {path}: no paragraphs (paragraphs are separated by blank lines)")
+        raise MtharnessError(f"{what} {path}: no paragraphs (it is empty or blank)")
     return paragraphs
 
 

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError
 from mtharness.gate.baseline import RATES, RunSnapshot
+from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 
 Kind = Literal["max_drop", "min_score"]
 Status = Literal["pass", "fail", "skip"]
@@ -70,7 +71,7 @@ class Outcome:
 class GateSettings:
     alpha: float = 0.05
     n_resamples: int = 1000
-    seed: int = 12345
+    seed: int = DEFAULT_SEED
 
 
 @dataclass
@@ -154,6 +155,22 @@ def _split_target(spec: RuleSpec) -> tuple[list[str] | None, str]:
     return [str(direction)], metric
 
 
+def _score_names(metric: str, names: Iterable[str], base: RunSnapshot) -> list[str]:
+    """The baseline's score names a rule's metric means: a pattern or exact name (any case), else
+    every score of the same metric kind, so `chrf` finds chrF2 and `chrf++` finds chrF2++."""
+    names = list(names)
+    hits = [n for n in names if fnmatch.fnmatchcase(n.lower(), metric.lower())]
+    kind = metric_kind_or_none(metric)
+    if hits or kind is None:
+        return hits
+
+    def kind_of(name: str) -> str | None:
+        node = base.metrics.get(name) or {}
+        return metric_kind_or_none(str(node.get("kind") or name))
+
+    return [n for n in names if kind_of(n) == kind]
+
+
 def expand_rules(specs: Iterable[RuleSpec], base: RunSnapshot, notes: list[str]) -> list[Rule]:
     """Concrete rules for the metrics and directions the baseline actually has (names case-insensitive)."""
     rules: list[Rule] = []
@@ -175,7 +192,7 @@ def expand_rules(specs: Iterable[RuleSpec], base: RunSnapshot, notes: list[str])
         matched = False
         for direction in directions or list(DIRECTIONS):
             names = base.scores.get(direction, {})
-            hits = [n for n in names if fnmatch.fnmatchcase(n.lower(), metric.lower())]
+            hits = _score_names(metric, names, base)
             if not hits and directions is not None:
                 raise MtharnessError(
                     f"rule {spec.metric}: the baseline has no {direction} score {metric!r}; "
@@ -189,7 +206,10 @@ def expand_rules(specs: Iterable[RuleSpec], base: RunSnapshot, notes: list[str])
             ]
         if not matched:
             have = sorted({n for d in base.scores.values() for n in d})
-            raise MtharnessError(f"rule {spec.metric}: the baseline has no score {metric!r}; it has {have}")
+            known = "" if metric_kind_or_none(metric) else f" (metric names: {KNOWN_METRIC_NAMES})"
+            raise MtharnessError(
+                f"rule {spec.metric}: the baseline has no score {metric!r}; it has {have}{known}"
+            )
     seen: dict[tuple[str, str | None, str], Rule] = {}
     for rule in rules:  # a later rule for the same check replaces an earlier one (flags after config)
         seen[(rule.metric, rule.direction, rule.kind)] = rule

@@ -8,14 +8,14 @@ script or asset is fetched from anywhere, so the file works opened straight from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtharness import __version__
-from mtharness.compare.analysis import word_diff
 from mtharness.compare.human import Correlation
-from mtharness.compare.systems import Comparison
+from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.reports import plots
+from mtharness.validity.align import word_diff
 
 MAX_BROWSER_ROWS = 2000  # beyond this the page gets slow to open; the JSON has everything
 
@@ -32,8 +32,29 @@ def _environment() -> Any:
     )
 
 
+HOW_TO_READ = (
+    "Forward scores compare each system's translation with human reference translations: they measure "
+    "translation quality. Round-trip scores compare the original with the text translated there and "
+    "back: they need no references, but a system that copies or barely changes its input scores high, "
+    "so read them next to the copy and off-target rates. Run with validity=full to add semantic "
+    "similarity of the round trip and whole-document scores."
+)
+FOLD_CHARS = 240  # segment texts longer than this are folded to their start, click to expand
+
+
+def _verdict(comp: Comparison, m: MetricComparison, name: str) -> str:
+    """'reference', 'better', 'worse' or '' (not significantly different / no test): one colour each."""
+    if name == comp.baseline and comp.baseline_given:
+        return "reference"
+    test = m.tests.get(name)
+    if not comp.baseline_given or test is None or not test.significant:
+        return ""
+    return "better" if test.improved else "worse"
+
+
 def _score_rows(comp: Comparison) -> list[dict[str, Any]]:
     rows = []
+    ranking = comp.metrics[0].ranking if comp.metrics else None
     for name in comp.systems:
         cells = []
         for m in comp.metrics:
@@ -42,16 +63,46 @@ def _score_rows(comp: Comparison) -> list[dict[str, Any]]:
                 {
                     "score": f"{m.stats[name].score:.2f}",
                     "ci": f"±{m.ci[name].half_width:.2f}",
-                    "p": f"{test.p_value:.4f}" if test else "",
-                    "significant": bool(test and test.significant),
-                    "improved": bool(test and test.improved),
+                    "p": f"{test.p_value:.4f}" if test and comp.baseline_given else "",
+                    "significant": bool(test and test.significant and comp.baseline_given),
+                    "verdict": _verdict(comp, m, name),
                 }
             )
-        rows.append({"system": name, "baseline": name == comp.baseline, "cells": cells})
+        rows.append(
+            {
+                "system": name,
+                "reference": name == comp.baseline and comp.baseline_given,
+                "rank": ranking.rank_range(name) if ranking else "",
+                "cluster": ranking.cluster_of(name) if ranking else 0,
+                "cells": cells,
+            }
+        )
     return rows
 
 
+def _matrix(comp: Comparison) -> dict[str, Any] | None:
+    ranking = comp.metrics[0].ranking if comp.metrics else None
+    if ranking is None:
+        return None
+    rows = []
+    for a in ranking.order:
+        cells = []
+        for b in ranking.order:
+            pv = None if a == b else ranking.p_value(a, b)
+            cells.append(
+                {"p": "" if pv is None else f"{pv:.3f}", "significant": pv is not None and pv < comp.alpha}
+            )
+        rows.append({"system": a, "cells": cells})
+    return {
+        "metric": comp.metrics[0].name,
+        "systems": ranking.order,
+        "rows": rows,
+        "clusters": [{"ranks": ranking.rank_range(m[0]), "systems": m} for m in ranking.clusters],
+    }
+
+
 def _plots(comp: Comparison) -> list[dict[str, str]]:
+    color = {"reference": plots.REFERENCE_COLOR, "better": plots.BETTER_COLOR, "worse": plots.WORSE_COLOR}
     data = [
         {
             "name": m.name,
@@ -59,15 +110,24 @@ def _plots(comp: Comparison) -> list[dict[str, str]]:
             "systems": comp.systems,
             "scores": [m.stats[s].score for s in comp.systems],
             "half_widths": [m.ci[s].half_width for s in comp.systems],
+            "colors": [color.get(_verdict(comp, m, s), plots.NEUTRAL_COLOR) for s in comp.systems],
         }
         for m in comp.metrics
     ]
     out = [
         {
-            "title": "Scores with 95% bootstrap confidence intervals",
-            "uri": plots.scores_with_ci(data, comp.baseline),
+            "title": "Scores with 95% bootstrap confidence intervals (axis from zero)",
+            "uri": plots.scores_with_ci(data),
         }
     ]
+    hist = comp.extras.get("analysis", {}).get("sentence_histograms")
+    if hist:
+        out.append(
+            {
+                "title": "Sentence-score distribution",
+                "uri": plots.histograms(hist["counts"], hist["edges"], hist["metric"]),
+            }
+        )
     if comp.segment_scores:
         out.append(
             {
@@ -82,21 +142,32 @@ def _plots(comp: Comparison) -> list[dict[str, str]]:
     return out
 
 
+def _folded(text: str) -> dict[str, str]:
+    """A long text as its start plus the rest, so the page shows a line and a click opens it."""
+    if len(text) <= FOLD_CHARS:
+        return {"head": text, "rest": ""}
+    cut = text.rfind(" ", 0, FOLD_CHARS)
+    cut = cut if cut > FOLD_CHARS // 2 else FOLD_CHARS
+    return {"head": text[:cut], "rest": text[cut:]}
+
+
 def _output(comp: Comparison, system: str, i: int) -> dict[str, Any]:
     text = comp.inp.systems[system][i]
-    out: dict[str, Any] = {"name": system, "text": text, "diff": None, "score": None}
+    out: dict[str, Any] = {"name": system, "text": _folded(text), "diff": None, "score": None, "pivot": None}
     if comp.segment_scores:
         out["score"] = f"{comp.segment_scores[system][i]:.1f}"
     if comp.inp.label == "round_trip":  # highlight what the round trip changed in the original
         out["diff"] = word_diff(comp.inp.refs[0][i], text)
+        if comp.inp.pivots and system in comp.inp.pivots:
+            out["pivot"] = _folded(comp.inp.pivots[system][i])
     return out
 
 
 def _segment(comp: Comparison, i: int, systems: Sequence[str]) -> dict[str, Any]:
     return {
         "line": i + 1,
-        "source": comp.inp.sources[i] if comp.inp.sources else None,
-        "refs": [] if comp.inp.label == "round_trip" else [r[i] for r in comp.inp.refs],
+        "source": _folded(comp.inp.sources[i]) if comp.inp.sources else None,
+        "refs": [] if comp.inp.label == "round_trip" else [_folded(r[i]) for r in comp.inp.refs],
         "outputs": [_output(comp, s, i) for s in systems],
     }
 
@@ -116,7 +187,7 @@ def _worst(comp: Comparison) -> list[dict[str, Any]]:
     for system, lines in analysis.get("worst_lines", {}).items():
         groups.append(
             {
-                "title": f"Where {system} loses most against {base}",
+                "title": f"Where {system} loses most against {base} (segment {comp.segment_metric})",
                 "segments": [_segment(comp, n - 1, [base, system]) for n in lines],
             }
         )
@@ -138,7 +209,11 @@ def _section(comp: Comparison) -> dict[str, Any]:
             {"name": m.name, "arrow": "↑" if m.higher_is_better else "↓", "signature": m.signature}
             for m in comp.metrics
         ],
+        "baseline_given": comp.baseline_given,
+        "reference": comp.baseline,
         "rows": _score_rows(comp),
+        "matrix": _matrix(comp),
+        "warnings": comp.extras.get("warnings", []),
         "plots": _plots(comp),
         "segment_metric": comp.segment_metric,
         "buckets": analysis.get("length_buckets", {}),
@@ -149,23 +224,110 @@ def _section(comp: Comparison) -> dict[str, Any]:
     }
 
 
+def _number(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
+
+
+def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a single-run report shows above the comparisons: every score scores.json holds (all metrics,
+    both directions, with signatures), the copy / off-target / empty-source rates, document scores."""
+    scores = payload.get("scores") or {}
+    names: list[str] = []
+    for direction in scores.values():
+        names += [n for n, v in direction.items() if isinstance(v, dict) and "score" in v and n not in names]
+    directions = [
+        {
+            "label": label.replace("_", " ") + ("" if d else " (no references: not scored)"),
+            "scores": {
+                n: _number(v.get("score")) for n, v in d.items() if isinstance(v, dict) and "score" in v
+            },
+        }
+        for label, d in scores.items()
+    ]
+    signatures = sorted(
+        {
+            f"{n}: {v['signature']}"
+            for d in scores.values()
+            for n, v in d.items()
+            if isinstance(v, dict) and v.get("signature")
+        }
+    )
+    rates = [
+        ("copy rate (forward output identical to its source)", _number(payload.get("copy_rate"), 3)),
+        (
+            "off-target rate (forward output not in the target language)",
+            _number(payload.get("off_target_rate"), 3),
+        ),
+    ]
+    if payload.get("empty_sources") is not None:
+        rates.append(("empty source segments (left out of the copy rate)", str(payload["empty_sources"])))
+    documents, doc_metrics = [], []
+    for name, doc in ((payload.get("document") or {}).get("documents") or {}).items():
+        row: dict[str, str] = {}
+        for label, block in doc.items():
+            if isinstance(block, dict):
+                for metric, value in block.items():
+                    key = f"{label.replace('_', ' ')} {metric}"
+                    row[key] = _number(value.get("score") if isinstance(value, dict) else value)
+                    doc_metrics += [key] if key not in doc_metrics else []
+        documents.append({"name": name, "n": doc.get("n_paragraphs", ""), "scores": row})
+    return {
+        "metric_names": names,
+        "directions": directions,
+        "signatures": signatures,
+        "rates": rates,
+        "documents": documents,
+        "document_metrics": doc_metrics,
+    }
+
+
+def _scatter(
+    comps: Sequence[Comparison], correlations: Sequence[Correlation], human: Mapping[str, float]
+) -> str | None:
+    forward = next((c for c in comps if c.inp.label == "forward"), None)
+    if forward is None or not correlations or not human:
+        return None
+    points = []
+    for corr in correlations:
+        m = forward.metric(corr.metric)
+        names = [s for s in corr.systems if s in m.stats]
+        matched = {s.casefold(): v for s, v in human.items()}
+        names = [s for s in names if s in human or s.casefold() in matched]
+        points.append(
+            {
+                "metric": corr.metric,
+                "systems": names,
+                "x": [m.stats[s].score for s in names],
+                "y": [human.get(s, matched.get(s.casefold(), 0.0)) for s in names],
+                "pearson": corr.pearson,
+            }
+        )
+    return plots.human_scatter(points) if points else None
+
+
 def render(
     comps: Sequence[Comparison],
     title: str,
     correlations: Sequence[Correlation] = (),
     notes: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
+    human: Mapping[str, float] | None = None,
+    run_summary: Mapping[str, Any] | None = None,
 ) -> str:
-    """The whole page as one HTML string."""
+    """The whole page as one HTML string. ``human`` (system -> human score) adds the scatter plot;
+    ``run_summary`` (single-run reports) adds every score of scores.json, rates and document scores."""
     template = _environment().get_template("report.html.j2")
     return str(
         template.render(
             title=title,
             notes=list(notes),
             meta=meta or {},
+            how_to_read=HOW_TO_READ,
             generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             version=__version__,
             sections=[_section(c) for c in comps],
             correlations=[c.to_json() for c in correlations],
+            scatter=_scatter(comps, correlations, human or {}),
+            run=run_summary,
         )
     )

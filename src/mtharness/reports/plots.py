@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_BASE_COLOR = "#d62728"
-_COLOR = "#1f77b4"
+# One meaning per colour on every plot and table of the report: grey the reference system, green
+# significantly better than it, red significantly worse, blue everything else.
+REFERENCE_COLOR = "#4b5563"
+BETTER_COLOR = "#1a7f37"
+WORSE_COLOR = "#b42318"
+NEUTRAL_COLOR = "#1f77b4"
+# quantities with a natural zero and, for these, a natural top: bars start at 0 so a 1-point gap looks small
+SCALE_MAX = {"BLEU": 100.0, "chrF": 100.0, "TER": None, "COMET": None}
 
 
 def _figure(width: float, height: float) -> Any:
@@ -30,10 +37,12 @@ def _data_uri(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def scores_with_ci(metrics: Sequence[Mapping[str, Any]], baseline: str | None = None) -> str:
-    """One panel per metric: a bar per system with its 95% CI as error bar; baseline in red.
+def scores_with_ci(metrics: Sequence[Mapping[str, Any]]) -> str:
+    """One panel per metric: a bar per system (best first) with its 95% CI as error bar.
 
-    ``metrics``: [{"name", "higher_is_better", "systems": [names], "scores": [...], "half_widths": [...]}].
+    ``metrics``: [{"name", "higher_is_better", "systems": [names], "scores": [...], "half_widths": [...],
+    "colors": [...]}]. The value axis starts at zero: BLEU, chrF and TER are counts-based scores with
+    a true zero, and a truncated axis makes a one-point difference look like a landslide.
     """
     n = len(metrics)
     n_sys = max(len(m["systems"]) for m in metrics)
@@ -41,17 +50,59 @@ def scores_with_ci(metrics: Sequence[Mapping[str, Any]], baseline: str | None = 
     axes = fig.subplots((n + 1) // 2, min(n, 2), squeeze=False).ravel()
     for ax, m in zip(axes, metrics, strict=False):
         names = list(m["systems"])
-        colors = [_BASE_COLOR if s == baseline and len(names) > 1 else _COLOR for s in names]
-        ax.bar(range(len(names)), m["scores"], yerr=m["half_widths"], color=colors, capsize=4, alpha=0.85)
+        colors = m.get("colors") or [NEUTRAL_COLOR] * len(names)
+        ax.bar(range(len(names)), m["scores"], yerr=m["half_widths"], color=colors, capsize=4, alpha=0.9)
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
         ax.set_title(f"{m['name']} ({'higher' if m['higher_is_better'] else 'lower'} is better)", fontsize=10)
-        lows = [s - h for s, h in zip(m["scores"], m["half_widths"], strict=True)]
         highs = [s + h for s, h in zip(m["scores"], m["half_widths"], strict=True)]
-        span = max(highs) - min(lows) or 1.0
-        ax.set_ylim(max(0.0, min(lows) - span), max(highs) + 0.3 * span)
+        top = max(highs) * 1.12 or 1.0
+        cap = next((v for k, v in SCALE_MAX.items() if str(m["name"]).startswith(k)), None)
+        ax.set_ylim(0.0, min(top, cap) if cap else top)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)
+    return _data_uri(fig)
+
+
+def human_scatter(points: Sequence[Mapping[str, Any]]) -> str:
+    """Metric (x) against human score (y), one panel per metric, one labelled dot per system.
+
+    ``points``: [{"metric", "systems": [...], "x": [...], "y": [...], "pearson": float | None}].
+    """
+    n = len(points)
+    fig = _figure(4.2 * min(n, 3), 3.6 * ((n + 2) // 3))
+    axes = fig.subplots((n + 2) // 3, min(n, 3), squeeze=False).ravel()
+    for ax, pt in zip(axes, points, strict=False):
+        ax.scatter(pt["x"], pt["y"], color=NEUTRAL_COLOR)
+        for name, x, y in zip(pt["systems"], pt["x"], pt["y"], strict=True):
+            ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        r = pt.get("pearson")
+        ax.set_title(
+            f"{pt['metric']} vs human" + (f" (Pearson {r:.3f})" if r is not None else ""), fontsize=10
+        )
+        ax.set_xlabel(pt["metric"])
+        ax.set_ylabel("human score")
+        ax.grid(alpha=0.3)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return _data_uri(fig)
+
+
+def histograms(counts: Mapping[str, Sequence[int]], edges: Sequence[int], metric: str) -> str:
+    """Sentence-score histograms, one step line per system, same bins for all."""
+    fig = _figure(7.0, 3.4)
+    ax = fig.subplots()
+    centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    for name, c in counts.items():
+        ax.plot(centres, list(c), marker="o", label=name)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"sentence {metric}")
+    ax.set_ylabel("segments")
+    ax.set_title(f"Distribution of sentence {metric}", fontsize=10)
+    ax.grid(alpha=0.3)
+    if len(counts) > 1:
+        ax.legend(fontsize=7, ncols=2)
     return _data_uri(fig)
 
 
@@ -69,6 +120,7 @@ def segment_distributions(scores: Mapping[str, Sequence[float]], metric: str) ->
         fontsize=8,
     )
     ax.set_ylabel(f"segment {metric}")
+    ax.set_ylim(bottom=0)
     ax.set_title(f"segment {metric}: quartiles, ▲ mean", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     return _data_uri(fig)
@@ -84,6 +136,7 @@ def length_buckets(rows: Sequence[Mapping[str, Any]], metric: str) -> str:
         ax.plot(range(len(rows)), [r["scores"][name] for r in rows], marker="o", label=name)
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel(metric)
+    ax.set_ylim(bottom=0)
     ax.set_title(f"{metric} by source length", fontsize=10)
     ax.grid(alpha=0.3)
     if len(systems) > 1:

@@ -7,19 +7,55 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from mtharness.compare.clusters import Ranking
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison
 
 
 def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
-    """(score with CI, p-value with marker) for one table cell."""
+    """(score with CI, p-value against the baseline with marker) for one table cell."""
     m = comp.metric(metric)
     ci = m.ci[system]
     score = f"{m.stats[system].score:.2f} (±{ci.half_width:.2f})"
     test = m.tests.get(system)
+    if not comp.baseline_given:
+        return score, ""
     if test is None:
         return score, "baseline" if system == comp.baseline and comp.method else ""
     return score, f"{test.p_value:.4f}{test.marker}"
+
+
+def _ranked(comp: Comparison) -> Ranking | None:
+    return comp.metrics[0].ranking if comp.metrics else None
+
+
+def ranking_lines(comp: Comparison, matrix_limit: int = 12) -> list[str]:
+    """The clusters of the first metric and its N x N p-value matrix (up to ``matrix_limit`` systems)."""
+    ranking = _ranked(comp)
+    if ranking is None:
+        return []
+    name = comp.metrics[0].name
+    lines = [
+        f"clusters by {name} (a system joins its cluster's best system unless p < {comp.alpha}; "
+        f"paired {comp.method}, n={comp.n_samples}, seed={comp.seed}):"
+    ]
+    for i, members in enumerate(ranking.clusters, 1):
+        lines.append(f"  {i}. [rank {ranking.rank_range(members[0])}] {', '.join(members)}")
+    if len(ranking.order) <= matrix_limit:
+        labels = [str(i) for i in range(1, len(ranking.order) + 1)]
+        width = max(len(n) for n in ranking.order) + 4
+        lines.append(f"pairwise p-values ({name}; * p < {comp.alpha}):")
+        lines.append(" " * width + "".join(f"{lab:>8}" for lab in labels))
+        for i, a in enumerate(ranking.order):
+            cells = []
+            for b in ranking.order:
+                if a == b:
+                    cells.append(f"{'-':>8}")
+                else:
+                    pv = ranking.p_value(a, b)
+                    cells.append(f"{pv:>7.4f}{'*' if pv < comp.alpha else ' '}")
+            lines.append(f"{labels[i] + '. ' + a:<{width}}" + "".join(cells))
+    return lines
 
 
 def _arrow(higher_is_better: bool) -> str:
@@ -32,34 +68,44 @@ def describe(comp: Comparison) -> str:
     test = f"paired {comp.method} (n={comp.n_samples}, seed={comp.seed})" if comp.method else "no paired test"
     return (
         f"{comp.inp.label}: {len(comp.systems)} system{'s' if len(comp.systems) != 1 else ''}, {comp.inp.n_segments} segments, "
-        f"{refs}, baseline {comp.baseline}; {test}; "
+        f"{refs}, {'baseline ' + comp.baseline if comp.baseline_given else 'sorted by ' + comp.metrics[0].name}; {test}; "
         f"95% CI from {comp.ci_samples} bootstrap resamples"
     )
 
 
 def terminal_table(comp: Comparison) -> str:
-    """Fixed-width table: score (±CI half-width) and p-value per metric; * marks p < alpha."""
-    header = ["system"]
+    """Fixed-width table, best first: cluster rank, score (±CI half-width) per metric, and the
+    p-value against --baseline when one was given; then the clusters and the pairwise matrix."""
+    ranking = _ranked(comp)
+    header = ["rank"] if ranking else []
+    header.append("system")
     for m in comp.metrics:
-        header += [f"{m.name} {_arrow(m.higher_is_better)}", "p"]
+        header.append(f"{m.name} {_arrow(m.higher_is_better)}")
+        if comp.baseline_given:
+            header.append("p")
     rows = [header]
     for name in comp.systems:
-        row = [name]
+        row = [ranking.rank_range(name)] if ranking else []
+        row.append(name)
         for m in comp.metrics:
-            row += list(_cell(comp, m.name, name))
+            score, pv = _cell(comp, m.name, name)
+            row += [score, pv] if comp.baseline_given else [score]
         rows.append(row)
+    name_col = 1 if ranking else 0
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [describe(comp)]
     for n, row in enumerate(rows):
         lines.append(
             "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+                c.ljust(w) if i <= name_col else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
-    if comp.method:
+    if comp.method and comp.baseline_given:
         lines.append(f"* p < {comp.alpha} against {comp.baseline} (two-sided)")
+    lines += ranking_lines(comp)
     lines += [f"  {m.name}: {m.signature}" for m in comp.metrics]
     return "\n".join(lines)
 
@@ -80,7 +126,8 @@ def long_rows(comps: Sequence[Comparison]) -> list[dict[str, Any]]:
                         "ci_low": round(ci.low, 4),
                         "ci_high": round(ci.high, 4),
                         "ci_half_width": round(ci.half_width, 4),
-                        "baseline": comp.baseline,
+                        "rank": r.rank_range(name) if (r := m.ranking) else "",
+                        "baseline": comp.baseline if comp.baseline_given else "",
                         "delta": round(test.delta, 4) if test else "",
                         "p_value": round(test.p_value, 4) if test else "",
                         "significant": test.significant if test else "",
@@ -110,17 +157,28 @@ def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation]
     out = []
     for comp in comps:
         out += [f"### {comp.inp.label}", "", describe(comp), ""]
-        head = "| system |" + "".join(f" {m.name} {_arrow(m.higher_is_better)} | p |" for m in comp.metrics)
-        out += [head, "|---|" + "---:|---:|" * len(comp.metrics)]
+        ranking = _ranked(comp)
+        p_col = " p |" if comp.baseline_given else ""
+        head = ("| rank " if ranking else "") + "| system |"
+        head += "".join(f" {m.name} {_arrow(m.higher_is_better)} |{p_col}" for m in comp.metrics)
+        out += [
+            head,
+            ("|---" if ranking else "") + "|---|" + ("---:|" * (2 if p_col else 1)) * len(comp.metrics),
+        ]
         for name in comp.systems:
-            cells = "".join(f" {s} | {p} |" for s, p in (_cell(comp, m.name, name) for m in comp.metrics))
-            out.append(f"| {_md(name)} |{cells}")
+            cells = "".join(
+                f" {s} |" + (f" {pv} |" if p_col else "")
+                for s, pv in (_cell(comp, m.name, name) for m in comp.metrics)
+            )
+            out.append((f"| {ranking.rank_range(name)} " if ranking else "") + f"| {_md(name)} |{cells}")
         out.append("")
-        if comp.method:
+        if comp.method and comp.baseline_given:
             out.append(
                 f"`*` p < {comp.alpha} against {_md(comp.baseline)} (two-sided); ± is the 95% CI half-width."
             )
             out.append("")
+        if ranking:
+            out += ["```", *ranking_lines(comp), "```", ""]
         out += [f"- {m.name}: `{m.signature}`" for m in comp.metrics]
         out.append("")
     if correlations:
@@ -173,11 +231,11 @@ def to_latex(comps: Sequence[Comparison]) -> str:
             cells = []
             for m in comp.metrics:
                 test = m.tests.get(name)
-                mark = r"$^\dagger$" if test and test.significant else ""
+                mark = r"$^\dagger$" if test and test.significant and comp.baseline_given else ""
                 cells.append(f"{m.stats[name].score:.2f} $\\pm$ {m.ci[name].half_width:.2f}{mark}")
             out.append(latex_escape(name) + " & " + " & ".join(cells) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
-        if comp.method:
+        if comp.method and comp.baseline_given:
             out.append(
                 f"% $^\\dagger$: p < {comp.alpha} against {latex_escape(comp.baseline)} (paired {comp.method}, n={comp.n_samples}, seed={comp.seed})"
             )

@@ -26,7 +26,77 @@ KINDS: dict[str, tuple[type[Metric], dict[str, Any], bool]] = {
 }
 ASIAN_LANGS = {"zh", "ja", "ko"}
 DEFAULT_METRICS = ("bleu", "chrf", "chrfpp", "ter")
-ALL_KINDS = (*KINDS, *COMET_KINDS)  # every name `metrics=[...]` and `--metrics` accept
+ALL_KINDS = (*KINDS, *COMET_KINDS)  # every kind `metrics=[...]` and `--metrics` accept
+# every name a user may type for a metric (compared lower-cased) -> its kind: our config names and
+# sacrebleu's score names, so `chrf` and `chrF2` mean the same in run, compare, report and gate
+METRIC_ALIASES: dict[str, str] = {
+    "bleu": "bleu",
+    "chrf": "chrf",
+    "chrf2": "chrf",
+    "chrfpp": "chrfpp",
+    "chrf2pp": "chrfpp",
+    "chrf++": "chrfpp",
+    "chrf2++": "chrfpp",
+    "ter": "ter",
+    "comet": "comet",  # COMET and CometKiwi: scored in the managed environment (scoring.comet)
+    "cometkiwi": "cometkiwi",
+}
+KNOWN_METRIC_NAMES = (
+    "bleu (BLEU), chrf (chrF, chrF2), chrfpp (chrF++, chrF2++), ter (TER), comet (COMET), "
+    "cometkiwi (CometKiwi), in any case"
+)
+
+# sacrebleu command-line options (its own names) -> (metric kinds they configure, constructor argument).
+# `compare` and `gate` offer exactly these; `run` sets the same arguments as metrics.<kind>.<argument>.
+SACREBLEU_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "tokenize": (("bleu",), "tokenize"),
+    "lowercase": (("bleu",), "lowercase"),
+    "smooth_method": (("bleu",), "smooth_method"),
+    "smooth_value": (("bleu",), "smooth_value"),
+    "force": (("bleu",), "force"),
+    "chrf_char_order": (("chrf", "chrfpp"), "char_order"),
+    "chrf_word_order": (("chrf", "chrfpp"), "word_order"),
+    "chrf_beta": (("chrf", "chrfpp"), "beta"),
+    "chrf_whitespace": (("chrf", "chrfpp"), "whitespace"),
+    "chrf_lowercase": (("chrf", "chrfpp"), "lowercase"),
+    "chrf_eps_smoothing": (("chrf", "chrfpp"), "eps_smoothing"),
+    "ter_normalized": (("ter",), "normalized"),
+    "ter_case_sensitive": (("ter",), "case_sensitive"),
+    "ter_no_punct": (("ter",), "no_punct"),
+    "ter_asian_support": (("ter",), "asian_support"),
+}
+
+
+def canonical_metric(name: str) -> str:
+    """The metric kind (bleu, chrf, chrfpp, ter) a user's name stands for; one line if unknown.
+
+    The one resolver every command uses, so a name that works in one place works in all.
+    """
+    kind = METRIC_ALIASES.get(str(name).strip().lower())
+    if kind is None:
+        raise MtharnessError(f"unknown metric {name!r}; known names: {KNOWN_METRIC_NAMES}")
+    return kind
+
+
+def metric_kind_or_none(name: str) -> str | None:
+    """canonical_metric, but None for a name that is not a metric (a rate, a pattern, chrF3)."""
+    return METRIC_ALIASES.get(str(name).strip().lower())
+
+
+def apply_options(specs: Sequence[MetricSpec], options: Mapping[str, Any]) -> list[MetricSpec]:
+    """Specs with sacrebleu's command-line options (SACREBLEU_OPTIONS keys; None = not given) applied."""
+    unknown = sorted(set(options) - set(SACREBLEU_OPTIONS))
+    if unknown:
+        raise MtharnessError(f"unknown sacrebleu option(s) {unknown}; known: {sorted(SACREBLEU_OPTIONS)}")
+    out = []
+    for spec in specs:
+        args = dict(spec.args)
+        for option, value in options.items():
+            kinds, arg = SACREBLEU_OPTIONS[option]
+            if value is not None and spec.kind in kinds:
+                args[arg] = value
+        out.append(MetricSpec(spec.kind, args))
+    return out
 
 
 @dataclass(frozen=True)
@@ -37,8 +107,7 @@ class MetricSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS and self.kind not in COMET_KINDS:
-            raise MtharnessError(f"unknown metric {self.kind!r}; choose from {sorted(ALL_KINDS)}")
+        object.__setattr__(self, "kind", canonical_metric(self.kind))  # chrF2 -> chrf, BLEU -> bleu
 
     @property
     def higher_is_better(self) -> bool:
@@ -61,7 +130,8 @@ def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[Metric
             kind = args.pop("metric", key)
             specs.append(MetricSpec(str(kind), {k: v for k, v in args.items() if v is not None}))
         return specs
-    return [MetricSpec(str(k).lower().replace("++", "pp").replace("+", "p")) for k in config]
+    specs = [MetricSpec(str(k)) for k in config]
+    return [s for i, s in enumerate(specs) if s not in specs[:i]]  # chrf and chrF2 are one metric
 
 
 def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:

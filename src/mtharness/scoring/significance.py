@@ -28,11 +28,10 @@ import numpy as np
 from sacrebleu.metrics.base import Metric
 from sacrebleu.significance import estimate_ci
 
-from mtharness.core import MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import MetricSpec, make_metric
 from mtharness.scoring.sufstats import extract_statistics, statistics, use_fast_ter
 
-DEFAULT_SEED = 12345  # sacrebleu's default $SACREBLEU_SEED
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 Method = Literal["bs", "ar"]
 # keep each (samples x segments) weight matrix around 4M cells, whatever the corpus size
@@ -283,14 +282,20 @@ def _chunks(n_samples: int, n_segments: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + step, n_samples)) for lo in range(0, n_samples, step)]
 
 
+def bootstrap_indices(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """The segment indices of each bootstrap resample, (n_samples, n_segments): sacrebleu's exact draw.
+    Anything resampled alongside a system's scores (human scores, say) must use these indices."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_segments, size=(n_samples, n_segments), replace=True)
+
+
 def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAULT_SEED) -> np.ndarray:
     """Corpus scores of ``n_samples`` bootstrap resamples; the same seed gives the same resamples
     for every system of the same length (that pairing is what the paired bootstrap needs)."""
     key = ("bs", n_samples, seed)
     if key not in sys._cache:
         n = len(sys)
-        rng = np.random.default_rng(seed)
-        idxs = rng.choice(n, size=(n_samples, n), replace=True)  # sacrebleu's exact draw
+        idxs = bootstrap_indices(n, n_samples, seed)
         parts = []
         for lo, hi in _chunks(n_samples, n):
             block = idxs[lo:hi]

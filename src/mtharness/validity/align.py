@@ -8,6 +8,7 @@ original's by dynamic programming over chrF similarity, keeping the order (monot
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -94,3 +95,76 @@ def align_paragraphs(
         beads.append(Bead(list(range(i - di, i)), list(range(j - dj, j)), s))
         i, j = i - di, j - dj
     return Alignment(beads[::-1])
+
+
+def word_diff(original: str, changed: str) -> list[tuple[str, str]]:
+    """Word-level diff as (op, text) pieces: op is equal, delete (only in original) or insert.
+
+    A replacement becomes a delete followed by an insert, so a renderer needs just three styles.
+    """
+    a, b = original.split(), changed.split()
+    pieces: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            pieces.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            pieces.append(("delete", " ".join(a[i1:i2])))
+        if j2 > j1:
+            pieces.append(("insert", " ".join(b[j1:j2])))
+    return pieces
+
+
+def align_report(
+    original_path: str,
+    garbled_path: str,
+    min_similarity: float = 0.35,
+    lang: str = "en",
+    layout: str = "auto",
+) -> dict[str, Any]:
+    """Align a garbled copy to its original paragraph by paragraph, then score the matched pairs.
+
+    ``lang`` is the documents' language: it picks sacrebleu's BLEU tokenizer (zh, ja, ko differ).
+    ``layout`` says how each file holds its paragraphs (see ``split_paragraphs``): ``auto`` reads a
+    run's rt file (one paragraph per line) as well as an article with blank lines between paragraphs.
+    """
+    from mtharness.data.documents import read_paragraphs
+    from mtharness.scoring import metrics as M
+    from mtharness.validity.align import align_paragraphs
+
+    original = read_paragraphs(original_path, "original document", layout)
+    garbled = read_paragraphs(garbled_path, "garbled document", layout)
+    alignment = align_paragraphs(original, garbled, min_similarity)
+    matched = alignment.matched
+    # a merged pair is scored as the joined originals against the one garbled paragraph (and vice versa)
+    hyps = [" ".join(garbled[j] for j in b.garbled) for b in matched]
+    refs = [" ".join(original[i] for i in b.original) for b in matched]
+    specs = M.parse_specs(["bleu", "chrf"])
+    per_pair = M.segment_scores(hyps, [refs], lang)
+    return {
+        "lang": lang,
+        "original": {"path": original_path, "n_paragraphs": len(original)},
+        "garbled": {"path": garbled_path, "n_paragraphs": len(garbled)},
+        "min_similarity": min_similarity,
+        "beads": [
+            {
+                "original": [i + 1 for i in b.original],
+                "garbled": [j + 1 for j in b.garbled],
+                "similarity": b.similarity,
+                "diff": word_diff(
+                    " ".join(original[i] for i in b.original), " ".join(garbled[j] for j in b.garbled)
+                ),
+            }
+            for b in alignment.beads
+        ],
+        "unmatched_original": [i + 1 for i in alignment.unmatched_original],
+        "unmatched_garbled": [j + 1 for j in alignment.unmatched_garbled],
+        "matched_scores": {
+            r.name: r.to_json() for r in (M.corpus_score(s, hyps, [refs], lang) for s in specs)
+        },
+        "matched_segment_scores": per_pair,
+        "document_scores": {
+            r.name: r.to_json()
+            for r in (M.corpus_score(s, [" ".join(garbled)], [[" ".join(original)]], lang) for s in specs)
+        },
+    }
