@@ -202,3 +202,27 @@ def test_bad_comet_keys_are_one_line(tmp_path: Path) -> None:
         tmp_path,
     )
     assert proc.returncode == 2 and "metrics.comet.batch_size must be a positive integer" in proc.stderr
+
+
+@pytest.mark.comet
+def test_hub_id_offline_says_how_to_use_a_local_checkpoint(comet_env: Path, tmp_path: Path) -> None:
+    """The default hub id with HF_HUB_OFFLINE=1: one line naming the key and the way out, exit 2."""
+    proc = run_cli(
+        [
+            "run",
+            "translator=echo",
+            "limit=2",
+            "progress=false",
+            "round_trip=false",
+            "metrics=[cometkiwi]",
+            f"results_dir={tmp_path}/r",
+        ],
+        tmp_path,
+        env={"HF_HUB_OFFLINE": "1", "MTHARNESS_CACHE_DIR": str(tmp_path / "c")},
+        timeout=600,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "metrics.cometkiwi.model Unbabel/wmt22-cometkiwi-da" in lines[0]
+    assert "set it to a local checkpoint" in lines[0] and "checkpoints/model.ckpt" in lines[0]
