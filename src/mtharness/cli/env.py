@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mtharness.cli.args import Parser
 from mtharness.core import MtharnessError
 
 ENVS = ("comet",)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mtharness env",
         description="Managed environments for metrics whose packages conflict with the main one "
         "(COMET: unbabel-comet pins transformers<5). Default location: ~/.cache/mtharness/envs "
