@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", message=".*sacremoses")  # absent on purpose; same for both sides
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
 TINY = REPO / "tests" / "fixtures" / "tiny_marian_copy"
-SECTIONS = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup", "comet")
+SECTIONS = (
+    "harness_overhead",
+    "ct2_vs_transformers",
+    "scoring",
+    "significance",
+    "rerun",
+    "startup",
+    "apertium",
+    "comet",
+)
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
@@ -371,8 +381,8 @@ def _cli_p_values(text: str) -> dict[str, dict[str, float]]:
 
 
 def significance(args: argparse.Namespace) -> dict[str, Any]:
-    from mtharness.scoring.metrics import MetricSpec
-    from mtharness.scoring.significance import Scorer, extract_all, paired_test
+    from mtharness.scoring.metrics import MetricSpec, system_statistics
+    from mtharness.scoring.significance import paired_test
     from mtharness.scoring.sufstats import default_workers
     from mtharness.textio import read_lines
 
@@ -406,8 +416,8 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
         return subprocess.run(cli, cwd=tmp, env=env, capture_output=True, text=True, check=True).stdout
 
     def ours() -> dict[str, dict[str, float]]:
-        scorers = [Scorer(MetricSpec(k), [ref], "de") for k in ("bleu", "chrf", "ter")]
-        stats = extract_all(scorers, systems, jobs=default_workers())
+        specs = [MetricSpec(k) for k in ("bleu", "chrf", "ter")]
+        stats = system_statistics(specs, systems, [ref], "de", workers=default_workers())
         out: dict[str, dict[str, float]] = {}
         for per_metric in stats:
             base = per_metric[SIG_SYSTEMS[0]]
@@ -421,7 +431,7 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
     their_p = _cli_p_values(text)
     diffs = [abs(our_p[s][m] - their_p[s][m]) for s in our_p for m in our_p[s]]
     return {
-        "what": f"mtharness.scoring.significance (extract_all with {default_workers()} workers + paired_test, in-process) vs "
+        "what": f"mtharness.scoring.significance (system_statistics with {default_workers()} workers + paired_test, in-process) vs "
         f"`sacrebleu -m bleu chrf ter --paired-bs --paired-bs-n {samples} -f text` (subprocess, includes its "
         f"~0.5 s start-up), 4 systems (baseline {SIG_SYSTEMS[0]}), WMT23 en-de first {n} segments, seed 12345",
         "ours_s": round(t_ours, 3),
@@ -558,7 +568,7 @@ def startup(args: argparse.Namespace) -> dict[str, Any]:
         lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True), args.repeats
     )
     return {
-        "what": "`python -m mtharness --help` and file-only scoring (score_systems + stats.Scorer on WMT23 zh-en "
+        "what": "`python -m mtharness --help` and file-only scoring (score_systems + significance.Scorer on WMT23 zh-en "
         "files) in a fresh interpreter: which heavy modules got imported; --help wall time vs bare python",
         "torch_imported_by_help": help_torch == "True",
         "heavy_modules_after_file_scoring": heavy,
@@ -570,6 +580,71 @@ def startup(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_meaning": "--help seconds beyond a bare python start",
         "goal": "no torch import",
         "met": help_torch == "False" and heavy == "-",
+    }
+
+
+# ---------------------------------------------------------------- Apertium: isolated vs blank-line blocks
+def _tree_cpu() -> float:
+    """CPU seconds of this process and every child it waited for (Apertium's stages are children)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _apertium_blocks(texts: list[str]) -> list[str]:
+    """The method before issue 14: one ``apertium -u`` call, segments as blank-line blocks (leaks)."""
+    blocks = [t.replace("\n", " ").strip() for t in texts]
+    payload = "\n\n".join([*blocks, "0"]) + "\n"
+    out = subprocess.run(
+        ["apertium", "-u", "eng-spa"], input=payload, capture_output=True, text=True, check=True
+    )
+    return [re.sub(r"\s+", " ", line).strip() for line in out.stdout.split("\n")[0:-2:2]]
+
+
+def apertium(args: argparse.Namespace) -> dict[str, Any]:
+    from mtharness.translators.apertium import ApertiumTranslator
+
+    if (
+        shutil.which("apertium") is None
+        or "eng-spa"
+        not in subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout.split()
+    ):
+        raise SystemExit(
+            "bench apertium: Apertium eng-spa is not installed (apt-get install apertium-eng-spa)"
+        )
+    n = 100 if args.quick else 960
+    lines = (DATA / "en-zh" / "src.en").read_text(encoding="utf-8").split("\n")[:320]
+    texts = (lines * (n // len(lines) + 1))[:n]
+    translator = ApertiumTranslator()
+    ours_cpu, theirs_cpu = [], []
+    for _ in range(max(1, args.repeats)):  # interleaved: both sides see the same machine load
+        start = _tree_cpu()
+        theirs = _apertium_blocks(texts)
+        theirs_cpu.append(_tree_cpu() - start)
+        start = _tree_cpu()
+        ours = translator.translate(texts, "en", "es")
+        ours_cpu.append(_tree_cpu() - start)
+    k = len(lines) if n >= len(lines) else n
+    old_rev = _apertium_blocks(texts[:k][::-1])[::-1]
+    new_rev = translator.translate(texts[:k][::-1], "en", "es")[::-1]
+    ours_s, theirs_s = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+    ours_rate, theirs_rate = n / ours_s, n / theirs_s
+    return {
+        "what": f"{n} WMT23 English sentences (en-zh src.en) en->es in one call: isolated stages (ours) vs "
+        "`apertium -u eng-spa` on blank-line blocks (before issue 14); CPU seconds of the whole process tree",
+        "ours_s": round(ours_s, 3),
+        "theirs_s": round(theirs_s, 3),
+        "ours_times": [round(t, 3) for t in ours_cpu],
+        "theirs_times": [round(t, 3) for t in theirs_cpu],
+        "sentences_per_cpu_s_isolated": round(ours_rate, 1),
+        "sentences_per_cpu_s_blocks": round(theirs_rate, 1),
+        "tagger_starts_per_call": translator.tagger_starts // (max(1, args.repeats) + 1),
+        "reversed_order_differs_blocks": sum(a != b for a, b in zip(theirs[:k], old_rev, strict=True)),
+        "reversed_order_differs_isolated": sum(a != b for a, b in zip(ours[:k], new_rev, strict=True)),
+        "ratio": round(ours_rate / theirs_rate, 3),
+        "ratio_meaning": "isolated sentences/s per CPU core over blank-line blocks' "
+        f"({ours_rate:.0f} vs {theirs_rate:.0f})",
+        "goal": ">= 0.5 and 0 order-dependent segments",
+        "met": ours_rate / theirs_rate >= 0.5 and all(a == b for a, b in zip(ours[:k], new_rev, strict=True)),
     }
 
 

@@ -3,6 +3,7 @@
     python scripts/make_tiny_models.py marian-copy tests/fixtures/tiny_marian_copy --steps 600
     python scripts/make_tiny_models.py nllb /tmp/tiny_nllb
     python scripts/make_tiny_models.py m2m100 /tmp/tiny_m2m100
+    python scripts/make_tiny_models.py llm-copy tests/fixtures/tiny_llm --steps 1500
 
 - ``marian-copy``: a Marian model with a locally trained sentencepiece vocabulary, trained briefly to
   copy English (x -> x). Its output is a usefully imperfect "translation", so round-trip scores are
@@ -13,6 +14,9 @@
   codes such as eng_Latn as special tokens, M2M100 architecture), random weights. Seconds to build.
 - ``m2m100``: an M2M100-style model (M2M100Tokenizer over a sentencepiece BPE, __en__ language
   tokens), random weights. Seconds to build.
+- ``llm-copy``: a tiny Llama-style causal LM (byte-level BPE trained here, a chat template), trained
+  briefly to answer a translation prompt by copying the segment (see tiny_llm.py beside this script).
+  Servable by `transformers serve <folder> --device cpu`.
 
 Training text: docstrings of the Python standard library on this machine (parsed with ast, never
 imported) and the project's own article.en. The project's sample.en is held out for evaluation.
@@ -274,9 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("kind", choices=["marian-copy", "marian", "nllb", "m2m100"])
+    parser.add_argument("kind", choices=["marian-copy", "marian", "nllb", "m2m100", "llm-copy"])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--steps", type=int, default=600, help="training steps for marian-copy")
+    parser.add_argument("--steps", type=int, default=600, help="training steps for marian-copy and llm-copy")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sentences", type=int, default=12000)
     args = parser.parse_args(argv)
@@ -287,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.kind == "marian-copy":
             seconds = train_copy(args.out, sentences, args.steps, args.seed)
             print(f"trained {args.steps} steps in {seconds:.0f} s", file=sys.stderr)
+    elif args.kind == "llm-copy":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import tiny_llm
+
+        seconds = tiny_llm.build_and_train(args.out, sentences, args.steps, args.seed)
+        print(f"trained {args.steps} steps in {seconds:.0f} s", file=sys.stderr)
     elif args.kind == "nllb":
         build_nllb(args.out, sentences, args.seed)
     else:

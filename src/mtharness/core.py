@@ -16,6 +16,26 @@ DIRECTIONS: tuple[Direction, ...] = ("forward", "round_trip")
 DEFAULT_SEED = 12345
 
 
+# A run whose forward output copies its source (copy rate) or is not in the target language
+# (off-target rate) on more than this fraction of segments has meaningless round-trip scores: every
+# summary (summary.md, the terminal, compare notes, the HTML report) warns about it.
+COPY_WARN_RATE = 0.5
+OFF_TARGET_WARN_RATE = 0.5
+
+
+def arrow(higher_is_better: bool) -> str:
+    """The arrow tables put after a metric's name: which way is better."""
+    return "↑" if higher_is_better else "↓"
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 class MtharnessError(Exception):
     """A user-facing error: its message is one line that says what is wrong and what to do."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -13,9 +15,61 @@ import yaml
 
 from mtharness.core import MtharnessError
 
+log = logging.getLogger("mtharness")
+_WARNED: set[tuple[str, str]] = set()
+
+
+def warn_once(key: str, kind: str, message: str) -> None:
+    """Log a warning once per process for (``key``, ``kind``): a file read twice, under two names (the
+    dataset's source and translator.source), warns once."""
+    if (key, kind) in _WARNED:
+        return
+    _WARNED.add((key, kind))
+    log.warning("%s", message)
+
+
+def _line_list(numbers: list[int], shown: int = 10) -> str:
+    head = ", ".join(str(n) for n in numbers[:shown])
+    more = f" and {len(numbers) - shown} more" if len(numbers) > shown else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {head}{more}"
+
+
+def normalise_newlines(text: str, where: str = "text", key: str | None = None) -> str:
+    """CRLF becomes a line end; a lone CR is whitespace (a space), reported once with its line numbers.
+
+    Lines end only at \\n, as in sacrebleu and `wc -l`: splitting at a lone \\r would silently shift
+    every later segment against its reference.
+    """
+    if "\r" not in text:
+        return text
+    text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    lines = [n for n, line in enumerate(text.split("\n"), 1) if "\r" in line]
+    warn_once(
+        key or where,
+        "lone CR",
+        f"{where}: a lone carriage return (\\r) inside {_line_list(lines)}; read as a space "
+        "(lines end only at \\n, as in sacrebleu and wc -l)",
+    )
+    return text.replace("\r", " ")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a text, split at \\n only (str.splitlines also splits at \\r, \\x0b, \\x1c, U+2028...)."""
+    if text == "":
+        return []
+    return (text[:-1] if text.endswith("\n") else text).split("\n")
+
+
+def markdown_cell(text: str) -> str:
+    """Text safe inside a markdown table cell: pipes escaped, line breaks flattened."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
 
 def read_text(path: str | Path, what: str = "file") -> str:
-    """Read a UTF-8 file; BOM and CRLF are normalised, anything else wrong is one clear error."""
+    """Read a UTF-8 file; BOM and CRLF are normalised, a lone CR is a space, anything else wrong is one
+    clear error."""
     p = Path(path)
     if not p.exists():
         raise MtharnessError(
@@ -33,19 +87,18 @@ def read_text(path: str | Path, what: str = "file") -> str:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalise_newlines(text, f"{what} {p}", str(p.resolve()))
 
 
 def read_lines(path: str | Path, what: str = "file", allow_empty_file: bool = False) -> list[str]:
-    """One segment per line. A final newline is optional; empty lines are kept as empty segments."""
+    """One segment per line (split at \\n only). A final newline is optional; empty lines are kept as
+    empty segments."""
     text = read_text(path, what)
     if text == "":
         if allow_empty_file:
             return []
         raise MtharnessError(f"{what} {path}: file is empty; it must hold one segment per line")
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = text.split("\n")
+    lines = split_lines(text)
     for i, line in enumerate(lines, 1):
         if "\x00" in line:
             raise MtharnessError(f"{what} {path}, line {i}: contains a NUL byte; is this a binary file?")
@@ -75,6 +128,21 @@ def check_same_length(
         )
 
 
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def describe_os_error(exc: OSError, path: str | Path | None = None) -> str:
+    """One line for a failed file operation: which path, what happened (disk full, read-only...), what to do."""
+    where = path if path is not None else (exc.filename or "a file")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _FULL:
+        return f"disk full writing {where} ({reason}); free some space there or write to another folder"
+    if exc.errno in _DENIED:
+        return f"cannot write {where} ({reason}); choose a folder you can write to"
+    return f"{where}: {reason}"
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -87,8 +155,13 @@ _UMASK = _current_umask()
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write to a temp file in the same folder, fsync, then rename: readers see all or nothing."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    if p.is_dir():
+        raise MtharnessError(f"{p}: is a directory; give the path of a file to write")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as exc:
+        raise MtharnessError(describe_os_error(exc, p)) from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
@@ -96,8 +169,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MtharnessError(describe_os_error(exc, p)) from None
         raise
     return p
 

@@ -142,6 +142,12 @@ def test_baseline_round_trips_and_stays_small(sample_runs: dict[str, Path]) -> N
             "'scores.forward.BLEU.score' has the wrong type",
         ),
         (lambda d: d.update(mtharness_baseline=99), "format 99"),
+        # a rate or score that is not a number is bad input (exit 2), never a skipped rule
+        (lambda d: d["rates"].update(copy_rate="abc"), "rates: copy_rate is 'abc', not a number"),
+        (lambda d: d["rates"].update(copy_rate=None), "rates: copy_rate is None, not a number"),
+        (lambda d: d.update(rates=[0.1]), "key 'rates' has the wrong type"),
+        (lambda d: d["scores"]["forward"]["BLEU"].update(score=True), "BLEU.score is not a finite number"),
+        (lambda d: d["scores"]["forward"]["BLEU"].update(score=float("nan")), "is not a finite number"),
     ],
 )
 def test_malformed_baseline_is_one_line(

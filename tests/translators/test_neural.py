@@ -146,7 +146,12 @@ def test_token_budget_batches_and_identity(tiny_marian: Path) -> None:
     assert ident["checkpoints"]["*"]["revision"].startswith("sha256:")
     assert ident["decoding"]["num_beams"] == 1 and ident["versions"]["torch"]
     assert hf(tiny_marian, num_beams=2).identity() != ident  # decoding settings decide outputs
-    assert hf(tiny_marian, batch_size=3).identity() == ident  # batching does not
+    # padded batches are not promised to decode like one segment: batching keys the cache
+    assert ident["batch_independent"] is False and ident["batch_size"] == 8
+    assert hf(tiny_marian, batch_size=3).identity() != ident
+    alone = hf(tiny_marian, batch_size=1)
+    assert alone.context_free and not translator.context_free
+    assert alone.identity()["batch_independent"] is True and "batch_size" not in alone.identity()
     batches = length_batches([5, 50, 7, 49, 6], batch_size=8, max_tokens=100)
     assert batches == [[1, 3], [2, 4, 0]]
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from mtharness import __version__
+from mtharness.cli.failures import report
 from mtharness.core import MtharnessError
 
 # command -> (module, function, one-line help). Each function takes argv and returns an exit code.
@@ -101,9 +103,13 @@ def dispatch(args: list[str]) -> int:
     func = getattr(importlib.import_module(module_name), func_name)
     try:
         return int(func(args[1:]) or 0)
-    except MtharnessError as exc:
-        print(f"mtharness {command}: error: {exc}", file=sys.stderr)
-        return 2
+    except (MtharnessError, KeyboardInterrupt, MemoryError, OSError, sqlite3.Error) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise  # the caller's broken-pipe handling (exit 141, no output)
+        code = report(command, exc)  # one line for bad input and a failing environment; bugs keep a traceback
+        if code is None:
+            raise
+        return code
 
 
 # what a shell reports for a command killed by SIGPIPE (`yes | head -1`): the reader went away

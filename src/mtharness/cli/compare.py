@@ -24,7 +24,7 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import COPY_WARN_RATE, DEFAULT_SEED, MtharnessError, usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
@@ -157,24 +157,24 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
 
 def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
     """A run that copies its input has a perfect round trip that means nothing: say so."""
-    from mtharness.compare.runs import load_run
+    from mtharness.run.reader import read_run
 
     notes = []
     for path in run_dirs:
-        run = load_run(path)
-        rate = float(run.payload.get("copy_rate") or 0.0)
-        if rate > 0.5:
+        run = read_run(path)
+        rate = run.rates.get("copy_rate", 0.0)
+        if rate > COPY_WARN_RATE:
             notes.append(
-                f"{run.translator} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
+                f"{run.name} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
             )
     return notes
 
 
 def run_seed(run_dirs: Sequence[str]) -> int:
     """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
-    from mtharness.compare.runs import load_run
+    from mtharness.run.reader import read_run
 
-    seeds = {load_run(path).payload.get("config", {}).get("seed") for path in run_dirs}
+    seeds = {read_run(path).config.get("seed") for path in run_dirs}
     seeds.discard(None)
     if len(seeds) == 1 and isinstance(seed := seeds.pop(), int):
         return seed
@@ -198,7 +198,7 @@ def main(argv: Sequence[str]) -> int:
         args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
     specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    jobs = args.jobs if args.jobs > 0 else usable_cores()
     comps = [
         compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs, args.cache_dir)
         for i in inputs
@@ -321,9 +321,10 @@ def leaderboard_main(argv: Sequence[str]) -> int:
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
-    from mtharness.compare.runs import inputs_from_runs, load_run
+    from mtharness.compare.runs import inputs_from_runs
     from mtharness.compare.systems import compare
     from mtharness.reports.html import render, run_summary
+    from mtharness.run.reader import read_run
 
     p = Parser(
         prog="mtharness report",
@@ -340,7 +341,7 @@ def report_main(argv: Sequence[str]) -> int:
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
-    run = load_run(args.run_dir)
+    run = read_run(args.run_dir)
     seed = run_seed([args.run_dir]) if args.seed is None else args.seed
     specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
     comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
@@ -348,7 +349,7 @@ def report_main(argv: Sequence[str]) -> int:
         analyse(comp, args.worst)
     ds = run.payload["dataset"]
     notes = []
-    if float(run.payload.get("copy_rate") or 0) > 0.5:
+    if run.rates.get("copy_rate", 0.0) > COPY_WARN_RATE:
         notes.append(
             f"copy rate {run.payload['copy_rate']:.3f}: the system copies its input, so round-trip scores mean nothing"
         )
@@ -359,7 +360,7 @@ def report_main(argv: Sequence[str]) -> int:
     }
     html = render(
         comps,
-        f"mtharness run: {run.translator} on {ds['name']} ({ds['pair']})",
+        f"mtharness run: {run.name} on {ds['name']} ({ds['pair']})",
         notes=notes,
         meta=meta,
         run_summary=run_summary(run.payload),

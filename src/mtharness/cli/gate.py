@@ -105,7 +105,7 @@ def gate_main(argv: Sequence[str]) -> int:
         message = str(exc) if isinstance(exc, MtharnessError) else f"{type(exc).__name__}: {exc}"
         try:
             write_error_outputs(message, args.junit, args.markdown)
-        except OSError as write_exc:
+        except (OSError, MtharnessError) as write_exc:  # atomic writes fail as MtharnessError
             print(f"mtharness gate: could not write the error report: {write_exc}", file=sys.stderr)
         print(f"mtharness gate: error: {message}", file=sys.stderr)
         return 2

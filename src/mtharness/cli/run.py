@@ -12,15 +12,27 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
+from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
+from mtharness.core import (
+    COPY_WARN_RATE,
+    DEFAULT_SEED,
+    OFF_TARGET_WARN_RATE,
+    Dataset,
+    MtharnessError,
+    config_dir,
+)
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
+from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
+from mtharness.run.options import check_run_options
 from mtharness.run.shard import (
     cache_settings,
     merge_shard_caches,
@@ -142,10 +154,12 @@ def run_seed(value: Any) -> int:
 
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
+    opts = check_run_options(cfg)
     cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    shard_cfg = cfg.get("shard") or {}
-    shard = parse_shard(shard_cfg.get("index"), shard_cfg.get("count"))
+    shard = parse_shard(opts["shard.index"], opts["shard.count"])
+    # never two runs' files in one folder (Hydra's own files in it are this run's)
+    prepare_run_dir(run_dir, opts["overwrite"], keep_hydra=True)
     dataset = build_dataset(cfg)
     translator = build_cached_translator(cfg, shard)
     if shard is not None:
@@ -158,10 +172,10 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         dataset,
         translator,
         parse_specs(container.get("metrics")),
-        round_trip=bool(cfg.round_trip),
-        limit=cfg.limit,
-        chunk_size=int(cfg.chunk_size),
-        progress=bool(cfg.progress),
+        round_trip=opts["round_trip"],
+        limit=opts["limit"],
+        chunk_size=opts["chunk_size"],
+        progress=opts["progress"],
         config=container,
         validity=container.get("validity") or {},
         langid_cache=build_langid_cache(cfg),
@@ -189,11 +203,19 @@ def format_summary(payload: dict[str, Any]) -> str:
     for direction, metrics in payload["scores"].items():
         cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
         lines.append(f"  {direction:<10} {cells}")
-    warn = "  <- copies its input: round-trip scores are meaningless" if payload["copy_rate"] > 0.5 else ""
+    warn = (
+        "  <- copies its input: round-trip scores are meaningless"
+        if payload["copy_rate"] > COPY_WARN_RATE
+        else ""
+    )
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
     if "off_target_rate" in payload:
         rate = payload["off_target_rate"]
-        flag = "  <- forward output is not in the target language" if rate is not None and rate > 0.5 else ""
+        flag = (
+            "  <- forward output is not in the target language"
+            if rate is not None and rate > OFF_TARGET_WARN_RATE
+            else ""
+        )
         shown = "undetermined" if rate is None else f"{rate:.3f}"
         lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
     lines.append(f"results: {payload['run_dir']}")
@@ -206,16 +228,58 @@ def parallel_launcher(hydra_cfg: Any) -> bool:
     return bool(hydra_cfg.mode == RunMode.MULTIRUN) and not target.endswith("BasicLauncher")
 
 
+INTERRUPTED = (
+    "; no scores.json written; finished chunks are kept in the translation cache, so a rerun continues there"
+)
+
+
+def guard_folder(config: DictConfig, key: str) -> None:
+    """Before Hydra writes into the run folder: values checked, a finished run kept (unless overwrite), the
+    folder writable. A run that fails here leaves no trace (no folder, no .hydra/ over another run's)."""
+    opts = check_run_options(config)
+    run_dir = Path(str(OmegaConf.select(config, key)))
+    prepare_run_dir(run_dir, opts["overwrite"])
+    check_writable(run_dir)
+
+
+class RunFolderGuard(Callback):
+    """Hydra callback (configs/evaluate.yaml, hydra.callbacks): the run folder checks, before Hydra's own
+    files land there."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            guarded("run", lambda: guard_folder(config, "hydra.run.dir"))
+        except OmegaConfBaseException:
+            return  # an unresolvable interpolation: Hydra reports it next, as one line (call_hydra)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        def check() -> None:
+            opts = check_run_options(config)
+            sweep = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
+            done = [p for p in sorted(sweep.glob("*")) if p.is_dir() and finished_marker(p)]
+            if done and not opts["overwrite"]:
+                raise MtharnessError(
+                    f"sweep folder {sweep} already holds finished runs ({done[0].name}, ...); choose another "
+                    "folder (hydra.sweep.dir=...) or pass overwrite=true to replace them"
+                )
+
+        try:
+            guarded("run", check)
+        except OmegaConfBaseException:
+            return
+
+
 @hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
 def _hydra_app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
-    try:
-        apply_threads(resolve_threads(cfg.get("threads"), os.environ, parallel_launcher(hydra_cfg)))
-        payload = run_from_config(cfg, run_dir)
-    except MtharnessError as exc:
-        print(f"mtharness run: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+
+    def job() -> dict[str, Any]:
+        threads = check_run_options(cfg)["threads"]
+        apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
+        return run_from_config(cfg, run_dir)
+
+    payload = guarded("run", job, INTERRUPTED)
     print(format_summary(payload))
 
 

@@ -21,8 +21,13 @@ from mtharness.compare.finegrained import (
     word_f_by_frequency,
 )
 from mtharness.compare.systems import Comparison, MetricComparison
-from mtharness.scoring.metrics import MetricSpec, segment_scores
-from mtharness.scoring.significance import Scorer, SystemStats
+from mtharness.scoring.metrics import (
+    MetricSpec,
+    SystemStats,
+    score_function,
+    segment_scores,
+    system_statistics,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def length_buckets(sources: Sequence[str], n_buckets: int = 4) -> list[Bucket]:
 def bucket_score(stats: SystemStats, bucket: Bucket) -> float:
     """Corpus score of the bucket's segments only."""
     summed = stats.stats[list(bucket.indices)].sum(axis=0)
-    return float(stats.metric._compute_score_from_stats(summed.tolist()).score)
+    return float(score_function(stats.metric)(summed.tolist()).score)
 
 
 def bucket_table(
@@ -130,8 +135,10 @@ def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
         seg = {name: s.segment_scores() for name, s in chrf.stats.items()}
         comp.segment_metric = chrf.name
     else:
-        scorer = Scorer(MetricSpec("chrf"), comp.inp.refs, comp.inp.trg_lang)
-        seg = {name: scorer.stats(name, hyps).segment_scores() for name, hyps in comp.inp.systems.items()}
+        (chrf_stats,) = system_statistics(
+            [MetricSpec("chrf")], comp.inp.systems, comp.inp.refs, comp.inp.trg_lang, 1
+        )
+        seg = {name: s.segment_scores() for name, s in chrf_stats.items()}
         comp.segment_metric = "chrF2"
     comp.segment_scores = seg
     base = comp.baseline

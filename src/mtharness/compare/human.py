@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.correlation import correlations
 from mtharness.core import MtharnessError
-from mtharness.textio import read_text
+from mtharness.textio import read_text, split_lines
 
 FORMATS = ("auto", "tsv", "mtme", "wmt-results")
 
@@ -44,7 +45,7 @@ def read_human(path: str | Path, fmt: str = "auto", column: str | None = None) -
     if fmt not in FORMATS:
         raise MtharnessError(f"human score format {fmt!r}: choose from {FORMATS}")
     text = read_text(path, "human score file")
-    rows = [r for r in csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE) if r]
+    rows = [r for r in csv.reader(split_lines(text), delimiter="\t", quoting=csv.QUOTE_NONE) if r]
     if not rows:
         raise MtharnessError(f"human score file {path}: empty")
     header = [c.strip() for c in rows[0]]
@@ -134,8 +135,6 @@ def correlate(
 
     Lower-is-better metrics (TER) are negated first, so a positive value always means agreement.
     """
-    from scipy import stats as sps
-
     matched = _match(list(scores), human)
     systems = [s for s in scores if s in matched]
     m = [scores[s] if higher_is_better else -scores[s] for s in systems]
@@ -143,18 +142,14 @@ def correlate(
     used = set(matched.values())
     missing_h = [s for s in scores if s not in matched]
     missing_m = sorted(s for s in human if s not in used)
-    pearson = spearman = kendall = None
     # correlations need three systems and some spread on both sides to mean anything
-    if len(systems) >= 3 and len(set(m)) > 1 and len(set(h)) > 1:
-        pearson = float(sps.pearsonr(m, h)[0])
-        spearman = float(sps.spearmanr(m, h)[0])
-        kendall = float(sps.kendalltau(m, h)[0])
+    c = correlations(m, h)
     return Correlation(
         metric,
         len(systems),
-        pearson,
-        spearman,
-        kendall,
+        c.pearson if c else None,
+        c.spearman if c else None,
+        c.kendall if c else None,
         pairwise_accuracy(m, h),
         systems,
         missing_h,

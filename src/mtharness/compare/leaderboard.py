@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.run.reader import RunFolder, read_run
 from mtharness.textio import atomic_write_text
 
 METRIC_ORDER = ("BLEU", "chrF2", "chrF2++", "TER")
@@ -23,8 +23,17 @@ _MODEL_KEYS = ("model", "model_name", "model_path", "checkpoint")
 
 @dataclass(frozen=True)
 class Entry:
-    path: Path
-    payload: dict[str, Any]
+    """One run on the leaderboard (its scores.json, validated by the run-folder reader)."""
+
+    run: RunFolder
+
+    @property
+    def path(self) -> Path:
+        return self.run.path
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.run.payload
 
     @property
     def translator(self) -> str:
@@ -57,13 +66,11 @@ def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
     entries, skipped = [], []
     for path in sorted(root.rglob("scores.json")):
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(payload, dict) or "scores" not in payload or "dataset" not in payload:
-                raise ValueError("not a mtharness scores.json")
-        except (OSError, ValueError) as exc:  # one broken file must not hide every other run
-            skipped.append(f"{path}: {exc}")
+            run = read_run(path.parent)
+        except MtharnessError as exc:  # one broken file must not hide every other run
+            skipped.append(str(exc))
             continue
-        entries.append(Entry(path.parent, payload))
+        entries.append(Entry(run))
     return entries, skipped
 
 
@@ -187,6 +194,9 @@ def write_leaderboard(
     """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
     root = Path(results_dir)
     entries, skipped = collect(root)
+    if not entries and skipped:
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        raise MtharnessError(f"results folder {root}: no readable scores.json (skipped {skipped[0]}{more})")
     if not entries:
         raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
     groups = select(entries, keep_all)

@@ -22,14 +22,14 @@ from mtharness.scoring.significance import SystemStats, mean_stats
 def stats_from_runs(
     label: str,
     rows_by_system: Mapping[str, Sequence[Mapping[str, Any]]],
-    payloads: Mapping[str, Any],
+    scores_by_system: Mapping[str, Mapping[str, Any]],
     name: str,
 ) -> dict[str, SystemStats] | None:
     """Each run's stored segment scores of ``name`` in direction ``label``; None if any run lacks them."""
     out: dict[str, SystemStats] = {}
     signatures = set()
     for system, rows in rows_by_system.items():
-        stored = ((payloads[system].get("scores") or {}).get(label) or {}).get(name)
+        stored = (scores_by_system[system].get(label) or {}).get(name)
         raw = [((r.get("scores") or {}).get(label) or {}).get(name) for r in rows]
         scores = [float(s) for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
         if stored is None or len(scores) != len(raw):

@@ -7,15 +7,16 @@ Spearman, Kendall from scipy.stats). Standalone: it reads scores.json files only
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.correlation import MIN_SYSTEMS, correlations
 from mtharness.core import MtharnessError
+from mtharness.run.reader import read_run
 
-MIN_SYSTEMS = 3
+_KEYS = ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")
 
 
 def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -34,24 +35,10 @@ def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def load_run(path: Path) -> dict[str, Any]:
-    try:
-        payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MtharnessError(f"{path}: not a readable scores.json ({exc})") from None
-    if "scores" not in payload or "dataset" not in payload:
-        raise MtharnessError(f"{path}: no 'scores'/'dataset' keys; is this an mtharness scores.json?")
-    return payload
-
-
 def _oriented(metric: dict[str, Any]) -> float:
     # TER is lower-is-better: negate so that a positive correlation always means "agrees"
     score = float(metric["score"])
     return score if metric.get("higher_is_better", True) else -score
-
-
-def _system_label(payload: dict[str, Any], path: Path) -> str:
-    return str(payload.get("translator", {}).get("name") or path.parent.name)
 
 
 def resolve_score_name(name: str, names: Sequence[str]) -> str:
@@ -69,51 +56,47 @@ def resolve_score_name(name: str, names: Sequence[str]) -> str:
 
 def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") -> dict[str, Any]:
     """Correlation, across systems, of each round-trip metric with ``forward_metric``."""
-    from scipy import stats
-
-    files = find_score_files(paths)
-    runs = [(f, load_run(f)) for f in files]
-    runs = [(f, r) for f, r in runs if r["scores"].get("round_trip") and r["scores"].get("forward")]
+    runs = [read_run(f) for f in find_score_files(paths)]
+    runs = [r for r in runs if r.scores.get("round_trip") and r.scores.get("forward")]
     if len(runs) < MIN_SYSTEMS:
         raise MtharnessError(
             f"found {len(runs)} runs with both forward and round-trip scores in {', '.join(map(str, paths))}; "
             f"correlation needs at least {MIN_SYSTEMS} systems on the same data with references"
         )
-    hashes = {r["dataset"]["content_hash"] for _, r in runs}
-    if len(hashes) > 1:
-        names = sorted({r["dataset"]["name"] for _, r in runs})
+    if len({r.content_hash for r in runs}) > 1:
+        names = sorted({r.dataset["name"] for r in runs})
         raise MtharnessError(f"runs are on different data ({names}); correlate runs of one dataset only")
-    forward_metric = resolve_score_name(forward_metric, sorted(runs[0][1]["scores"]["forward"]))
+    forward_metric = resolve_score_name(forward_metric, sorted(runs[0].scores["forward"]))
     systems: list[dict[str, Any]] = []
-    for f, r in runs:
-        if forward_metric not in r["scores"]["forward"]:
+    for r in runs:
+        if forward_metric not in r.scores["forward"]:
             raise MtharnessError(
-                f"{f}: no forward metric {forward_metric!r}; it has {sorted(r['scores']['forward'])}"
+                f"{r.scores_path}: no forward metric {forward_metric!r}; it has {sorted(r.scores['forward'])}"
             )
         systems.append(
             {
-                "system": _system_label(r, f),
-                "run": str(f.parent),
-                "forward": {k: m["score"] for k, m in r["scores"]["forward"].items()},
-                "round_trip": {k: m["score"] for k, m in r["scores"]["round_trip"].items()},
-                "copy_rate": r.get("copy_rate"),
-                "off_target_rate": r.get("off_target_rate"),
+                "system": r.name,
+                "run": str(r.path),
+                "forward": {k: m["score"] for k, m in r.scores["forward"].items()},
+                "round_trip": {k: m["score"] for k, m in r.scores["round_trip"].items()},
+                "copy_rate": r.payload.get("copy_rate"),
+                "off_target_rate": r.payload.get("off_target_rate"),
             }
         )
     labels = [s["system"] for s in systems]
     if len(set(labels)) < len(labels):  # e.g. several runs of one backend: tell them apart by folder
         for s in systems:
             s["system"] = Path(str(s["run"])).name
-    fwd = [_oriented(r["scores"]["forward"][forward_metric]) for _, r in runs]
-    shared = set.intersection(*(set(r["scores"]["round_trip"]) for _, r in runs))
+    fwd = [_oriented(r.scores["forward"][forward_metric]) for r in runs]
+    shared = set.intersection(*(set(r.scores["round_trip"]) for r in runs))
     correlations = {}
     for name in sorted(shared):
-        rt = [_oriented(r["scores"]["round_trip"][name]) for _, r in runs]
-        correlations[name] = _correlate(rt, fwd, stats)
-    first = runs[0][1]
+        rt = [_oriented(r.scores["round_trip"][name]) for r in runs]
+        correlations[name] = _correlate(rt, fwd)
+    first = runs[0]
     return {
-        "dataset": first["dataset"]["name"],
-        "content_hash": first["dataset"]["content_hash"],
+        "dataset": first.dataset["name"],
+        "content_hash": first.content_hash,
         "forward_metric": forward_metric,
         "n_systems": len(runs),
         "oriented": "lower-is-better metrics (TER) negated: positive = round trip agrees with forward",
@@ -122,21 +105,10 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
     }
 
 
-def _correlate(x: Sequence[float], y: Sequence[float], stats: Any) -> dict[str, float | None]:
-    def clean(v: float) -> float | None:
-        return None if math.isnan(v) else round(float(v), 4)
-
-    if len(set(x)) < 2 or len(set(y)) < 2:  # constant input: correlation undefined
-        return {k: None for k in ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")}
-    p, s, k = stats.pearsonr(x, y), stats.spearmanr(x, y), stats.kendalltau(x, y)
-    return {
-        "pearson": clean(p.statistic),
-        "pearson_p": clean(p.pvalue),
-        "spearman": clean(s.statistic),
-        "spearman_p": clean(s.pvalue),
-        "kendall": clean(k.statistic),
-        "kendall_p": clean(k.pvalue),
-    }
+def _correlate(x: Sequence[float], y: Sequence[float]) -> dict[str, float | None]:
+    c = correlations(x, y)  # None: a score constant across systems, correlation undefined
+    values: dict[str, float | None] = asdict(c) if c is not None else dict.fromkeys(_KEYS)
+    return {k: None if (v := values[k]) is None else round(v, 4) for k in _KEYS}
 
 
 def format_report(report: dict[str, Any]) -> str:

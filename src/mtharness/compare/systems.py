@@ -3,7 +3,7 @@
 Inputs come either from plain files (a source, references, one output file per system) or from
 finished run folders (``segments.jsonl``), where each run gives a forward comparison against the
 references and a round-trip comparison against the source. Statistics are extracted once per
-system and metric (``stats.Scorer``) and shared by the CI, the paired test and the length buckets.
+system and metric (``scoring.metrics.system_statistics``) and shared by the CI, the paired test and the length buckets.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_SEED, MtharnessError
-from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.means import MeanMetric
+from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
     ConfidenceInterval,
     Method,
     PairedResult,
-    Scorer,
     SystemStats,
     bootstrap_ci,
-    extract_all,
     paired_test,
 )
 from mtharness.textio import check_same_length, read_lines
@@ -169,12 +168,12 @@ def compare(
     COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
-    scorers, all_stats = _all_stats(inp, specs, jobs, cache_dir)
+    all_stats = _all_stats(inp, specs, jobs, cache_dir)
     order = sort_best_first(all_stats[0])
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
     results = []
-    for scorer, unordered in zip(scorers, all_stats, strict=True):
+    for unordered in all_stats:
         stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
         tests = {}
         if method:
@@ -198,7 +197,7 @@ def compare(
                 stats,
                 ci,
                 tests,
-                _test_signature(scorer, method, n, seed, first.signature),
+                _test_signature(first, method, n, seed),
                 rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
             )
         )
@@ -209,34 +208,28 @@ def compare(
 
 def _all_stats(
     inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
-) -> tuple[list[Scorer | None], list[dict[str, SystemStats]]]:
-    """Per spec: its sacrebleu Scorer (None for COMET-family) and every system's statistics."""
-    sacre = [Scorer(spec, inp.refs, inp.trg_lang) for spec in specs if not spec.neural]
-    extracted = iter(extract_all(sacre, inp.systems, jobs))
-    by_scorer = iter(sacre)
-    scorers: list[Scorer | None] = []
-    all_stats: list[dict[str, SystemStats]] = []
+) -> list[dict[str, SystemStats]]:
+    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
+    sacre = [spec for spec in specs if not spec.neural]
+    extracted = iter(system_statistics(sacre, inp.systems, inp.refs, inp.trg_lang, jobs) if sacre else [])
+    out: list[dict[str, SystemStats]] = []
     for spec in specs:
         if spec.neural:
             from mtharness.compare.neural import neural_stats
 
-            scorers.append(None)
-            all_stats.append(neural_stats(inp, spec, cache_dir))
+            out.append(neural_stats(inp, spec, cache_dir))
         else:
-            scorers.append(next(by_scorer))
-            all_stats.append(next(extracted))
-    return scorers, all_stats
+            out.append(next(extracted))
+    return out
 
 
-def _test_signature(
-    scorer: Scorer | None, method: str | None, n_samples: int, seed: int, signature: str = ""
-) -> str:
+def _test_signature(stats: SystemStats, method: str | None, n_samples: int, seed: int) -> str:
     """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
     if not method:
         return ""
-    if scorer is None:  # a mean-of-segments metric: its own signature plus the test's settings
-        return f"{signature}|{method}:{n_samples}|seed:{seed}"
-    sig = scorer.metric.get_signature()
+    if isinstance(stats.metric, MeanMetric):  # a mean of segment scores: its signature + the test's
+        return f"{stats.signature}|{method}:{n_samples}|seed:{seed}"
+    sig = stats.metric.get_signature()
     sig.update("seed", str(seed))
     sig.update(method, n_samples)
     return str(sig.format())

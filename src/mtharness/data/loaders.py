@@ -11,7 +11,7 @@ from typing import Any
 from mtharness.core import Dataset, LanguagePair, MtharnessError, Segment
 from mtharness.data.testsets import TestSet
 from mtharness.data.testsets import resolve as resolve_testset
-from mtharness.textio import check_same_length, read_jsonl, read_lines, read_text
+from mtharness.textio import check_same_length, read_jsonl, read_lines, read_text, split_lines
 
 SAMPLE_DIR = Path(str(resources.files("mtharness.data") / "sample"))
 
@@ -82,7 +82,7 @@ def _rows_tsv(path: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
     text = read_text(path, "TSV file")
     if not text.strip():
         raise MtharnessError(f"TSV file {path}: file is empty")
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE))
+    rows = list(csv.reader(split_lines(text), delimiter=delimiter, quoting=csv.QUOTE_NONE))
     return rows[0], rows[1:]
 
 

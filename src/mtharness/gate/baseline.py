@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.run.reader import RATES, read_run
 from mtharness.scoring.metrics import parse_specs, score_name
-from mtharness.textio import atomic_write_json, read_jsonl, read_text
+from mtharness.textio import atomic_write_json, read_text
 
 BASELINE_FORMAT = 1
-# rates the gate knows; lower is better for all of them. off_target_rate comes from the validity work.
-RATES = ("copy_rate", "off_target_rate")
 SAVE_HINT = "re-create it with `mtharness baseline save RUN_DIR FILE`"
 
 
@@ -69,63 +69,49 @@ def _read_json(path: Path, what: str) -> Any:
         raise MtharnessError(f"{what} {path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def _read_segments(run_dir: Path) -> list[dict[str, Any]]:
-    return read_jsonl(run_dir / "segments.jsonl", "segments file")
+def is_number(value: Any) -> bool:
+    """A real, finite number (JSON true/false, NaN and strings are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _rates(payload: dict[str, Any]) -> dict[str, float]:
+def _rate(value: Any, name: str, where: str) -> float | None:
+    """A rate read from ``where``: a number, or None where it may be undetermined; else one error."""
+    if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
+        value = value.get("forward", value.get("rate"))
+    if value is None and name != "copy_rate":  # off_target_rate is null when no output was long enough
+        return None
+    if not is_number(value):
+        raise MtharnessError(f"{where}: {name} is {value!r}, not a number; {SAVE_HINT}")
+    return float(value)
+
+
+def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) -> dict[str, float]:
     out = {}
-    for name in RATES:
-        value = payload.get(name)
-        if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
-            value = value.get("forward", value.get("rate"))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
+    for name in names:
+        if name in payload:
+            value = _rate(payload[name], name, where)
+            if value is not None:
+                out[name] = value
     return out
 
 
 def load_run(run_dir: str | Path) -> RunSnapshot:
-    """A finished run folder (scores.json + segments.jsonl) as a snapshot."""
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise MtharnessError(
-            f"run folder {folder}: not a directory (pass the folder `mtharness run` printed)"
-        )
-    scores_file = folder / "scores.json"
-    if not scores_file.exists():
-        raise MtharnessError(
-            f"run folder {folder}: no scores.json (the run did not finish, or this is not a run folder)"
-        )
-    payload = _read_json(scores_file, "scores file")
-    try:
-        dataset = {**payload["dataset"], "n_segments": int(payload["n_segments"])}
-        scores = {d: dict(m) for d, m in payload["scores"].items() if d in DIRECTIONS}
-        translator = dict(payload["translator"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MtharnessError(
-            f"scores file {scores_file}: missing or bad key {exc}; rerun the evaluation"
-        ) from None
-    rows = _read_segments(folder)
-    if len(rows) != dataset["n_segments"]:
-        raise MtharnessError(
-            f"run folder {folder}: segments.jsonl has {len(rows)} rows but scores.json says "
-            f"{dataset['n_segments']} segments; rerun the evaluation"
-        )
-    outputs = {d: [str(r.get(d) or "") for r in rows] for d in scores if d in DIRECTIONS}
-    n_refs = len(dataset.get("references", []))
+    """A finished run folder (read and validated by mtharness.run.reader) as a snapshot."""
+    run = read_run(run_dir)
+    scores = run.scores
     return RunSnapshot(
-        origin=f"run {folder}",
-        dataset=dataset,
-        translator=translator,
-        scores=scores,
-        rates=_rates(payload),
-        metrics=_metric_settings(payload.get("config") or {}, str(dataset.get("pair", ""))),
-        outputs=outputs,
-        versions=dict(payload.get("versions") or {}),
-        sources=[str(r["source"]) for r in rows],
-        references=[[str(r["references"][i]) for r in rows] for i in range(n_refs)],
-        extra={"git_commit": payload.get("git_commit"), "created": payload.get("created")},
-        segment_scores=_neural_segments(scores, rows),
+        origin=f"run {run.path}",
+        dataset=dict(run.dataset),
+        translator=dict(run.translator),
+        scores={d: dict(m) for d, m in scores.items()},
+        rates=dict(run.rates),
+        metrics=_metric_settings(run.config, str(run.dataset["pair"])),
+        outputs={d: run.outputs(d) for d in scores},
+        versions=dict(run.versions),
+        sources=run.sources,
+        references=run.references(),
+        extra={"git_commit": run.git_commit, "created": run.created},
+        segment_scores=_neural_segments(scores, run.rows),
     )
 
 
@@ -209,7 +195,10 @@ def load_baseline(path: str | Path) -> RunSnapshot:
         if direction not in DIRECTIONS:
             raise MtharnessError(f"baseline {p}: unknown direction {direction!r} under 'scores'; {SAVE_HINT}")
         for name in _need(doc, f"scores.{direction}", dict, p):
-            _need(doc, f"scores.{direction}.{name}.score", (int, float), p)
+            if not is_number(_need(doc, f"scores.{direction}.{name}.score", (int, float), p)):
+                raise MtharnessError(
+                    f"baseline {p}: scores.{direction}.{name}.score is not a finite number; {SAVE_HINT}"
+                )
             _need(doc, f"scores.{direction}.{name}.signature", str, p)
             _need(doc, f"scores.{direction}.{name}.higher_is_better", bool, p)
         hyps = _need(doc, f"outputs.{direction}", list, p)
@@ -223,7 +212,11 @@ def load_baseline(path: str | Path) -> RunSnapshot:
         dataset=dataset,
         translator=dict(_need(doc, "translator", dict, p)),
         scores=scores,
-        rates={k: float(v) for k, v in (doc.get("rates") or {}).items() if isinstance(v, int | float)},
+        rates=_rates(
+            _need(doc, "rates", dict, p) if "rates" in doc else {},
+            f"baseline {p}: rates",
+            tuple((doc.get("rates") or {}).keys()),
+        ),
         metrics=dict(doc.get("metrics") or {}),
         outputs={d: list(outputs[d]) for d in scores},
         versions=dict(doc.get("versions") or {}),

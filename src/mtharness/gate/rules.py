@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError
-from mtharness.gate.baseline import RATES, RunSnapshot
+from mtharness.gate.baseline import RunSnapshot
+from mtharness.run.reader import RATES
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 
 Kind = Literal["max_drop", "min_score"]
@@ -81,7 +82,6 @@ class GateResult:
     settings: GateSettings
     baseline: RunSnapshot
     current: RunSnapshot
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

@@ -50,7 +50,8 @@ class SignificanceTester:
         key = (direction, metric)
         if key in self.results:
             return self.results[key]
-        from mtharness.scoring.significance import Scorer, paired_test
+        from mtharness.scoring.metrics import system_statistics
+        from mtharness.scoring.significance import paired_test
 
         spec = self._spec(metric)
         if spec.neural:
@@ -58,10 +59,12 @@ class SignificanceTester:
             self.results[key] = result
             return result
         refs, trg = self._refs(direction)
-        scorer = Scorer(spec, refs, trg)
+        snaps = {"baseline": self.base, "current": self.cur}
+        outputs = {name: snap.outputs[direction] for name, snap in snaps.items()}
+        (scored,) = system_statistics([spec], outputs, refs, trg, workers=1)
         sides = []
-        for name, snap in (("baseline", self.base), ("current", self.cur)):
-            stats = scorer.stats(name, snap.outputs[direction])
+        for name, snap in snaps.items():
+            stats = scored[name]
             stored = snap.scores[direction][metric]
             if (
                 stats.signature != stored["signature"]

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from mtharness.gate.rules import GateResult, Outcome
-from mtharness.textio import atomic_write_json, atomic_write_text
+from mtharness.textio import atomic_write_json, atomic_write_text, markdown_cell
 
 MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 EMOJI = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
@@ -64,18 +64,14 @@ def terminal_table(result: GateResult) -> str:
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(result: GateResult) -> str:
     s = result.settings
     title = "passed" if result.passed else f"failed ({len(result.failures)} of {len(result.outcomes)} rules)"
     lines = [
         f"## {EMOJI['pass' if result.passed else 'fail']} mtharness gate {title}",
         "",
-        f"- baseline: `{_md(_who(result, 'baseline'))}`",
-        f"- current: `{_md(_who(result, 'current'))}`",
+        f"- baseline: `{markdown_cell(_who(result, 'baseline'))}`",
+        f"- current: `{markdown_cell(_who(result, 'current'))}`",
         f"- dataset: {result.current.dataset.get('name')} ({result.current.dataset.get('pair')}), "
         f"{result.current.n_segments} segments",
         f"- significance: paired bootstrap, {s.n_resamples} resamples, seed {s.seed}, alpha {s.alpha:g}",
@@ -84,14 +80,14 @@ def markdown(result: GateResult) -> str:
         "|---|---:|---:|---:|---:|---|",
     ]
     for o in result.outcomes:
-        name = f"**{_md(o.rule.name)}**" if o.status == "fail" else _md(o.rule.name)
+        name = f"**{markdown_cell(o.rule.name)}**" if o.status == "fail" else markdown_cell(o.rule.name)
         cells = " | ".join(_cells(o))
         lines.append(f"| {name} | {cells} | {EMOJI[o.status]} {MARK[o.status]} |")
     if result.failures:
         lines += ["", "### Failing rules", ""]
-        lines += [f"- `{_md(o.rule.name)}`: {_md(o.message)}" for o in result.failures]
+        lines += [f"- `{markdown_cell(o.rule.name)}`: {markdown_cell(o.message)}" for o in result.failures]
     if result.notes:
-        lines += ["", "### Notes", ""] + [f"- {_md(n)}" for n in result.notes]
+        lines += ["", "### Notes", ""] + [f"- {markdown_cell(n)}" for n in result.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -191,4 +187,4 @@ def write_error_outputs(message: str, junit: str | None = None, md: str | None =
             junit, '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
         )
     if md:
-        atomic_write_text(md, f"## ⚠️ mtharness gate could not judge this run\n\n{_md(message)}\n")
+        atomic_write_text(md, f"## ⚠️ mtharness gate could not judge this run\n\n{markdown_cell(message)}\n")

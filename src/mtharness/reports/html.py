@@ -14,6 +14,7 @@ from typing import Any
 from mtharness import __version__
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
+from mtharness.core import arrow
 from mtharness.reports import plots
 from mtharness.validity.align import word_diff
 
@@ -206,7 +207,7 @@ def _section(comp: Comparison) -> dict[str, Any]:
         "method": comp.method,
         "alpha": comp.alpha,
         "metrics": [
-            {"name": m.name, "arrow": "↑" if m.higher_is_better else "↓", "signature": m.signature}
+            {"name": m.name, "arrow": arrow(m.higher_is_better), "signature": m.signature}
             for m in comp.metrics
         ],
         "baseline_given": comp.baseline_given,

@@ -10,6 +10,8 @@ from typing import Any
 from mtharness.compare.clusters import Ranking
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison
+from mtharness.core import arrow
+from mtharness.textio import markdown_cell
 
 
 def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
@@ -58,10 +60,6 @@ def ranking_lines(comp: Comparison, matrix_limit: int = 12) -> list[str]:
     return lines
 
 
-def _arrow(higher_is_better: bool) -> str:
-    return "↑" if higher_is_better else "↓"
-
-
 def describe(comp: Comparison) -> str:
     """One line saying what was compared and how."""
     refs = "against the source" if comp.inp.label == "round_trip" else f"{len(comp.inp.refs)} reference(s)"
@@ -80,7 +78,7 @@ def terminal_table(comp: Comparison) -> str:
     header = ["rank"] if ranking else []
     header.append("system")
     for m in comp.metrics:
-        header.append(f"{m.name} {_arrow(m.higher_is_better)}")
+        header.append(f"{m.name} {arrow(m.higher_is_better)}")
         if comp.baseline_given:
             header.append("p")
     rows = [header]
@@ -149,10 +147,6 @@ def to_csv(comps: Sequence[Comparison]) -> str:
     return buf.getvalue()
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation] = ()) -> str:
     out = []
     for comp in comps:
@@ -160,7 +154,7 @@ def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation]
         ranking = _ranked(comp)
         p_col = " p |" if comp.baseline_given else ""
         head = ("| rank " if ranking else "") + "| system |"
-        head += "".join(f" {m.name} {_arrow(m.higher_is_better)} |{p_col}" for m in comp.metrics)
+        head += "".join(f" {m.name} {arrow(m.higher_is_better)} |{p_col}" for m in comp.metrics)
         out += [
             head,
             ("|---" if ranking else "") + "|---|" + ("---:|" * (2 if p_col else 1)) * len(comp.metrics),
@@ -170,11 +164,13 @@ def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation]
                 f" {s} |" + (f" {pv} |" if p_col else "")
                 for s, pv in (_cell(comp, m.name, name) for m in comp.metrics)
             )
-            out.append((f"| {ranking.rank_range(name)} " if ranking else "") + f"| {_md(name)} |{cells}")
+            out.append(
+                (f"| {ranking.rank_range(name)} " if ranking else "") + f"| {markdown_cell(name)} |{cells}"
+            )
         out.append("")
         if comp.method and comp.baseline_given:
             out.append(
-                f"`*` p < {comp.alpha} against {_md(comp.baseline)} (two-sided); ± is the 95% CI half-width."
+                f"`*` p < {comp.alpha} against {markdown_cell(comp.baseline)} (two-sided); ± is the 95% CI half-width."
             )
             out.append("")
         if ranking:

@@ -1,7 +1,10 @@
 """Translation cache: a SQLite file (stdlib) that any translator can sit behind.
 
 Key: the translator's identity (model ids, revisions, decoding settings, backend versions: see each
-backend's identity()), the direction and the source text. Every translate() call commits what it
+backend's identity()), plus its ``direction_identity(src, tgt)`` where it has one (an LLM's rendered
+prompt for that direction), the direction and the source text. A backend with ``translate_raw`` and
+``finish`` (the LLM backends) has its RAW answers stored; ``finish`` (output cleanup) runs on every
+lookup, so raw outputs survive in the cache and cleanup never needs the model again. Every translate() call commits what it
 translated before returning, so a run killed with kill -9 loses at most the chunk in flight and
 the rerun translates only what is missing. WAL mode plus a busy timeout let several processes read
 and write one file at once; INSERT OR IGNORE keeps the first answer for a key (a deterministic
@@ -17,12 +20,24 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.base import Translator, check_outputs
+from mtharness.textio import describe_os_error
+from mtharness.translators.base import (
+    Translator,
+    TranslatorBase,
+    check_direction,
+    check_outputs,
+    direction_identity,
+    has_direction_identity,
+    is_cacheable,
+    output_notes,
+    raw_outputs,
+    run_info,
+)
 
 CACHE_FILE = "translations.sqlite"
 BUSY_TIMEOUT_MS = 120_000
@@ -45,9 +60,16 @@ CREATE TABLE IF NOT EXISTS langid (
 _IN_CHUNK = 500  # SQLite caps the number of ? parameters per statement
 
 
+#: bumped whenever cached outputs of an unchanged identity can no longer be trusted. 2: Apertium
+#: segments were not isolated before (their outputs depended on the batch); nothing stored under
+#: version 1 is reused.
+CACHE_KEY_VERSION = 2
+
+
 def system_key(identity: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a translator identity."""
-    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
+    """sha256 of the canonical JSON of a translator identity and the cache key version."""
+    keyed = {"cache_key_version": CACHE_KEY_VERSION, "identity": dict(identity)}
+    blob = json.dumps(keyed, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -55,12 +77,74 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_LAYOUT = {
+    "translations": ["system", "pair", "source_sha256", "output"],
+    "systems": ["system", "identity"],
+    "langid": ["signature", "text_sha256", "lang"],
+}
+
+
+def cache_failure(path: str | Path, exc: sqlite3.Error) -> MtharnessError:
+    """One line for a failed cache operation: disk full, damaged file, foreign layout, or the raw cause."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return MtharnessError(
+            f"translation cache {path}: disk full ({text}); free some space there or set cache.dir to "
+            "another folder (translations committed so far are kept)"
+        )
+    if (
+        code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+        or "malformed" in text
+        or "not a database" in text
+    ):
+        return MtharnessError(
+            f"translation cache {path} is damaged ({text}); delete it (the next run translates again) "
+            "or set cache.dir to another folder"
+        )
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+        return MtharnessError(
+            f"translation cache {path} is read-only ({text}); set cache.dir to a writable folder "
+            "or turn the cache off with cache.enabled=false"
+        )
+    return MtharnessError(
+        f"translation cache {path}: {text}; set cache.dir to another folder or turn the cache off with "
+        "cache.enabled=false"
+    )
+
+
+@contextmanager
+def cache_errors(path: str | Path) -> Iterator[None]:
+    """Turn SQLite errors inside the block into one line naming the cache file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise cache_failure(path, exc) from None
+
+
+def _check_layout(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file whose tables have other columns (another program's, or another version's)."""
+    for table, columns in _LAYOUT.items():
+        found = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        if found != columns:
+            raise MtharnessError(
+                f"translation cache {path}: table {table!r} has columns {found}, expected {columns} "
+                "(another program's or version's file); move it away or set cache.dir to another folder"
+            )
+
+
 def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connection:
     """Open (creating if needed) a cache file, in WAL mode unless told, with a generous busy timeout."""
     p = Path(path).expanduser()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MtharnessError(f"translation cache: {describe_os_error(exc, p.parent)}") from None
+    try:
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise cache_failure(p, exc) from None
+    try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # DELETE (rollback journal) for per-shard files on network filesystems, where WAL is unsafe
         conn.execute(f"PRAGMA journal_mode={journal_mode}")
@@ -68,11 +152,13 @@ def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connectio
         # cut could drop the last commits, which the next run simply translates again
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
-    except (OSError, sqlite3.Error) as exc:
-        raise MtharnessError(
-            f"translation cache {p}: cannot open ({exc}); set cache.dir to a writable local folder "
-            "or turn the cache off with cache.enabled=false"
-        ) from None
+        _check_layout(conn, p)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise cache_failure(p, exc) from None
+    except MtharnessError:
+        conn.close()
+        raise
     return conn
 
 
@@ -107,7 +193,11 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         yield
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # a failed COMMIT (disk full) may already have rolled back: a second ROLLBACK would raise
+        # "no transaction is active" and hide the real cause
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
 
 
@@ -131,7 +221,7 @@ def insert(
         )
 
 
-class CachedTranslator:
+class CachedTranslator(TranslatorBase):
     """Wraps a translator; only texts missing from the cache reach it. Same protocol as any backend.
 
     ``stats()`` gives hits and misses per direction ({"en-es": {"hits": 3, "misses": 7}}), counted
@@ -153,6 +243,7 @@ class CachedTranslator:
         self.write_every = max(1, int(write_every))
         self._conn: sqlite3.Connection | None = None
         self._system: str | None = None
+        self._systems: dict[str, str] = {}
         self._stats: dict[str, dict[str, int]] = {}
 
     def _connection(self) -> sqlite3.Connection:
@@ -165,38 +256,62 @@ class CachedTranslator:
             self._system = system_key(self.inner.identity())
         return self._system
 
+    def _direction(self, src: str, tgt: str) -> tuple[str, dict[str, Any]]:
+        """The cache key of one direction and the identity stored with it."""
+        if not has_direction_identity(self.inner):
+            return self.system(), self.inner.identity()
+        identity = {**self.inner.identity(), "direction": direction_identity(self.inner, src, tgt)}
+        key = self._systems.get(f"{src}-{tgt}")
+        if key is None:
+            key = self._systems[f"{src}-{tgt}"] = system_key(identity)
+        return key, identity
+
+    def direction_identity(self, src: str, tgt: str) -> dict[str, Any]:
+        return direction_identity(self.inner, src, tgt)
+
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
-        check = getattr(self.inner, "check_direction", None)
-        if callable(check):  # a clear "no model for this pair" beats an error about another checkpoint
-            check(src, tgt)
-        conn, system, pair = self._connection(), self.system(), f"{src}-{tgt}"
+        # a clear "no model for this pair" beats an error about another checkpoint
+        self.check_direction(src, tgt)
+        (system, identity), pair = self._direction(src, tgt), f"{src}-{tgt}"
+        conn = self._connection()
+        raw_mode = raw_outputs(self.inner)
+        backend = self.inner.translate_raw if raw_mode else self.inner.translate  # type: ignore[attr-defined]
         unique = list(dict.fromkeys(texts))
-        found = lookup(conn, system, pair, unique)
+        with cache_errors(self.path):
+            found = lookup(conn, system, pair, unique)
         missing = [t for t in unique if t not in found]
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            fresh = dict(
-                zip(part, check_outputs(self.name, part, self.inner.translate(part, src, tgt)), strict=True)
-            )
-            insert(conn, system, pair, fresh, self.inner.identity())
+            fresh = dict(zip(part, check_outputs(self.name, part, backend(part, src, tgt)), strict=True))
+            with cache_errors(self.path):
+                insert(conn, system, pair, fresh, identity)
             found.update(fresh)
         counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
         missed = set(missing)
         n_missed = sum(1 for t in texts if t in missed)
         counts["misses"] += n_missed
         counts["hits"] += len(texts) - n_missed
+        if raw_mode:
+            finished = self.inner.finish(texts, [found[t] for t in texts], src, tgt)  # type: ignore[attr-defined]
+            return check_outputs(self.name, texts, finished)
         return [found[t] for t in texts]
 
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
 
+    def check_direction(self, src: str, tgt: str) -> None:
+        check_direction(self.inner, src, tgt)
+
+    def output_notes(self, texts: Sequence[str], src: str, tgt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The wrapped backend's per-segment notes (raw LLM outputs), or none."""
+        return output_notes(self.inner, texts, src, tgt)
+
     def run_info(self) -> dict[str, Any]:
         """The wrapped backend's run notes (truncation counts cover the segments translated now)."""
-        info = getattr(self.inner, "run_info", None)
-        return dict(info()) if callable(info) else {}
+        return run_info(self.inner)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {pair: dict(counts) for pair, counts in self._stats.items()}
@@ -227,11 +342,12 @@ class LangIdCache:
         unique = list(dict.fromkeys(texts))
         query = "SELECT text_sha256, lang FROM langid WHERE signature = ? AND text_sha256 IN"
         with closing(open_cache(self.path, self.journal_mode)) as conn:
-            found = _select_by_text(conn, query, (signature,), unique)
+            with cache_errors(self.path):
+                found = _select_by_text(conn, query, (signature,), unique)
             missing = [t for t in unique if t not in found]
             if missing:
                 fresh = dict(zip(missing, detect(missing), strict=True))
-                with _transaction(conn):
+                with cache_errors(self.path), _transaction(conn):
                     conn.executemany(
                         "INSERT OR IGNORE INTO langid VALUES (?, ?, ?)",
                         [(signature, text_key(t), lang) for t, lang in fresh.items()],
@@ -254,7 +370,8 @@ def with_cache(
     file_name: str = CACHE_FILE,
     journal_mode: str = "WAL",
 ) -> Translator:
-    """The translator behind a cache, unless caching is off or the backend opts out (files)."""
-    if not enabled or not cache_dir or getattr(translator, "cacheable", True) is False:
+    """The translator behind a cache, unless caching is off or the backend opts out (files; any
+    backend that is not context-free)."""
+    if not enabled or not cache_dir or not is_cacheable(translator):
         return translator
     return CachedTranslator(translator, cache_dir, file_name=file_name, journal_mode=journal_mode)

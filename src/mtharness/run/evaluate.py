@@ -8,11 +8,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from mtharness.core import Dataset, DirectionResult, LanguagePair, RunResult
+from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.run.neural import apply_neural, check_neural
 from mtharness.scoring import metrics as M
-from mtharness.translators.base import Translator, check_outputs
+from mtharness.translators import base
+from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
 
 
 def translate_all(
@@ -49,19 +50,38 @@ def score_direction(
 
 
 def copy_rate(sources: Sequence[str], outputs: Sequence[str]) -> float:
-    """Fraction of forward outputs identical (up to surrounding whitespace) to their source."""
-    if not sources:
+    """Fraction of forward outputs identical (up to surrounding whitespace) to their non-empty source.
+
+    An empty source has nothing to copy: its (empty) output says nothing about the system, so empty
+    sources are left out here and counted apart (``empty_sources`` in scores.json).
+    """
+    pairs = [(s.strip(), o.strip()) for s, o in zip(sources, outputs, strict=True) if s.strip()]
+    if not pairs:
         return 0.0
-    same = sum(1 for s, o in zip(sources, outputs, strict=True) if s.strip() == o.strip())
-    return same / len(sources)
+    return sum(1 for s, o in pairs if s == o) / len(pairs)
+
+
+def count_empty(sources: Sequence[str]) -> int:
+    """Source segments that are empty or whitespace only."""
+    return sum(1 for s in sources if not s.strip())
 
 
 def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
-    stats = getattr(translator, "stats", None)
-    if callable(stats):
-        result: dict[str, int] | None = stats().get(str(pair))
-        return result
-    return None
+    counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
+    return counts
+
+
+def output_notes(
+    translator: Translator, direction: str, texts: Sequence[str], pair: LanguagePair
+) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """A backend's per-segment notes for one direction (an LLM's raw answers and cleanup flags) as
+    segments.jsonl fields named ``<direction>_<key>``, and its per-direction summaries for scores.json
+    ({"llm_cleanup": {"forward": {...}}}). Backends without ``output_notes`` give nothing."""
+    fields, summaries = base.output_notes(translator, texts, pair.src, pair.tgt)
+    return (
+        {f"{direction}_{key}": list(values) for key, values in fields.items()},
+        {key: {direction: value} for key, value in summaries.items()},
+    )
 
 
 def evaluate(
@@ -90,6 +110,12 @@ def evaluate(
         check_config(validity)  # a bad key or missing package fails before the translation, not after
     check_neural(specs)  # the COMET environment and checkpoint, before translating too
     ds = dataset.subset(limit)
+    empty = count_empty(ds.sources)
+    if empty == len(ds):
+        raise MtharnessError(
+            f"dataset {ds.name} ({ds.origin or 'no origin'}): every one of its {len(ds)} source segments is "
+            "empty; check the source file (dataset.src) or the column/field it is read from"
+        )
     pair = ds.pair
     timings: dict[str, float] = {}
 
@@ -99,6 +125,7 @@ def evaluate(
     )
     forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
     forward.cache = _cache_stats(translator, pair)
+    fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
     if round_trip:
@@ -109,6 +136,10 @@ def evaluate(
         )
         back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
         back.cache = _cache_stats(translator, rpair)
+        rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
+        fields.update(rt_fields)
+        for key, value in rt_summaries.items():
+            summaries.setdefault(key, {}).update(value)
 
     start = time.perf_counter()
     if ds.ref_names:
@@ -124,12 +155,11 @@ def evaluate(
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings},
+        extras={"timings": timings, "empty_sources": empty, **summaries},
         config=dict(config or {}),
+        segment_fields=fields,
     )
-    run_info = getattr(translator, "run_info", None)
-    if callable(run_info):  # e.g. {"truncation": {...}} from the neural backends
-        result.extras.update(run_info())
+    result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
     if any(s.neural for s in specs):
         start = time.perf_counter()
         apply_neural(result, specs, score_cache_dir)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, MtharnessError
+from mtharness.run.cache import CachedTranslator
 from mtharness.run.evaluate import translate_all
 from mtharness.textio import atomic_write_json
-from mtharness.translators.base import Translator
+from mtharness.translators.base import Translator, translation_stats
 
 MANIFEST = "shard.json"
 SHARD_CACHE_GLOB = "cache-*-of-*.sqlite"
@@ -110,7 +111,7 @@ def merge_shard_caches(cache_dir: str | Path) -> dict[str, int]:
 
 def require_cache(translator: Translator) -> Translator:
     """A shard run is only useful if its translations land in the cache."""
-    if not callable(getattr(translator, "stats", None)):
+    if not isinstance(translator, CachedTranslator):
         raise MtharnessError(
             "shard.index/shard.count translate into the translation cache, which is off for this run: "
             "set cache.enabled=true and a cache.dir every shard can reach"
@@ -119,8 +120,7 @@ def require_cache(translator: Translator) -> Translator:
 
 
 def _cache_stats(translator: Translator) -> dict[str, Any] | None:
-    stats = getattr(translator, "stats", None)
-    return stats() if callable(stats) else None
+    return translation_stats(translator) if isinstance(translator, CachedTranslator) else None
 
 
 def translate_shard(

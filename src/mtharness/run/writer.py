@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import RunResult
-from mtharness.textio import atomic_write_json, atomic_write_jsonl, atomic_write_lines, atomic_write_text
+from mtharness.core import COPY_WARN_RATE, OFF_TARGET_WARN_RATE, RunResult, arrow
+from mtharness.textio import (
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_lines,
+    atomic_write_text,
+    markdown_cell,
+)
 
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
@@ -112,10 +118,6 @@ def segment_rows(result: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def validity_lines(payload: dict[str, Any]) -> list[str]:
     """summary.md lines for the validity checks: off-target rate and whole-document scores."""
     lines: list[str] = []
@@ -127,7 +129,11 @@ def validity_lines(payload: dict[str, Any]) -> list[str]:
         if rate is None:
             lines += ["", "off-target rate undetermined (every forward output too short for language ID)"]
         else:
-            flag = " (**forward output is mostly not in the target language**)" if rate > 0.5 else ""
+            flag = (
+                " (**forward output is mostly not in the target language**)"
+                if rate > OFF_TARGET_WARN_RATE
+                else ""
+            )
             lines += [
                 "",
                 f"off-target rate {rate:.3f} (target {info.get('target')}; detected: {found}){flag}",
@@ -142,6 +148,23 @@ def validity_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
+def llm_lines(payload: dict[str, Any]) -> list[str]:
+    """summary.md lines for LLM translators: the prompt and what output cleanup did per direction."""
+    lines: list[str] = []
+    prompt = payload.get("prompt")
+    if isinstance(prompt, dict) and prompt.get("name"):
+        hashes = ", ".join(f"{pair} `{h[:19]}`" for pair, h in (prompt.get("hash") or {}).items())
+        lines += ["", f"prompt {prompt['name']}" + (f" (rendered template hash: {hashes})" if hashes else "")]
+    cleanup = payload.get("llm_cleanup") or {}
+    if cleanup:
+        parts = []
+        for direction, c in cleanup.items():
+            what = "off" if not c.get("enabled", True) else f"{c['cleaned']} of {c['segments']} cleaned"
+            parts.append(f"{direction}: {what}, {c['empty']} empty, {c['refused']} refused")
+        lines += ["", "LLM output cleanup (raw outputs in segments.jsonl): " + "; ".join(parts)]
+    return lines
+
+
 def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
     ds = payload["dataset"]
     lines = [
@@ -150,18 +173,20 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
         f"{payload['n_segments']} segments; copy rate {payload['copy_rate']:.3f}"
         + (
             " (**the system copies its input: round-trip scores mean nothing**)"
-            if payload["copy_rate"] > 0.5
+            if payload["copy_rate"] > COPY_WARN_RATE
             else ""
         ),
         *validity_lines(payload),
+        *llm_lines(payload),
         "",
         "| direction | metric | score | signature |",
         "|---|---|---:|---|",
     ]
     for direction, metrics in payload["scores"].items():
         for name, m in metrics.items():
-            arrow = "↑" if m["higher_is_better"] else "↓"
-            lines.append(f"| {direction} | {name} {arrow} | {m['score']:.2f} | `{m['signature']}` |")
+            lines.append(
+                f"| {direction} | {name} {arrow(m['higher_is_better'])} | {m['score']:.2f} | `{m['signature']}` |"
+            )
     scored = [r for r in rows if r.get("round_trip") is not None and "round_trip" in r["scores"]]
     if scored:
         scored.sort(key=lambda r: (r["scores"]["round_trip"]["chrF2"], r["id"]))
@@ -177,7 +202,7 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
             lines.append(
                 f"| {r['id']} | {r['scores']['round_trip']['chrF2']:.1f} | "
                 f"{'' if sem is None else f'{sem:.3f}'} | {r.get('forward_lang', '')} | "
-                f"{_md_cell(r['source'])} | {_md_cell(r['round_trip'])} |"
+                f"{markdown_cell(r['source'])} | {markdown_cell(r['round_trip'])} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from sacrebleu.metrics import TER
 
+from mtharness.scoring import sacrebleu_api
+
 log = logging.getLogger(__name__)
 
 # sacrebleu.metrics.lib_ter's constants (Tercom's limits and sacrebleu's own)
@@ -97,20 +99,17 @@ def translation_edit_rate(words_hyp: Sequence[str], words_ref: Sequence[str]) ->
 
 
 def segment_statistics(metric: TER, hypotheses: Sequence[str]) -> list[list[Any]]:
-    """``metric._extract_corpus_statistics(hypotheses, None)`` with the compiled edit search.
+    """sacrebleu's per-segment TER statistics, with the compiled edit search.
 
-    The metric's reference cache must be set (``metric._ref_cache``), as sufstats does. Each row is
-    sacrebleu's: [fewest edits over the references, mean reference length].
+    The metric's references must be cached (``sacrebleu_api.set_references``), as sufstats does.
+    Each row is sacrebleu's: [fewest edits over the references, mean reference length].
     """
-    ref_cache = metric._ref_cache
-    if ref_cache is None:
-        raise ValueError("set metric._ref_cache (metric._cache_references(refs)) first")
-    if len(ref_cache) != len(hypotheses):
-        raise ValueError(f"{len(hypotheses)} hypotheses for {len(ref_cache)} cached references")
+    cached = sacrebleu_api.ter_reference_words(metric)
+    if len(cached) != len(hypotheses):
+        raise ValueError(f"{len(hypotheses)} hypotheses for {len(cached)} cached references")
     stats: list[list[Any]] = []
-    for hyp, ref_kwargs in zip(hypotheses, ref_cache, strict=True):
-        words_hyp = metric._preprocess_segment(hyp).split()
-        ref_words = ref_kwargs["ref_words"]
+    for hyp, ref_words in zip(hypotheses, cached, strict=True):
+        words_hyp = sacrebleu_api.ter_words(metric, hyp)
         best, ref_lengths = INF, 0
         for words_ref in ref_words:
             edits, ref_len = translation_edit_rate(words_hyp, words_ref)

@@ -6,15 +6,18 @@ target-language-aware defaults and carry the signature and ``higher_is_better`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
 from mtharness.core import MetricResult, MtharnessError
+from mtharness.scoring import sacrebleu_api
 from mtharness.scoring.comet import COMET_KINDS
+from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
 
 # kind -> (sacrebleu class, fixed constructor arguments, higher_is_better)
@@ -154,15 +157,97 @@ def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:
         ) from None
 
 
-def _result(spec: MetricSpec, metric: Metric, stats: Stats) -> MetricResult:
-    # sacrebleu's own aggregation over the full, ordered list: the score corpus_score returns
-    score = metric._aggregate_and_compute(stats)
-    return MetricResult(
-        name=score.name,
+@dataclass(frozen=True, eq=False)  # eq=False: identity equality (numpy arrays have no truth value)
+class SystemStats:
+    """One system's per-segment sufficient statistics for one metric, plus its corpus score.
+
+    The corpus score is sacrebleu's own aggregation over the full, ordered list of statistics: what
+    ``corpus_score`` returns. Bootstrap resamples and paired tests (scoring.significance) reuse the
+    statistics instead of tokenising the text again.
+    """
+
+    name: str
+    metric_name: str  # sacrebleu's score name: BLEU, chrF2, chrF2++, TER
+    score: float
+    signature: str
+    higher_is_better: bool
+    stats: np.ndarray = field(repr=False)  # (n_segments, n_stats), float64
+    metric: Metric | MeanMetric = field(repr=False, compare=False)  # MeanMetric: COMET-style means
+    # (method, n_samples, seed) -> resampled corpus scores; filled lazily by scoring.significance
+    resampled: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.stats.shape[0])
+
+    def segment_scores(self) -> list[float]:
+        """Each segment scored alone from its own statistics (chrF equals sentence_score)."""
+        compute = score_function(self.metric)
+        return [float(compute(row).score) for row in self.stats]
+
+    def result(self) -> MetricResult:
+        """The corpus score with its signature, as run folders and tables carry it."""
+        return MetricResult(self.metric_name, self.score, self.signature, self.higher_is_better)
+
+
+def score_function(metric: Metric | MeanMetric) -> Callable[[Sequence[float]], Any]:
+    """Summed statistics -> an object with ``.score``: sacrebleu's for its metrics, the mean for COMET."""
+    if isinstance(metric, MeanMetric):
+        return metric.score_of_sums
+    return sacrebleu_api.score_from_sums(metric)
+
+
+def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: Stats) -> SystemStats:
+    """Wrap statistics sacrebleu extracted (here or in a worker process) with score and signature."""
+    score = sacrebleu_api.corpus_score(metric, raw)  # exactly what corpus_score returns
+    return SystemStats(
+        name=name,
+        metric_name=score.name,
         score=float(score.score),
         signature=metric.get_signature().format(),
         higher_is_better=spec.higher_is_better,
+        stats=np.asarray(raw, dtype=np.float64).reshape(len(raw), -1),
+        metric=metric,
     )
+
+
+# TER's edit distance fills a (hypothesis words x reference words) table per segment: 10,000 words
+# against 10,000 is ~1 GB in the compiled kernel and far more in sacrebleu's Python lists
+MAX_TER_CELLS = 100_000_000
+
+
+def check_ter_size(
+    metrics: Sequence[Metric], systems: Sequence[Sequence[str]], refs: Sequence[Sequence[str | None]]
+) -> None:
+    """Refuse, before any scoring, a segment too long for TER (a whole document on one line)."""
+    if not any(isinstance(m, TER) for m in metrics) or not refs:
+        return
+    ref_chars = [max(len(r[i] or "") for r in refs) for i in range(len(refs[0]))]
+    for hyps in systems:
+        for i, hyp in enumerate(hyps):
+            if (len(hyp) + 1) * (ref_chars[i] + 1) <= MAX_TER_CELLS:  # words never outnumber characters
+                continue
+            n_hyp = len(hyp.split())
+            n_ref = max(len((r[i] or "").split()) for r in refs)
+            if (n_hyp + 1) * (n_ref + 1) > MAX_TER_CELLS:
+                raise MtharnessError(
+                    f"segment {i + 1}: TER would align {n_hyp:,} hypothesis words with {n_ref:,} reference "
+                    f"words (more than {MAX_TER_CELLS:,} table cells; out of memory); is a whole document on "
+                    "one line? split it into sentences, or score without TER (metrics=[bleu,chrf,chrfpp])"
+                )
+
+
+def check_inputs(systems: Mapping[str, Sequence[str]], refs: Sequence[Sequence[str]]) -> int:
+    """The number of segments; one-line errors for missing references or misaligned systems."""
+    if not refs:
+        raise MtharnessError("scoring needs at least one reference stream")
+    lengths = {len(r) for r in refs}
+    if len(lengths) != 1:
+        raise MtharnessError(f"reference streams differ in length: {sorted(lengths)}")
+    n = lengths.pop()
+    for name, hyps in systems.items():
+        if len(hyps) != n:
+            raise MtharnessError(f"system {name}: {len(hyps)} lines but the references have {n}")
+    return n
 
 
 def _unique_statistics(
@@ -172,6 +257,11 @@ def _unique_statistics(
     workers: int | None,
 ) -> list[list[Stats]]:
     """extract_statistics, once per distinct stats_key (chrF for corpus and segment scores)."""
+    check_ter_size(metrics, systems, refs)
+    for hyps in systems:
+        for metric in metrics:
+            if hyps:
+                sacrebleu_api.check_corpus_args(metric, hyps, refs)  # sacrebleu's own input errors
     keys = [stats_key(m) for m in metrics]
     first = {k: metrics[i] for i, k in reversed(list(enumerate(keys)))}
     unique = list(first.values())
@@ -181,6 +271,29 @@ def _unique_statistics(
     return [stats[k] for k in keys]
 
 
+def system_statistics(
+    specs: Sequence[MetricSpec],
+    systems: Mapping[str, Sequence[str]],
+    refs: Sequence[Sequence[str]],
+    trg_lang: str,
+    workers: int | None = None,
+) -> list[dict[str, SystemStats]]:
+    """[spec][system name] -> statistics and corpus score: THE way to score N systems.
+
+    References are preprocessed once for all systems, metrics with equal statistics share one
+    extraction, and big jobs are split over ``workers`` forked processes (None: every core when the
+    job repays it; 1: never fork). Each score and signature equals sacrebleu's corpus_score.
+    """
+    check_inputs(systems, refs)
+    names = list(systems)
+    metrics = [make_metric(s, trg_lang) for s in specs]
+    stats = _unique_statistics(metrics, [systems[n] for n in names], refs, workers)
+    return [
+        {n: system_stats_from_raw(n, spec, m, stats[i][j]) for j, n in enumerate(names)}
+        for i, (spec, m) in enumerate(zip(specs, metrics, strict=True))
+    ]
+
+
 def score_systems(
     specs: Sequence[MetricSpec],
     systems: Sequence[Sequence[str]],
@@ -188,20 +301,9 @@ def score_systems(
     trg_lang: str,
     workers: int | None = None,
 ) -> list[list[MetricResult]]:
-    """[system][spec] corpus scores, each equal to sacrebleu's corpus_score with its signature.
-
-    References are preprocessed once for all systems and the statistics are extracted in parallel
-    chunks on big inputs (see mtharness.scoring.sufstats).
-    """
-    metrics = [make_metric(s, trg_lang) for s in specs]
-    for hyps in systems:
-        for metric in metrics:
-            metric._check_corpus_score_args(hyps, refs)  # sacrebleu's own input errors
-    stats = _unique_statistics(metrics, systems, refs, workers)
-    return [
-        [_result(spec, m, stats[i][j]) for i, (spec, m) in enumerate(zip(specs, metrics, strict=True))]
-        for j in range(len(systems))
-    ]
+    """[system][spec] corpus scores with signatures: ``system_statistics`` without the statistics."""
+    per_spec = system_statistics(specs, {str(j): h for j, h in enumerate(systems)}, refs, trg_lang, workers)
+    return [[per_spec[i][str(j)].result() for i in range(len(specs))] for j in range(len(systems))]
 
 
 def corpus_score(
@@ -223,15 +325,17 @@ def direction_scores(
     Segment chrF/BLEU come from the same per-segment statistics a corpus chrF/BLEU with default
     arguments needs, so they cost nothing extra when those are requested.
     """
+    check_inputs({"output": hyps}, refs)
     metrics = [make_metric(s, trg_lang) for s in specs]
     seg_metrics = _segment_metrics(trg_lang)
-    for metric in metrics:
-        metric._check_corpus_score_args(hyps, refs)
     all_stats = _unique_statistics([*metrics, *seg_metrics.values()], [hyps], refs, workers)
-    results = [_result(s, m, st[0]) for s, m, st in zip(specs, metrics, all_stats, strict=False)]
+    results = [
+        system_stats_from_raw("output", s, m, st[0]).result()
+        for s, m, st in zip(specs, metrics, all_stats, strict=False)
+    ]
     seg_stats = all_stats[len(metrics) :]
     segments = {
-        name: [round(float(m._aggregate_and_compute([row]).score), 4) for row in st[0]]
+        name: [round(float(sacrebleu_api.corpus_score(m, [row]).score), 4) for row in st[0]]
         for (name, m), st in zip(seg_metrics.items(), seg_stats, strict=True)
     }
     return results, segments

@@ -4,7 +4,7 @@ sacrebleu's metrics reduce every segment to a short vector of counts (n-gram mat
 chrF, edits and reference length for TER); a corpus score is a function of the column sums. We
 extract those vectors ONCE per system and metric (``system_stats``), then every resample of a
 bootstrap or approximate-randomization trial is a weighted sum of rows followed by sacrebleu's own
-``_compute_score_from_stats``. That is what makes comparing N systems cheap: the text is tokenised
+score-from-statistics function (scoring.sacrebleu_api). That is what makes comparing N systems cheap: the text is tokenised
 once, not once per test.
 
 The random draws copy sacrebleu 2.6's ``significance`` module step for step (``default_rng(seed)``,
@@ -21,39 +21,44 @@ seed our p-values and CIs equal those of ``sacrebleu.significance.PairedTest`` (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sacrebleu.metrics.base import Metric
 from sacrebleu.significance import estimate_ci
 
 from mtharness.core import DEFAULT_SEED, MtharnessError
-from mtharness.scoring.metrics import MetricSpec, make_metric
-from mtharness.scoring.sufstats import extract_statistics, statistics, use_fast_ter
+from mtharness.scoring import sacrebleu_api
+from mtharness.scoring.means import MeanMetric, mean_rows
+from mtharness.scoring.metrics import (
+    MetricSpec,
+    SystemStats,
+    check_inputs,
+    make_metric,
+    score_function,
+    system_stats_from_raw,
+)
+from mtharness.scoring.sufstats import statistics, use_fast_ter
+
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "DEFAULT_SEED",
+    "ConfidenceInterval",
+    "Method",
+    "PairedResult",
+    "Scorer",
+    "SystemStats",
+    "bootstrap_ci",
+    "bootstrap_scores",
+    "mean_stats",
+    "paired_test",
+    "system_stats",
+]
 
 DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 Method = Literal["bs", "ar"]
 # keep each (samples x segments) weight matrix around 4M cells, whatever the corpus size
 _CHUNK_CELLS = 4_000_000
-
-
-@dataclass(frozen=True)
-class MeanScore:
-    score: float
-
-
-class MeanMetric:
-    """A metric whose corpus score is the mean of its segment scores (COMET, CometKiwi).
-
-    Its per-segment "sufficient statistics" are the rows (segment score, 1): a resample's column sums
-    are (sum of scores, count), and their ratio is the resample's system score, exactly what
-    ``predict()`` computes on it. So bootstrap CIs and paired tests run through the same weighted-sum
-    machinery as sacrebleu's counts: resampling means, as comet-compare does.
-    """
-
-    def _compute_score_from_stats(self, stats: Sequence[float] | np.ndarray) -> MeanScore:
-        return MeanScore(float(stats[0]) / float(stats[1]))
 
 
 def mean_stats(
@@ -63,32 +68,15 @@ def mean_stats(
     if not scores:
         raise MtharnessError(f"system {name}: no {metric_name} segment scores")
     values = [float(x) for x in scores]
-    stats = np.column_stack([np.asarray(values, dtype=np.float64), np.ones(len(values))])
     return SystemStats(
-        name, metric_name, sum(values) / len(values), signature, higher_is_better, stats, MeanMetric()
+        name,
+        metric_name,
+        sum(values) / len(values),
+        signature,
+        higher_is_better,
+        mean_rows(values),
+        MeanMetric(),
     )
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: identity equality (numpy arrays have no truth value)
-class SystemStats:
-    """One system's per-segment sufficient statistics for one metric, plus its corpus score."""
-
-    name: str
-    metric_name: str  # sacrebleu's score name: BLEU, chrF2, chrF2++, TER
-    score: float
-    signature: str
-    higher_is_better: bool
-    stats: np.ndarray = field(repr=False)  # (n_segments, n_stats), float64
-    metric: Metric | MeanMetric = field(repr=False, compare=False)
-    # (method, n_samples, seed) -> resampled corpus scores; filled lazily, shared by CI and tests
-    _cache: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
-
-    def __len__(self) -> int:
-        return int(self.stats.shape[0])
-
-    def segment_scores(self) -> list[float]:
-        """Each segment scored alone from its own statistics (chrF equals sentence_score)."""
-        return [float(self.metric._compute_score_from_stats(row).score) for row in self.stats]
 
 
 @dataclass(frozen=True)
@@ -176,20 +164,19 @@ class PairedResult:
 
 
 class Scorer:
-    """One sacrebleu metric with the references tokenised once, for scoring many systems."""
+    """One metric against fixed references, tokenised once, scoring systems one at a time.
+
+    For several systems or metrics at once use ``metrics.system_statistics`` (parallel, shared
+    extraction); this is its one-metric, one-system-per-call form, with the same statistics.
+    """
 
     def __init__(self, spec: MetricSpec, refs: Sequence[Sequence[str]], trg_lang: str) -> None:
         if not refs:
             raise MtharnessError(f"metric {spec.kind}: significance tests need at least one reference")
-        lengths = {len(r) for r in refs}
-        if len(lengths) != 1:
-            raise MtharnessError(f"reference streams differ in length: {sorted(lengths)}")
         self.spec = spec
-        self.n_segments = lengths.pop()
+        self.n_segments = check_inputs({}, refs)
         self.metric = make_metric(spec, trg_lang)
-        self.refs = [list(r) for r in refs]  # for chunked extraction (sufstats)
-        # sacrebleu reads refs from this cache when _extract_corpus_statistics gets refs=None
-        self.metric._ref_cache = self.metric._cache_references([list(r) for r in refs])
+        sacrebleu_api.set_references(self.metric, refs)
 
     def stats(self, name: str, hyps: Sequence[str]) -> SystemStats:
         """Extract ``hyps``' per-segment statistics and corpus score (equal to corpus_score)."""
@@ -198,72 +185,14 @@ class Scorer:
                 f"system {name}: {len(hyps)} lines but the references have {self.n_segments}"
             )
         fast_ter = use_fast_ter([self.metric], [hyps])
-        return self.from_raw(name, statistics(self.metric, hyps, fast_ter))
-
-    def from_raw(self, name: str, raw: list[Any]) -> SystemStats:
-        """Wrap statistics sacrebleu extracted (here or in a worker process) with score and signature."""
-        score = self.metric._aggregate_and_compute(raw)  # exactly what corpus_score returns
-        return SystemStats(
-            name=name,
-            metric_name=score.name,
-            score=float(score.score),
-            signature=self.metric.get_signature().format(),
-            higher_is_better=self.spec.higher_is_better,
-            stats=np.asarray(raw, dtype=np.float64).reshape(len(raw), -1),
-            metric=self.metric,
-        )
+        return system_stats_from_raw(name, self.spec, self.metric, statistics(self.metric, hyps, fast_ter))
 
 
 def system_stats(
     spec: MetricSpec, hyps: Sequence[str], refs: Sequence[Sequence[str]], trg_lang: str, name: str = ""
 ) -> SystemStats:
-    """Statistics of one system (use ``Scorer`` directly to share the reference cache across systems)."""
+    """Statistics of one system (``metrics.system_statistics`` scores several at once)."""
     return Scorer(spec, refs, trg_lang).stats(name, hyps)
-
-
-def extract_all(
-    scorers: Sequence[Scorer], systems: dict[str, list[str]], jobs: int = 1
-) -> list[dict[str, SystemStats]]:
-    """Statistics of every system for every scorer; ``jobs`` > 1 extracts in forked worker processes.
-
-    Extraction (tokenising, n-gram counting, TER's edit search) is nearly all of the run time and is
-    independent per system and metric, so it parallelises cleanly; references are cached in the
-    parent first and inherited by the workers.
-    """
-    tasks = [(i, name) for i in range(len(scorers)) for name in systems]
-    if jobs <= 1 or len(tasks) <= 1:
-        return [{name: sc.stats(name, hyps) for name, hyps in systems.items()} for sc in scorers]
-    for sc in scorers:  # same length checks as the serial path, before forking
-        for name, hyps in systems.items():
-            if len(hyps) != sc.n_segments:
-                raise MtharnessError(
-                    f"system {name}: {len(hyps)} lines but the references have {sc.n_segments}"
-                )
-    # chunks of segments over `jobs` forked workers, references preprocessed once per chunk and
-    # metric for every system (mtharness.scoring.sufstats); the rows are sacrebleu's, in order
-    names = list(systems)
-    out: list[dict[str, SystemStats]] = [{} for _ in scorers]
-    for group in _same_refs(scorers):
-        raws = extract_statistics(
-            [scorers[i].metric for i in group], [systems[n] for n in names], scorers[group[0]].refs, jobs
-        )
-        for i, per_system in zip(group, raws, strict=True):
-            for name, raw in zip(names, per_system, strict=True):
-                out[i][name] = scorers[i].from_raw(name, raw)
-    return out
-
-
-def _same_refs(scorers: Sequence[Scorer]) -> list[list[int]]:
-    """Scorer indices grouped by equal references (usually one group: every metric, same refs)."""
-    groups: list[list[int]] = []
-    for i, sc in enumerate(scorers):
-        for g in groups:
-            if scorers[g[0]].refs == sc.refs:
-                g.append(i)
-                break
-        else:
-            groups.append([i])
-    return groups
 
 
 def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np.ndarray:
@@ -273,7 +202,7 @@ def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np
         # sacrebleu's bootstrap sums float32 arrays; integer counts are exact either way, and
         # scoring the same float32 values makes our resampled scores bit-identical to its own
         sums = sums.astype(np.float32)
-    compute = sys.metric._compute_score_from_stats
+    compute = score_function(sys.metric)
     return np.array([compute(row).score for row in sums], dtype=np.float64)
 
 
@@ -293,7 +222,7 @@ def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAUL
     """Corpus scores of ``n_samples`` bootstrap resamples; the same seed gives the same resamples
     for every system of the same length (that pairing is what the paired bootstrap needs)."""
     key = ("bs", n_samples, seed)
-    if key not in sys._cache:
+    if key not in sys.resampled:
         n = len(sys)
         idxs = bootstrap_indices(n, n_samples, seed)
         parts = []
@@ -304,8 +233,8 @@ def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAUL
             # float32 sums reproduce sacrebleu's bootstrap bit for bit; means keep full precision
             float32 = not isinstance(sys.metric, MeanMetric)
             parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=float32))
-        sys._cache[key] = np.concatenate(parts)
-    return sys._cache[key]
+        sys.resampled[key] = np.concatenate(parts)
+    return sys.resampled[key]
 
 
 def bootstrap_ci(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAULT_SEED) -> ConfidenceInterval:
@@ -332,7 +261,7 @@ def _ar_p_value(baseline: SystemStats, system: SystemStats, n_samples: int, seed
         # pseudo system A takes the baseline's segment where pos is set, B the other one
         a = baseline.stats.T @ pos.T + system.stats.T @ neg.T
         b = baseline.stats.T @ neg.T + system.stats.T @ pos.T
-        compute = baseline.metric._compute_score_from_stats
+        compute = score_function(baseline.metric)
         # plain Python numbers: the same values sacrebleu's integer matmul gives, scored ~5x faster
         scores_a = np.array([compute(row).score for row in a.T.tolist()])
         scores_b = np.array([compute(row).score for row in b.T.tolist()])

@@ -1,15 +1,15 @@
 """sacrebleu's per-segment sufficient statistics, extracted in parallel chunks.
 
 Every sacrebleu metric (BLEU, chrF, chrF++, TER) scores a corpus in two steps: per-segment statistics
-(``_extract_corpus_statistics``: n-gram matches, edits and lengths) and a function of their sums
-(``_aggregate_and_compute``). The first step is almost all of the time and each segment depends only
+(n-gram matches, edits and lengths) and a function of their sums (both reached through
+mtharness.scoring.sacrebleu_api, the one module that uses sacrebleu's private methods). The first step is almost all of the time and each segment depends only
 on its own hypothesis and references, so we split the corpus into contiguous chunks, let a pool of
 forked worker processes extract the statistics of each chunk with sacrebleu's own methods, and join
 the lists back in order. The sum is then sacrebleu's own, over the same list in the same order, so
 scores and signatures are identical to ``metric.corpus_score`` (not just close).
 
 Two more savings come for free: references are preprocessed once per chunk and metric and reused for
-every system scored against them (sacrebleu's ``_ref_cache``), and metrics whose statistics coincide
+every system scored against them (sacrebleu's reference cache), and metrics whose statistics coincide
 (chrF for a corpus score and for segment scores) are extracted once (see ``stats_key``).
 
 TER's statistics come from its edit search, which in sacrebleu is pure Python and dominates any job
@@ -22,14 +22,14 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from mtharness.scoring import fastter
+from mtharness.core import usable_cores
+from mtharness.scoring import fastter, sacrebleu_api
 
 # Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x
 # chrF per segment) the pool is not worth it. Forking a 2-worker pool and collecting a trivial job
@@ -47,10 +47,7 @@ _JOB: tuple[Sequence[Metric], Sequence[Sequence[str]], Sequence[Sequence[str | N
 
 def default_workers() -> int:
     """CPU cores this process may use (the affinity mask, where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def stats_key(metric: Metric) -> tuple[Any, ...]:
@@ -92,10 +89,11 @@ def use_fast_ter(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) ->
 
 
 def statistics(metric: Metric, hyps: Sequence[str], fast_ter: bool) -> Stats:
-    """``metric._extract_corpus_statistics(hyps, None)``; TER's edit search compiled if fast_ter."""
+    """sacrebleu's per-segment statistics against the cached references; TER's edit search compiled
+    if fast_ter."""
     if fast_ter and isinstance(metric, TER):
         return fastter.segment_statistics(metric, hyps)
-    return metric._extract_corpus_statistics(list(hyps), None)
+    return sacrebleu_api.segment_statistics(metric, hyps)
 
 
 def _work(metrics: Sequence[Metric], n_systems: int, n_segments: int) -> int:
@@ -112,7 +110,7 @@ def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
     out = []
     for metric in metrics:
         # the worker owns its forked copy of the metric, so setting the cache is private to it
-        metric._ref_cache = metric._cache_references(chunk_refs)  # type: ignore[arg-type]
+        sacrebleu_api.set_references(metric, chunk_refs)
         out.append([statistics(metric, h[lo:hi], fast_ter) for h in systems])
     return out
 
@@ -125,10 +123,8 @@ def _serial(
 ) -> list[list[Stats]]:
     out = []
     for metric in metrics:
-        saved = metric._ref_cache  # a caller's own cache (stats.Scorer keeps one) survives
-        metric._ref_cache = metric._cache_references([list(r) for r in refs])  # type: ignore[arg-type]
-        out.append([statistics(metric, hyps, fast_ter) for hyps in systems])
-        metric._ref_cache = saved
+        with sacrebleu_api.references(metric, refs):  # a caller's own cache (Scorer keeps one) survives
+            out.append([statistics(metric, hyps, fast_ter) for hyps in systems])
     return out
 
 
@@ -140,7 +136,7 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 
 def _warn_tokenized(metrics: Sequence[Metric], systems: Sequence[Sequence[str]]) -> None:
     # sacrebleu's BLEU warns once 100 hypotheses end in " ."; workers see only chunks, so count here
-    if any(isinstance(m, BLEU) and not m._force for m in metrics):
+    if any(sacrebleu_api.warns_on_tokenized(m) for m in metrics):
         for hyps in systems:
             if sum(1 for h in hyps if h.endswith(" .")) >= 100:
                 logging.getLogger("sacrebleu").warning(
@@ -160,11 +156,11 @@ def extract_statistics(
     refs: Sequence[Sequence[str | None]],
     workers: int | None = None,
 ) -> list[list[Stats]]:
-    """[metric][system] -> per-segment statistics, equal to ``metric._extract_corpus_statistics``.
+    """[metric][system] -> per-segment statistics, equal to sacrebleu's own (``corpus_score``'s first step).
 
     ``workers=None`` uses every core when the job is big enough to repay the pool's start-up,
     ``workers=1`` never forks. Each metric's ``num_refs`` is set as sacrebleu sets it, so
-    ``get_signature()`` and ``_aggregate_and_compute`` work on the result.
+    ``get_signature()`` and ``sacrebleu_api.corpus_score`` work on the result.
     """
     n = len(refs[0]) if refs else 0
     for i, hyps in enumerate(systems):
@@ -183,18 +179,16 @@ def extract_statistics(
 
     _warn_tokenized(metrics, systems)
     # workers get their own copy of the metric: quiet the per-chunk warning there, keep the parent's
-    forced = [(m, m._force) for m in metrics]
     global _JOB
     _JOB = (metrics, systems, refs, fast_ter)
     try:
-        for m, _ in forced:
-            m._force = True
-        with mp.get_context("fork").Pool(min(n_workers, n)) as pool:
+        with (
+            sacrebleu_api.tokenized_warning_off(metrics),
+            mp.get_context("fork").Pool(min(n_workers, n)) as pool,
+        ):
             chunks = pool.map(_chunk_stats, _bounds(n, n_workers * CHUNKS_PER_WORKER), chunksize=1)
     finally:
         _JOB = None
-        for m, force in forced:
-            m._force = force
     out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
     for chunk in chunks:
         for i, per_system in enumerate(chunk):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.base import check_outputs
+from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, run_stream, unescape
+from mtharness.translators.apertium_tagger import IsolatedTagger
+from mtharness.translators.base import TranslatorBase, check_outputs
 
 # ISO 639-1 (and a few 639-3) codes -> the codes Apertium's modes use, most likely first
 ISO_TO_APERTIUM: dict[str, tuple[str, ...]] = {
@@ -36,8 +39,7 @@ ISO_TO_APERTIUM: dict[str, tuple[str, ...]] = {
     "nb": ("nob", "nb"),
     "nn": ("nno", "nn"),
 }
-_SPACES = re.compile(r"[ \t]+")
-_SENTINEL = "0"  # a number passes through every Apertium pair unchanged
+_SPACES = re.compile(r"\s+")
 
 
 def apertium_codes(lang: str) -> tuple[str, ...]:
@@ -72,8 +74,17 @@ def resolve_mode(src: str, tgt: str, modes: Sequence[str], overrides: Mapping[st
     )
 
 
-class ApertiumTranslator:
-    """One Apertium process per call; one output line per input line, whitespace normalised."""
+class ApertiumTranslator(TranslatorBase):
+    """Apertium run stage by stage (apertium_pipeline): each segment translated as it would be alone.
+
+    One output line per input line, whitespace normalised. ``context_free``: a segment's output
+    never depends on the other segments of a call, its order, or the call's size (verified on
+    every installed mode; tests/translators/test_apertium_isolation.py).
+    """
+
+    context_free = True
+    #: how segments are kept apart; part of identity(), so caches of the old leaking method never mix
+    ISOLATION = "stages-z+fresh-hmm-tagger-v1"
 
     def __init__(
         self,
@@ -88,47 +99,42 @@ class ApertiumTranslator:
         self.mark_unknown = mark_unknown
         self.mode_overrides = dict(modes or {})
         self.timeout_s = timeout_s
+        self._pipelines: dict[str, Pipeline] = {}
+        self.tagger_starts = 0
 
     def mode(self, src: str, tgt: str) -> str:
         return resolve_mode(src, tgt, installed_modes(self.binary), self.mode_overrides)
 
+    def pipeline(self, mode: str) -> Pipeline:
+        if mode not in self._pipelines:
+            self._pipelines[mode] = load_pipeline(mode, self.mark_unknown, self.binary)
+        return self._pipelines[mode]
+
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if not texts:
             return []
-        mode = self.mode(src, tgt)
-        outputs = self._run_blocks(mode, texts)
-        if outputs is None:  # layout not kept (never seen, but alignment is sacred): one call per segment
-            outputs = []
-            for text in texts:
-                single = self._run_blocks(mode, [text])
-                outputs.append(single[0] if single else "")
-        return check_outputs(self.name, texts, [_SPACES.sub(" ", line).strip() for line in outputs])
+        pipeline = self.pipeline(self.mode(src, tgt))
+        blocks = [escape(t) for t in texts]
+        todo = [i for i, b in enumerate(blocks) if b]  # an empty segment translates to ""
+        outputs = [""] * len(texts)
+        if todo:
+            # a final blank ends the last word (without it lt-proc drops a closing ".")
+            payload = [blocks[i].encode("utf-8", "replace") + b"\n" for i in todo]
+            done = self._run(pipeline, payload)
+            for i, out in zip(todo, done, strict=True):
+                outputs[i] = _SPACES.sub(" ", out).strip()
+        return check_outputs(self.name, texts, outputs)
 
-    def _run_blocks(self, mode: str, texts: Sequence[str]) -> list[str] | None:
-        """Translate segments separated by blank lines; None if the output lost that layout.
-
-        Apertium treats a single newline as a space, so "AIR\nEnd." would be translated as one
-        phrase and words would move across lines; a blank line is a hard block boundary. A final
-        sentinel block keeps trailing empty segments from being trimmed.
-        """
-        blocks = [t.replace("\r", " ").replace("\n", " ").replace("\x00", "").strip() for t in texts]
-        payload = "\n\n".join([*blocks, _SENTINEL]) + "\n"
-        argv = [self.binary, *([] if self.mark_unknown else ["-u"]), mode]
-        try:
-            proc = subprocess.run(
-                argv, input=payload, capture_output=True, text=True, timeout=self.timeout_s, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise MtharnessError(
-                f"apertium {mode} timed out after {self.timeout_s:.0f} s; raise translator.timeout_s"
-            ) from None
-        if proc.returncode != 0:
-            err = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            raise MtharnessError(f"apertium {mode} failed (exit {proc.returncode}): {err}")
-        lines = proc.stdout.removesuffix("\n").split("\n")
-        if len(lines) != 2 * len(blocks) + 1 or any(line.strip() for line in lines[1::2]):
-            return None
-        return lines[0:-1:2]
+    def _run(self, pipeline: Pipeline, blocks: list[bytes]) -> list[str]:
+        """Stages before the tagger and after it streamed once; the tagger isolated per segment."""
+        deadline = time.monotonic() + self.timeout_s
+        analysed = run_stream(pipeline.mode, pipeline.head, blocks, deadline)
+        if pipeline.tagger is not None:
+            tagger = IsolatedTagger(pipeline.mode, pipeline.tagger)
+            analysed = tagger.tag(analysed, deadline)
+            self.tagger_starts += tagger.starts
+        final = run_stream(pipeline.mode, pipeline.tail, analysed, deadline)
+        return [unescape(b.decode("utf-8", "replace")) for b in final]
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -136,6 +142,7 @@ class ApertiumTranslator:
             "mark_unknown": self.mark_unknown,
             "modes": self.mode_overrides,
             "version": apertium_version(self.binary),
+            "isolation": self.ISOLATION,
         }
 
 

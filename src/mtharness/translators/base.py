@@ -1,4 +1,53 @@
-"""The Translator protocol every backend implements."""
+"""The Translator protocol every backend implements, with its optional capabilities declared.
+
+A translator is anything with these three (the protocol, checked at run time by ``mtharness run``):
+
+``name: str``
+    The label results and leaderboards show.
+``translate(texts, src, tgt) -> list[str]``
+    Batch in, batch out: one output per input, same order (``check_outputs`` enforces it). The backend
+    batches as it likes. A round trip is the same call with the pair reversed.
+``identity() -> dict``
+    Everything that decides the outputs (backend, model ids and revisions, decoding settings, backend
+    version, for an LLM the prompt template's hash): the translation cache keys on it.
+
+Optional capabilities. Subclass :class:`TranslatorBase` to get the defaults below and override what
+applies; a class that only follows the protocol gets the same defaults, because the rest of the
+package asks through the functions at the end of this module, never by probing attributes itself.
+
+``check_direction(src, tgt) -> None``
+    Raise ``MtharnessError`` early when the backend cannot translate src-tgt (e.g. no checkpoint for
+    the pair), before a cache or a long run starts. Default: accept every pair.
+``run_info() -> dict``
+    Notes about this run that scores.json should record, merged into it at the top level (e.g.
+    ``{"truncation": {...}}``). Default: ``{}``.
+``stats() -> dict``
+    Counters kept while translating, per language pair (the translation cache reports
+    ``{"en-es": {"hits": 3, "misses": 147}}``). Default: ``{}``.
+``cacheable: bool``
+    Outputs may be stored in and served from the translation cache. False for backends whose
+    outputs cost nothing to produce again (files). Default True.
+``context_free: bool``
+    The output for a segment never depends on the other segments in the call (their number, order
+    or content). The cache, its de-duplication and sharded runs rely on it; a backend that is not
+    context-free is never cached, unless it is ``batch_keyed``. Default True.
+``batch_keyed: bool``
+    For a backend that cannot promise ``context_free`` because padded batches might change float
+    results (hf, ct2 with batch_size > 1): its ``identity()`` names the batching (batch size, token
+    budget, ``batch_independent: false``), so cached outputs are keyed by it and runs with another
+    batching never share them; scores.json records the same identity. Such a backend is cached.
+    Default False.
+``direction_identity(src, tgt) -> dict``
+    What decides the outputs of one direction beyond ``identity()`` (an LLM's rendered prompt for that
+    language pair): the cache keys that direction on both. Default: nothing, one key for all pairs.
+``translate_raw(texts, src, tgt)`` and ``finish(texts, raw, src, tgt)``
+    A backend whose answers are post-processed (an LLM's output cleanup) returns the raw answers from
+    ``translate_raw`` and turns them into outputs in ``finish``: the cache stores the raw answers and
+    finishes them on every lookup, so the raw text survives a rerun. Default: ``translate`` only.
+``output_notes(texts, src, tgt) -> (fields, summaries)``
+    Per-segment fields for segments.jsonl (e.g. ``raw``, ``cleanup``) and per-direction summaries for
+    scores.json (e.g. ``llm_cleanup``) about the last outputs of these texts. Default: none.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +62,8 @@ class Translator(Protocol):
     """Batch in, batch out: ``translate`` returns one output per input, in the same order.
 
     ``identity()`` names everything that decides the outputs (backend, model ids, revisions,
-    decoding settings, backend version): the translation cache keys on it.
+    decoding settings, backend version): the translation cache keys on it. The optional hooks
+    are listed in this module's docstring and implemented with defaults by TranslatorBase.
     """
 
     name: str
@@ -21,6 +71,69 @@ class Translator(Protocol):
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]: ...
 
     def identity(self) -> dict[str, Any]: ...
+
+
+class TranslatorBase:
+    """A translator's optional capabilities with their defaults; backends subclass it and override.
+
+    Subclasses set ``name`` and implement ``translate`` and ``identity`` (see the module docstring).
+    """
+
+    name: str = "translator"
+    cacheable: bool = True
+    context_free: bool = True
+    batch_keyed: bool = False
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        raise NotImplementedError(f"{type(self).__name__}.translate")
+
+    def identity(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}.identity")
+
+    def check_direction(self, src: str, tgt: str) -> None:
+        """Accept every pair; override to fail early on one the backend cannot translate."""
+
+    def run_info(self) -> dict[str, Any]:
+        """Nothing to record by default."""
+        return {}
+
+    def stats(self) -> dict[str, Any]:
+        """No counters by default."""
+        return {}
+
+
+# The only place that asks a translator about its optional capabilities: a backend that follows the
+# protocol without subclassing TranslatorBase gets TranslatorBase's defaults.
+
+
+def check_direction(translator: Translator, src: str, tgt: str) -> None:
+    """Let the translator refuse a pair it cannot translate, before any work starts."""
+    hook = getattr(translator, "check_direction", None)
+    if callable(hook):
+        hook(src, tgt)
+
+
+def run_info(translator: Translator) -> dict[str, Any]:
+    """The translator's notes for scores.json (``{}`` when it has none)."""
+    hook = getattr(translator, "run_info", None)
+    return dict(hook() or {}) if callable(hook) else {}
+
+
+def translation_stats(translator: Translator) -> dict[str, Any]:
+    """The translator's counters per language pair (``{}`` when it keeps none)."""
+    hook = getattr(translator, "stats", None)
+    return dict(hook() or {}) if callable(hook) else {}
+
+
+def is_cacheable(translator: Translator) -> bool:
+    """Its outputs may go into the translation cache: cacheable, and context-free or batch-keyed."""
+    keyed = bool(getattr(translator, "batch_keyed", False))
+    return bool(getattr(translator, "cacheable", True)) and (is_context_free(translator) or keyed)
+
+
+def is_context_free(translator: Translator) -> bool:
+    """A segment's output never depends on the other segments in the call."""
+    return bool(getattr(translator, "context_free", True))
 
 
 def check_outputs(name: str, texts: Sequence[str], outputs: Sequence[str]) -> list[str]:
@@ -31,3 +144,28 @@ def check_outputs(name: str, texts: Sequence[str], outputs: Sequence[str]) -> li
             "segment alignment would be lost"
         )
     return list(outputs)
+
+
+def direction_identity(translator: Translator, src: str, tgt: str) -> dict[str, Any]:
+    """The per-direction part of the identity ({} for backends without one)."""
+    hook = getattr(translator, "direction_identity", None)
+    return dict(hook(src, tgt)) if callable(hook) else {}
+
+
+def has_direction_identity(translator: Translator) -> bool:
+    return callable(getattr(translator, "direction_identity", None))
+
+
+def raw_outputs(translator: Translator) -> bool:
+    """True when the backend separates raw answers (translate_raw) from their finishing (finish)."""
+    return callable(getattr(translator, "translate_raw", None)) and callable(
+        getattr(translator, "finish", None)
+    )
+
+
+def output_notes(
+    translator: Translator, texts: Sequence[str], src: str, tgt: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The backend's per-segment fields and per-direction summaries ({} and {} without the hook)."""
+    hook = getattr(translator, "output_notes", None)
+    return hook(texts, src, tgt) if callable(hook) else ({}, {})

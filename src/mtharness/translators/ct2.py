@@ -202,5 +202,6 @@ class CT2Translator(S.Seq2SeqSettings):
                 "quantization": self.quantization,
                 "device": self._device().split(":")[0],
                 "versions": S.versions("ctranslate2"),
+                **self.batch_identity(),
             }
         return self._identity

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mtharness.translators.base import TranslatorBase
 
-class EchoTranslator:
+
+class EchoTranslator(TranslatorBase):
+    context_free = True
+
     def __init__(self, name: str = "echo") -> None:
         self.name = name
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from mtharness.core import MtharnessError
 from mtharness.textio import check_same_length, read_lines
-from mtharness.translators.base import Translator
+from mtharness.translators.base import Translator, TranslatorBase
 
 
 class _Stream:
@@ -55,10 +55,15 @@ class _Stream:
         )
 
 
-class FilesTranslator:
-    """Reads outputs from files instead of translating; never cached (nothing to save)."""
+class FilesTranslator(TranslatorBase):
+    """Reads outputs from files instead of translating; never cached (nothing to save).
+
+    Outputs are handed out by position in the file, so they depend on where a call starts: not
+    context-free.
+    """
 
     cacheable = False
+    context_free = False
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
+from mtharness.translators.base import TranslatorBase
 
 DEFAULT_DICTIONARIES = {("de", "en"): "/usr/share/trans/de-en"}
 _NOTES = re.compile(r"\{[^}]*\}|\[[^\]]*\]|\([^)]*\)|<[^>]*>")
@@ -104,8 +105,10 @@ def detokenize(tokens: Sequence[str]) -> str:
     return out
 
 
-class GlossTranslator:
+class GlossTranslator(TranslatorBase):
     """Dictionary glossing; unknown words are copied (names, numbers)."""
+
+    context_free = True  # word by word, within one segment
 
     def __init__(self, name: str = "gloss", dictionary: str | None = None) -> None:
         self.name = name

@@ -22,6 +22,7 @@ class HFTranslator(S.Seq2SeqSettings):
     """
 
     backend = "transformers"
+    auto_class = "AutoModelForSeq2SeqLM"  # the causal-LM backend (llm.py) loads AutoModelForCausalLM
 
     def __init__(
         self,
@@ -64,14 +65,14 @@ class HFTranslator(S.Seq2SeqSettings):
         # turning multi-threaded generation into a spin-lock contest
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
-        from transformers import AutoModelForSeq2SeqLM
+        import transformers
 
         torch.set_num_threads(S.threads_to_use(self.threads))
         revision = None if S.is_local(ref) else S.resolve_revision(ref, self.revision)
         tok = S.load_tokenizer(ref, revision, self.trust_remote_code)
         dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
         try:
-            model = AutoModelForSeq2SeqLM.from_pretrained(
+            model = getattr(transformers, self.auto_class).from_pretrained(
                 ref, revision=revision, dtype=dtype, trust_remote_code=self.trust_remote_code
             )
         except Exception as exc:
@@ -118,8 +119,9 @@ class HFTranslator(S.Seq2SeqSettings):
     def identity(self) -> dict[str, Any]:
         """Checkpoints with their revisions, decoding settings, dtype, device and library versions.
 
-        Batch size, token budget and threads are left out on purpose: they change speed, not the
-        decoded text, and leaving them out lets a rerun with another batch size reuse the cache.
+        Threads are left out (they change speed only). Batch size and token budget are in unless
+        batch_size is 1: padded batches are not promised to decode like one segment alone
+        (``batch_independent``), so caches filled with different batching never mix.
         """
         if self._identity is None:
             self._identity = {
@@ -128,6 +130,7 @@ class HFTranslator(S.Seq2SeqSettings):
                 "device": self._device_kind(),
                 "trust_remote_code": self.trust_remote_code,
                 "versions": S.versions("torch"),
+                **self.batch_identity(),
             }
         return self._identity
 

@@ -16,7 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MtharnessError, usable_cores
+from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)
 NLLB_CODES = {
@@ -31,7 +32,16 @@ MBART50_CODES = {
     "pl": "pl_PL", "pt": "pt_XX", "ru": "ru_RU", "tr": "tr_TR", "uk": "uk_UA", "zh": "zh_CN",
 }  # fmt: skip
 LANG_STYLES = ("auto", "none", "nllb", "m2m100", "mbart50")
+REPO_PREFIX = "repo:"  # a checkpoint path relative to the mtharness checkout (test fixtures), not the cwd
 _SMALL_FILE = 8 << 20  # hashed in full; bigger files (weights) by size and sampled blocks
+
+
+def expand_ref(ref: str | None) -> str | None:
+    """``repo:tests/fixtures/x`` -> that folder in the mtharness checkout this code runs from, so a
+    config naming a bundled fixture works from any working directory; other refs are unchanged."""
+    if ref is None or not str(ref).startswith(REPO_PREFIX):
+        return ref
+    return str(Path(__file__).resolve().parents[3] / str(ref)[len(REPO_PREFIX) :])
 
 
 def model_for(
@@ -213,10 +223,7 @@ def threads_to_use(threads: int | None) -> int:
     # parallel jobs each get a share of the cores; taking them all would oversubscribe
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"])
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def versions(*packages: str) -> dict[str, str]:
@@ -254,15 +261,29 @@ class Truncation:
             cut = tokenizer([texts[i] for i in long], truncation=True, max_length=self.max_tokens)
             for i, seq in zip(long, cut["input_ids"], strict=True):
                 ids[i] = seq
-            self.counts[pair] = self.counts.get(pair, 0) + len(long)
-            logging.getLogger("mtharness").warning(
-                "%s: %d segment(s) longer than max_input_tokens=%d were truncated (raise "
-                "translator.max_input_tokens if the model allows)",
-                pair,
-                len(long),
-                self.max_tokens,
-            )
+            self._note(pair, len(long))
         return ids
+
+    def cut_texts(self, tokenizer: Any, texts: Sequence[str], pair: str) -> list[str]:
+        """Texts, each cut to max_tokens tokens (for prompts: the segment is cut, never the prompt)."""
+        ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        long = [i for i, x in enumerate(ids) if len(x) > self.max_tokens]
+        out = list(texts)
+        for i in long:
+            out[i] = tokenizer.decode(ids[i][: self.max_tokens], skip_special_tokens=True)
+        if long:
+            self._note(pair, len(long))
+        return out
+
+    def _note(self, pair: str, n: int) -> None:
+        self.counts[pair] = self.counts.get(pair, 0) + n
+        logging.getLogger("mtharness").warning(
+            "%s: %d segment(s) longer than max_input_tokens=%d were truncated (raise "
+            "translator.max_input_tokens if the model allows)",
+            pair,
+            n,
+            self.max_tokens,
+        )
 
     def report(self) -> dict[str, Any]:
         return {
@@ -272,7 +293,7 @@ class Truncation:
         }
 
 
-class Seq2SeqSettings:
+class Seq2SeqSettings(TranslatorBase):
     """Settings and bookkeeping the hf and ct2 backends share (checkpoints, decoding, truncation).
 
     Subclasses add how to load and decode; identity() here names what both record, so a cache key
@@ -301,8 +322,8 @@ class Seq2SeqSettings:
         if lang_style not in LANG_STYLES:
             raise MtharnessError(f"translator.lang_style={lang_style!r}: choose one of {LANG_STYLES}")
         self.name = name
-        self.model = model
-        self.models = dict(models or {})
+        self.model = expand_ref(model)
+        self.models = {k: str(expand_ref(v)) for k, v in (models or {}).items()}
         self.revision = revision
         self.lang_style = lang_style
         self.lang_codes = dict(lang_codes or {})
@@ -317,6 +338,28 @@ class Seq2SeqSettings:
         self.trust_remote_code = bool(trust_remote_code)
         self._loaded: dict[str, tuple[Any, Any, str]] = {}
         self._identity: dict[str, Any] | None = None
+
+    batch_keyed = True  # identity() carries batch_identity(): see translators/base.py
+
+    @property
+    def context_free(self) -> bool:  # type: ignore[override]  # computed from batch_size
+        """Only one segment per batch is promised context-free: padded batches may change outputs.
+
+        Padding changes the shapes a segment's numbers go through (and length-sorted batching puts
+        different neighbours next to it), so float results, and from them an argmax, can differ
+        from the segment alone (measured: docs/translators.md, "Batching and padding").
+        """
+        return self.batch_size <= 1
+
+    def batch_identity(self) -> dict[str, Any]:
+        """For identity(): a batched backend keys its cache on the batching, so sizes never mix."""
+        if self.context_free:
+            return {"batch_independent": True}
+        return {
+            "batch_independent": False,
+            "batch_size": self.batch_size,
+            "max_batch_tokens": self.max_batch_tokens,
+        }
 
     def check_direction(self, src: str, tgt: str) -> None:
         """Fail early (before the cache resolves every checkpoint) when no checkpoint serves src-tgt."""
