@@ -17,7 +17,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium browser slurm slurm-start slurm-stop demo test gate-ci check lint typecheck bench clean
+.PHONY: venv apertium browser slurm slurm-start slurm-stop comet-env demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -65,11 +65,18 @@ slurm-stop:
 demo: venv apertium
 	$(BIN)/mtharness run
 
+# The managed COMET environment (unbabel-comet conflicts with the main venv), inside the clone's own
+# .cache/ so CI keeps nothing outside the clone; the tests' session fixture uses the same folder and
+# finds it ready. Idempotent: a second call only checks it.
+COMET_ENVS ?= .cache/envs
+comet-env: venv
+	MTHARNESS_ENVS_DIR=$(COMET_ENVS) $(BIN)/python -m mtharness env setup comet --quiet
+
 # The cluster runs for the whole test session and is stopped however the session ends (the trap).
-test: venv apertium browser slurm
+test: venv apertium browser slurm comet-env
 	@trap '$(MAKE) --no-print-directory slurm-stop' EXIT; trap 'exit 130' INT TERM; \
 	$(MAKE) --no-print-directory slurm-start; \
-	$(BIN)/python -m pytest -q && $(MAKE) --no-print-directory gate-ci
+	MTHARNESS_TEST_ENVS_DIR=$(abspath $(COMET_ENVS)) $(BIN)/python -m pytest -q && $(MAKE) --no-print-directory gate-ci
 
 # The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
 # baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).

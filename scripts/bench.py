@@ -47,6 +47,7 @@ SECTIONS = (
     "startup",
     "apertium",
     "llm",
+    "comet",
 )
 
 
@@ -656,6 +657,126 @@ def llm(args: argparse.Namespace) -> dict[str, Any]:
     return served_llm(args)
 
 
+# ---------------------------------------------------------------- COMET through the worker
+_COMET_DIRECT = """
+import json, sys
+from comet import load_from_checkpoint
+data = json.load(open(sys.argv[2], encoding="utf-8"))
+model = load_from_checkpoint(sys.argv[1])
+out = model.predict(data, batch_size=int(sys.argv[3]), gpus=0, progress_bar=False)
+json.dump([float(x) for x in out.scores], open(sys.argv[4], "w"))
+"""
+_COMET_OURS = """
+import json, sys
+from mtharness.scoring.comet import CometConfig, CometScorer
+from mtharness.scoring.comet_cache import CometCache
+data = json.load(open(sys.argv[2], encoding="utf-8"))
+cache = CometCache(sys.argv[5])
+with CometScorer(CometConfig("comet", sys.argv[1], int(sys.argv[3])), cache) as scorer:
+    _, scores = scorer.score([d["src"] for d in data], [d["mt"] for d in data], [d["ref"] for d in data])
+    stats = scorer.stats
+json.dump({"scores": scores, "stats": stats}, open(sys.argv[4], "w"))
+"""
+
+
+def _child_cpu(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the process and every child it waited for) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"comet: {cmd[:3]} failed: {proc.stderr[-800:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def comet(args: argparse.Namespace) -> dict[str, Any]:
+    """The harness's COMET (worker + cache + JSON pipe) vs unbabel-comet's predict() in the same env."""
+    from mtharness.scoring.comet_env import env_python, require_env
+    from mtharness.textio import read_lines
+
+    python = str(env_python(require_env()))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-comet-"))
+    size = ["--hidden", "32", "--layers", "2"] if args.quick else ["--hidden", "256", "--layers", "4"]
+    model = tmp / "model"
+    subprocess.run(
+        [python, str(REPO / "scripts" / "make_tiny_comet.py"), "--kind", "comet", "--out", str(model), *size],
+        capture_output=True,
+        check=True,
+    )
+    n = args.comet_segments or (200 if args.quick else 1000)
+    folder = DATA / "zh-en"
+    src, ref = read_lines(folder / "src.zh"), read_lines(folder / "ref.A.en")
+    hyp = read_lines(sorted((folder / "systems").glob("*.en"))[0])
+    data = [{"src": src[i % len(src)], "mt": hyp[i % len(src)], "ref": ref[i % len(src)]} for i in range(n)]
+    (tmp / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    ckpt, batch = str(model / "checkpoints" / "model.ckpt"), "8"
+    ours, theirs = [], []
+    for r in range(max(1, args.repeats)):  # interleaved: load from other users hits both sides alike
+        theirs.append(
+            _child_cpu(
+                [python, "-I", "-c", _COMET_DIRECT, ckpt, str(tmp / "data.json"), batch, str(tmp / "t.json")],
+                env,
+            )
+        )
+        cache = tmp / f"cache{r}"  # fresh: every segment goes through the worker
+        ours.append(
+            _child_cpu(
+                [
+                    sys.executable,
+                    "-c",
+                    _COMET_OURS,
+                    ckpt,
+                    str(tmp / "data.json"),
+                    batch,
+                    str(tmp / "o.json"),
+                    str(cache),
+                ],
+                env,
+            )
+        )
+    mine, direct = json.loads((tmp / "o.json").read_text()), json.loads((tmp / "t.json").read_text())
+    diff = max(abs(a - b) for a, b in zip(mine["scores"], direct, strict=True))
+    rerun_wall, rerun_cpu = _child_cpu(
+        [
+            sys.executable,
+            "-c",
+            _COMET_OURS,
+            ckpt,
+            str(tmp / "data.json"),
+            batch,
+            str(tmp / "o2.json"),
+            str(cache),
+        ],
+        env,
+    )
+    rerun_stats = json.loads((tmp / "o2.json").read_text())["stats"]
+    cpu_ours, cpu_theirs = statistics.median(c for _, c in ours), statistics.median(c for _, c in theirs)
+    ratio = cpu_ours / cpu_theirs
+    return {
+        "what": f"{n} WMT23 zh-en segments scored by a random-init COMET ({' '.join(size)}, batch {batch}): "
+        "the harness (CometScorer: checkpoint sha256, cache lookups, worker process in the managed env, "
+        "JSON lines, sqlite writes) vs a direct load_from_checkpoint + predict() in that env; each a fresh "
+        "process, interleaved, CPU time (user+sys incl. children; the machine is shared)",
+        "ours_s": round(cpu_ours, 3),
+        "theirs_s": round(cpu_theirs, 3),
+        "ours_wall": [round(w, 3) for w, _ in ours],
+        "theirs_wall": [round(w, 3) for w, _ in theirs],
+        "ours_cpu": [round(c, 3) for _, c in ours],
+        "theirs_cpu": [round(c, 3) for _, c in theirs],
+        "max_abs_diff": diff,
+        "rerun_cpu_s": round(rerun_cpu, 3),
+        "rerun_wall_s": round(rerun_wall, 3),
+        "rerun_cache": rerun_stats,
+        "ratio": round(ratio, 3),
+        "ratio_meaning": "our CPU time / direct predict() CPU time",
+        "goal": "<= 1.15",
+        "met": ratio <= 1.15 and diff < 1e-6,
+    }
+
+
 # ---------------------------------------------------------------- orchestration
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
@@ -729,6 +850,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--pairs", type=int, default=None, help="scoring pairs (default 100000, quick 3000)")
     p.add_argument("--sig-segments", type=int, default=None, help="WMT23 en-de segments for significance")
+    p.add_argument(
+        "--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 200)"
+    )
     p.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these comparisons")
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="output folder")
     p.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)

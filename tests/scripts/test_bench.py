@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, apertium_has
 
 
-def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> None:
+@pytest.mark.comet  # the comet section scores through the managed environment
+def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--out", str(tmp_path)],
         cwd=REPO,
@@ -24,7 +27,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
     sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
-    assert set(comps) == {*sections, "apertium", "llm"}
+    assert set(comps) == {*sections, "apertium", "llm", "comet"}
     llm = comps.pop("llm")  # skipped (with the reason) where the serve extra or the tiny LM is missing
     if "skipped" not in llm:
         assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0
@@ -50,6 +53,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     assert comps["rerun"]["torch_imported_on_rerun"] is False
     assert comps["rerun"]["py3langid_imported_on_rerun"] is False
     assert comps["rerun"]["langid_cache"]["misses"] == 0
+    assert comps["comet"]["max_abs_diff"] < 1e-6 and comps["comet"]["rerun_cache"]["model_calls"] == 0
     assert comps["startup"]["torch_imported_by_help"] is False
     assert comps["startup"]["heavy_modules_after_file_scoring"] == "-"
     assert comps["harness_overhead"]["identical_outputs"].split("/")[0] != "0"

@@ -54,6 +54,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "list the named test sets on this machine (data root and sacrebleu's cache)",
     ),
+    "env": (
+        "mtharness.cli.env",
+        "main",
+        "set up or check managed environments (`env setup comet`, `env check`)",
+    ),
 }
 
 

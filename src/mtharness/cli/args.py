@@ -44,7 +44,8 @@ def add_metrics(parser: argparse.ArgumentParser, default: tuple[str, ...] = ("bl
         type=metric_name,
         default=list(default),
         metavar="M",
-        help=f"metrics: bleu, chrf (= chrF2), chrfpp (= chrF++), ter, any case (default: {' '.join(default)})",
+        help=f"metrics: bleu, chrf (= chrF2), chrfpp (= chrF++), ter, comet, cometkiwi (managed env), any case "
+        f"(default: {' '.join(default)})",
     )
 
 

@@ -7,6 +7,7 @@ leaderboard.py) do the work; this module only reads flags, calls them and writes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from mtharness.cli.args import (
     write_json,
 )
 from mtharness.core import COPY_WARN_RATE, DEFAULT_SEED, MtharnessError, usable_cores
-from mtharness.scoring.metrics import apply_options, parse_specs
+from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
 if TYPE_CHECKING:
@@ -56,6 +57,13 @@ def _compare_parser() -> argparse.ArgumentParser:
     add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
     p.add_argument("--baseline", help="system the others are tested against (default: the first)")
     add_metrics(p)
+    p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
+    p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
+    p.add_argument(
+        "--cache-dir",
+        default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
+        help="where comet.sqlite keeps COMET segment scores (default $MTHARNESS_CACHE_DIR or results/cache)",
+    )
     p.add_argument(
         "--paired",
         choices=PAIRED,
@@ -188,10 +196,13 @@ def main(argv: Sequence[str]) -> int:
     inputs, sources = _inputs(args)
     if args.seed is None:
         args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
-    specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
+    specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else usable_cores()
-    comps = [compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs) for i in inputs]
+    comps = [
+        compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs, args.cache_dir)
+        for i in inputs
+    ]
     for comp in comps:
         analyse(comp, args.worst)
     evaluation = _human(args, comps)
@@ -217,6 +228,12 @@ def main(argv: Sequence[str]) -> int:
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
+    """--comet-model / --cometkiwi-model into the COMET-family specs (hub defaults otherwise)."""
+    model = {"comet": args.comet_model, "cometkiwi": args.cometkiwi_model}.get(spec.kind)
+    return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
 
 
 def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:

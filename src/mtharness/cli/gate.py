@@ -13,6 +13,7 @@ from mtharness.cli.args import (
     add_json,
     add_sacrebleu_options,
     add_seed,
+    metric_name,
     sacrebleu_options,
     text_stream,
     write_json,
@@ -56,6 +57,15 @@ def gate_parser() -> argparse.ArgumentParser:
         default=None,
         help="a drop fails only if the paired bootstrap says it is significant",
     )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        type=metric_name,
+        default=[],
+        metavar="M",
+        help="gate these metrics (e.g. bleu chrf comet cometkiwi): each fails on a significant drop, in "
+        "every direction the baseline scored (like --max-drop NAME=0 --require-significance for each)",
+    )
     p.add_argument("--config", metavar="NAME|FILE", help="rules from configs/gate/NAME.yaml or a YAML file")
     p.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     p.add_argument("--n-resamples", type=int, help="bootstrap resamples (default 1000)")
@@ -81,6 +91,7 @@ def gate_main(argv: Sequence[str]) -> int:
             args.alpha,
             args.n_resamples,
             args.seed,
+            args.metrics,
         )
         base, cur = load_baseline(args.baseline), load_run(args.current)
         options = sacrebleu_options(args)

@@ -180,6 +180,7 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         config=container,
         validity=container.get("validity") or {},
         langid_cache=build_langid_cache(cfg),
+        score_cache_dir=cache["dir"] if cache.get("enabled") and cache.get("dir") else None,
     )
     result.extras["threads"] = thread_report()
     if merged is not None:

@@ -21,8 +21,13 @@ from mtharness.compare.finegrained import (
     word_f_by_frequency,
 )
 from mtharness.compare.systems import Comparison, MetricComparison
-from mtharness.scoring.metrics import MetricSpec, SystemStats, segment_scores, system_statistics
-from mtharness.scoring.sacrebleu_api import score_from_sums
+from mtharness.scoring.metrics import (
+    MetricSpec,
+    SystemStats,
+    score_function,
+    segment_scores,
+    system_statistics,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def length_buckets(sources: Sequence[str], n_buckets: int = 4) -> list[Bucket]:
 def bucket_score(stats: SystemStats, bucket: Bucket) -> float:
     """Corpus score of the bucket's segments only."""
     summed = stats.stats[list(bucket.indices)].sum(axis=0)
-    return float(score_from_sums(stats.metric)(summed.tolist()).score)
+    return float(score_function(stats.metric)(summed.tolist()).score)
 
 
 def bucket_table(

@@ -65,4 +65,19 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
         )
     if not out:
         raise MtharnessError("these runs have neither references nor round trips: nothing to compare")
+    for inp in out:
+        _attach_neural(inp, dict(zip(names, runs, strict=True)))
     return out
+
+
+def _attach_neural(inp: CompareInput, runs: dict[str, RunFolder]) -> None:
+    """COMET/CometKiwi segment scores every run stored for this direction (no model runs again)."""
+    from mtharness.compare.neural import stats_from_runs
+    from mtharness.scoring.comet import COMET_KINDS
+
+    rows = {name: runs[name].rows for name in inp.systems}
+    scores = {name: runs[name].scores for name in inp.systems}
+    for metric_name, _, _ in COMET_KINDS.values():
+        stats = stats_from_runs(inp.label, rows, scores, metric_name)
+        if stats is not None:
+            inp.neural[metric_name] = stats

@@ -17,6 +17,7 @@ from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
@@ -44,6 +45,8 @@ class CompareInput:
     ref_names: list[str] = field(default_factory=list)
     baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
     pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
+    # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
+    neural: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -155,15 +158,17 @@ def compare(
     alpha: float = 0.05,
     ci_samples: int = 1000,
     jobs: int = 1,
+    cache_dir: str | Path | None = None,
 ) -> Comparison:
     """Score every system with every metric; CIs for all; every pair tested and ranked in clusters.
 
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
     the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
-    all_stats = system_statistics(specs, inp.systems, inp.refs, inp.trg_lang, jobs)
+    all_stats = _all_stats(inp, specs, jobs, cache_dir)
     order = sort_best_first(all_stats[0])
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
@@ -201,10 +206,29 @@ def compare(
     )
 
 
+def _all_stats(
+    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
+) -> list[dict[str, SystemStats]]:
+    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
+    sacre = [spec for spec in specs if not spec.neural]
+    extracted = iter(system_statistics(sacre, inp.systems, inp.refs, inp.trg_lang, jobs) if sacre else [])
+    out: list[dict[str, SystemStats]] = []
+    for spec in specs:
+        if spec.neural:
+            from mtharness.compare.neural import neural_stats
+
+            out.append(neural_stats(inp, spec, cache_dir))
+        else:
+            out.append(next(extracted))
+    return out
+
+
 def _test_signature(stats: SystemStats, method: str | None, n_samples: int, seed: int) -> str:
     """What sacrebleu's PairedTest prints, e.g. nrefs:1|bs:1000|seed:12345|case:mixed|..."""
     if not method:
         return ""
+    if isinstance(stats.metric, MeanMetric):  # a mean of segment scores: its signature + the test's
+        return f"{stats.signature}|{method}:{n_samples}|seed:{seed}"
     sig = stats.metric.get_signature()
     sig.update("seed", str(seed))
     sig.update(method, n_samples)

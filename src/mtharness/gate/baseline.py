@@ -40,6 +40,8 @@ class RunSnapshot:
     sources: list[str] | None = None  # the run's sources and reference streams (run folders only)
     references: list[list[str]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # COMET-family segment scores, direction -> metric name -> scores: paired tests on them need no model
+    segment_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -109,7 +111,23 @@ def load_run(run_dir: str | Path) -> RunSnapshot:
         sources=run.sources,
         references=run.references(),
         extra={"git_commit": run.git_commit, "created": run.created},
+        segment_scores=_neural_segments(scores, run.rows),
     )
+
+
+def _neural_segments(
+    scores: dict[str, dict[str, Any]], rows: list[dict[str, Any]]
+) -> dict[str, dict[str, list[float]]]:
+    """The stored COMET/CometKiwi segment scores of each direction that has that system score."""
+    from mtharness.scoring.comet import COMET_KINDS
+
+    out: dict[str, dict[str, list[float]]] = {}
+    for direction, metrics in scores.items():
+        for name in (n for n, _, _ in COMET_KINDS.values() if n in metrics):
+            values = [((r.get("scores") or {}).get(direction) or {}).get(name) for r in rows]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                out.setdefault(direction, {})[name] = [float(v) for v in values]  # type: ignore[arg-type]
+    return out
 
 
 def baseline_payload(run: RunSnapshot, run_dir: str | Path) -> dict[str, Any]:
@@ -129,6 +147,7 @@ def baseline_payload(run: RunSnapshot, run_dir: str | Path) -> dict[str, Any]:
             name: spec for name, spec in run.metrics.items() if any(name in run.scores[d] for d in run.scores)
         },
         "outputs": run.outputs,
+        "segment_scores": run.segment_scores,
     }
 
 
@@ -206,4 +225,22 @@ def load_baseline(path: str | Path) -> RunSnapshot:
             "from_run": doc.get("from_run"),
             "git_commit": doc.get("git_commit"),
         },
+        segment_scores=_stored_segments(doc, dataset["n_segments"], p),
     )
+
+
+def _stored_segments(doc: dict[str, Any], n_segments: int, p: Path) -> dict[str, dict[str, list[float]]]:
+    node = doc.get("segment_scores") or {}
+    ok = isinstance(node, dict) and all(
+        isinstance(m, dict)
+        and all(
+            isinstance(v, list) and len(v) == n_segments and all(isinstance(x, int | float) for x in v)
+            for v in m.values()
+        )
+        for m in node.values()
+    )
+    if not ok:
+        raise MtharnessError(
+            f"baseline {p}: segment_scores must map direction -> metric -> {n_segments} numbers; {SAVE_HINT}"
+        )
+    return {d: {k: [float(x) for x in v] for k, v in m.items()} for d, m in node.items()}

@@ -17,6 +17,7 @@ from mtharness.gate.rules import (
     rule_specs_from_config,
     with_rate_guards,
 )
+from mtharness.scoring.metrics import MetricSpec, score_name
 from mtharness.textio import check_yaml_file
 
 CONFIG_KEYS = ("alpha", "n_resamples", "seed", "require_significance", "rules")
@@ -76,9 +77,14 @@ def assemble(
     alpha: float | None = None,
     n_resamples: int | None = None,
     seed: int | None = None,
+    metrics: Sequence[str] = (),
 ) -> tuple[list[RuleSpec], GateSettings]:
-    """Rules and settings from the config (or the default config) plus the rule flags; flags win."""
-    flags = bool(max_drop or min_score)
+    """Rules and settings from the config (or the default config) plus the rule flags; flags win.
+
+    ``metrics`` (--metrics: bleu, chrf, comet, cometkiwi ...) gives each named metric a "significant
+    drop fails" rule, like ``--max-drop NAME=0 --require-significance``.
+    """
+    flags = bool(max_drop or min_score or metrics)
     config = load_gate_config(config_name or "default") if config_name or not flags else {}
     where = f"gate config {config.get('_path')}"
     specs = rule_specs_from_config(config.get("rules") or [], where)
@@ -89,6 +95,8 @@ def assemble(
     for text in min_score:
         name, value = parse_assignment(text, "--min-score")
         specs.append(RuleSpec(name, min_score=value))
+    for kind in metrics:
+        specs.append(RuleSpec(score_name(MetricSpec(kind), "en"), max_drop=0.0, significance=True))
     if significance:
         specs = [RuleSpec(s.metric, s.max_drop, s.min_score, True, s.direction) for s in specs]
     specs = with_rate_guards(specs)

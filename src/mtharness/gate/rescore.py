@@ -77,6 +77,12 @@ def rescore(
             scores[i][direction] = {}
         for name in base.scores[direction]:
             stored = _spec(base, cur, name)
+            if stored.neural:  # COMET/CometKiwi: sacrebleu's options do not touch them; kept as scored
+                scores[0][direction][name] = base.scores[direction][name]
+                if name in cur.scores[direction]:
+                    scores[1][direction][name] = cur.scores[direction][name]
+                metrics[name] = {"kind": stored.kind, "args": dict(stored.args)}
+                continue
             spec = apply_options([stored], options)[0]
             hyps = [base.outputs[direction], cur.outputs[direction]]
             (old, new), (_, cur_new) = score_systems([stored, spec], hyps, refs, lang)

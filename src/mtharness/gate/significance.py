@@ -53,10 +53,15 @@ class SignificanceTester:
         from mtharness.scoring.metrics import system_statistics
         from mtharness.scoring.significance import paired_test
 
+        spec = self._spec(metric)
+        if spec.neural:
+            result = self._paired_means(direction, metric)
+            self.results[key] = result
+            return result
         refs, trg = self._refs(direction)
         snaps = {"baseline": self.base, "current": self.cur}
         outputs = {name: snap.outputs[direction] for name, snap in snaps.items()}
-        (scored,) = system_statistics([self._spec(metric)], outputs, refs, trg, workers=1)
+        (scored,) = system_statistics([spec], outputs, refs, trg, workers=1)
         sides = []
         for name, snap in snaps.items():
             stats = scored[name]
@@ -74,6 +79,28 @@ class SignificanceTester:
         result = paired_test(sides[0], sides[1], method="bs", n_samples=self.n_resamples, seed=self.seed)
         self.results[key] = result
         return result
+
+    def _paired_means(self, direction: str, metric: str) -> Any:
+        """COMET-family: the paired bootstrap over the stored segment scores (no model runs)."""
+        from mtharness.scoring.significance import mean_stats, paired_test
+
+        sides = []
+        for name, snap in (("baseline", self.base), ("current", self.cur)):
+            scores = snap.segment_scores.get(direction, {}).get(metric)
+            stored = snap.scores[direction][metric]
+            if scores is None:
+                raise MtharnessError(
+                    f"{snap.origin}: no {direction} {metric} segment scores for the significance test; "
+                    "re-save the baseline from a run made with this mtharness"
+                )
+            stats = mean_stats(name, metric, scores, str(stored["signature"]))
+            if abs(stats.score - float(stored["score"])) > 1e-6:
+                raise MtharnessError(
+                    f"{snap.origin}: its {direction} {metric} segment scores average {stats.score:.6f} "
+                    f"but it records {float(stored['score']):.6f}; the file was edited; re-save it"
+                )
+            sides.append(stats)
+        return paired_test(sides[0], sides[1], method="bs", n_samples=self.n_resamples, seed=self.seed)
 
     def p_value(self, direction: str, metric: str) -> float:
         return float(self.paired(direction, metric).p_value)

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
+from mtharness.run.neural import apply_neural, check_neural
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
 from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
@@ -112,7 +113,8 @@ def score_direction(
 ) -> DirectionResult:
     """Fill in corpus scores (with signatures) and segment scores for one direction."""
     # one pass: references preprocessed once, statistics shared with the segment scores
-    scores, segments = M.direction_scores(specs, result.outputs, refs, result.pair.tgt)
+    sacre = [s for s in specs if not s.neural]  # COMET-family metrics: run.neural.apply_neural
+    scores, segments = M.direction_scores(sacre, result.outputs, refs, result.pair.tgt)
     for res in scores:
         result.scores[res.name] = res
     result.segment_scores = segments
@@ -165,17 +167,20 @@ def evaluate(
     config: dict[str, Any] | None = None,
     validity: Mapping[str, Any] | None = None,
     langid_cache: LangIdCache | None = None,
+    score_cache_dir: str | None = None,
 ) -> RunResult:
     """Run one system on one dataset: forward (+ scores against references) and the round trip.
 
     ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
     ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
+    ``score_cache_dir`` holds comet.sqlite, the COMET segment scores (None: nothing kept).
     """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
     if validity is not None:
         from mtharness.validity.checks import check_config
 
         check_config(validity)  # a bad key or missing package fails before the translation, not after
+    check_neural(specs)  # the COMET environment and checkpoint, before translating too
     ds = dataset.subset(limit)
     empty = count_empty(ds.sources)
     if empty == len(ds):
@@ -225,6 +230,10 @@ def evaluate(
         segment_fields=fields,
     )
     result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
+    if any(s.neural for s in specs):
+        start = time.perf_counter()
+        apply_neural(result, specs, score_cache_dir)
+        timings["comet_s"] = time.perf_counter() - start
     if validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
 

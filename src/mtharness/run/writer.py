@@ -23,7 +23,7 @@ from mtharness.textio import (
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
 # keys that legitimately differ between two identical runs
-VOLATILE_KEYS = ("created", "timings", "directions", "run_dir", "git_commit", "langid_cache")
+VOLATILE_KEYS = ("created", "timings", "directions", "run_dir", "git_commit", "langid_cache", "comet_cache")
 
 
 @cache

@@ -1,70 +1,268 @@
-"""COMET (unbabel-comet) as an optional forward metric, behind a lazy import.
+"""COMET and CometKiwi scores through a worker process in the managed environment.
 
-unbabel-comet pins transformers<5 and huggingface_hub<1, so it cannot live in the main environment
-(transformers 5); install it in its own venv (README, "Round-trip validity"). COMET scores drift across
-package versions, models and batch sizes: all of them travel with the score.
+unbabel-comet cannot live in the main environment (it pins transformers<5), so the model runs in
+``mtharness env setup comet``'s venv: ``CometScorer`` starts ``comet_worker.py`` there with that venv's
+python (once per run and metric, and only when some segment is not cached), sends batches as JSON
+lines and reads the scores back. Segment scores are cached by (checkpoint sha256, src, mt, ref).
+
+COMET (reference-based, e.g. Unbabel/wmt22-comet-da) scores (src, mt, ref); CometKiwi
+(reference-free quality estimation, e.g. Unbabel/wmt22-cometkiwi-da) scores (src, mt) only. A system
+score is the mean of the segment scores, exactly as ``predict()`` computes it. Scores drift across
+package versions, checkpoints, batch sizes and devices: all of them are in the signature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib import metadata
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mtharness.core import MetricResult, MtharnessError
+from mtharness.scoring.comet_cache import CometCache, segment_key
+from mtharness.scoring.comet_env import env_python, require_env
 
-COMET_NAME = "COMET"
+WORKER = Path(__file__).with_name("comet_worker.py")
+# metric kind -> (score name in scores.json, default model, needs references)
+COMET_KINDS: dict[str, tuple[str, str, bool]] = {
+    "comet": ("COMET", "Unbabel/wmt22-comet-da", True),
+    "cometkiwi": ("CometKiwi", "Unbabel/wmt22-cometkiwi-da", False),
+}
+REQUEST_SIZE = 2048  # segments per request: progress is cached request by request
 
 
 @dataclass(frozen=True)
 class CometConfig:
-    enabled: bool = False
-    model: str = "Unbabel/wmt22-comet-da"  # a hub id (needs its cached copy offline) or a local .ckpt path
+    kind: str = "comet"
+    model: str = ""  # a hub id (needs the hub, or its cached copy) or a local checkpoint folder/.ckpt
     batch_size: int = 8
-    device: str = "cpu"  # cpu, or cuda
+    device: str = "cpu"  # cpu, cuda or cuda:N
+
+    @property
+    def name(self) -> str:
+        return COMET_KINDS[self.kind][0]
+
+    @property
+    def model_id(self) -> str:
+        return self.model or COMET_KINDS[self.kind][1]
+
+    @property
+    def needs_refs(self) -> bool:
+        return COMET_KINDS[self.kind][2]
 
 
-def require_comet() -> Any:
-    try:
-        import comet
-    except ImportError:
+def comet_config(kind: str, args: Mapping[str, Any]) -> CometConfig:
+    """The metrics.<kind> node ({model, batch_size, device}) checked key by key."""
+    unknown = set(args) - {"model", "batch_size", "device"}
+    if unknown:
         raise MtharnessError(
-            "COMET needs unbabel-comet, which conflicts with transformers 5 here: install "
-            "'mtharness[comet]' in its own venv (see README, Round-trip validity), or validity.comet.enabled=false"
-        ) from None
-    return comet
+            f"metrics.{kind}: unknown key(s) {sorted(unknown)}; known: model, batch_size, device"
+        )
+    batch = args.get("batch_size", 8)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise MtharnessError(f"metrics.{kind}.batch_size must be a positive integer, got {batch!r}")
+    device = str(args.get("device") or "cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise MtharnessError(f"metrics.{kind}.device must be cpu, cuda or cuda:N, got {device!r}")
+    return CometConfig(kind, str(args.get("model") or ""), batch, device)
 
 
-def load_model(cfg: CometConfig) -> tuple[Any, str]:
-    """The COMET model and the checkpoint path it was loaded from."""
-    comet = require_comet()
-    try:
-        path = cfg.model if Path(cfg.model).is_file() else comet.download_model(cfg.model)
-        return comet.load_from_checkpoint(path), str(path)
-    except Exception as exc:  # network, missing file, bad checkpoint: one line with the cause
+def local_checkpoint(model: str) -> Path | None:
+    """The .ckpt file of a local model (a file, or a hub-download folder); None for a hub id."""
+    path = Path(model).expanduser()
+    looks_local = path.exists() or model.startswith((".", "/", "~")) or model.endswith(".ckpt")
+    if not looks_local:
+        return None
+    ckpt = path / "checkpoints" / "model.ckpt" if path.is_dir() else path
+    if not ckpt.is_file():
         raise MtharnessError(
-            f"validity.comet.model {cfg.model!r} could not be loaded ({str(exc).splitlines()[0][:160]}); "
-            "offline, give the path of a downloaded checkpoint (.../checkpoints/model.ckpt)"
-        ) from None
+            f"COMET checkpoint {model} not found (want a .ckpt file or a folder with checkpoints/model.ckpt)"
+        )
+    return ckpt.resolve()
 
 
-def comet_score(
-    sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str], cfg: CometConfig
-) -> tuple[MetricResult, list[float]]:
-    """Corpus (mean) and segment COMET of ``hyps`` against the first reference stream."""
-    model, path = load_model(cfg)
-    data = [{"src": s, "mt": h, "ref": r} for s, h, r in zip(sources, hyps, refs, strict=True)]
-    out = model.predict(data, batch_size=cfg.batch_size, gpus=1 if cfg.device.startswith("cuda") else 0)
-    version = metadata.version("unbabel-comet")
-    signature = f"model:{cfg.model}|comet:{version}|batch:{cfg.batch_size}|device:{cfg.device}|nrefs:1"
-    extra = {
-        "model": cfg.model,
-        "checkpoint": path,
-        "package_version": version,
-        "batch_size": cfg.batch_size,
-        "device": cfg.device,
-    }
-    result = MetricResult(COMET_NAME, float(out.system_score), signature, True, extra)
-    return result, [round(float(x), 6) for x in out.scores]
+def check_ready(cfg: CometConfig) -> None:
+    """Before translating: the environment exists and a local checkpoint is there."""
+    require_env()
+    local_checkpoint(cfg.model_id)
+
+
+@dataclass
+class CometWorker:
+    """The worker process: started on first use, one JSON line per request and per answer."""
+
+    cfg: CometConfig
+    proc: subprocess.Popen[str] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    log: IO[str] | None = None
+
+    def start(self) -> dict[str, Any]:
+        env_dir = require_env()
+        self.log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        child_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        cmd = [str(env_python(env_dir)), "-I", str(WORKER), "--model", self.cfg.model_id]
+        cmd += ["--batch-size", str(self.cfg.batch_size), "--device", self.cfg.device]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=child_env
+        )
+        self.info = self._read("loading the model")
+        if "error" in self.info:
+            self.close()
+            raise MtharnessError(f"metrics.{self.cfg.kind}.model {self.cfg.model_id}: {self.info['error']}")
+        return self.info
+
+    def score(self, data: list[dict[str, str]]) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps({"data": data}) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # _read reports the exit code and the worker's last words
+        answer = self._read(f"scoring a batch of {len(data)} segments")
+        if len(answer.get("scores", ())) != len(data):
+            raise MtharnessError(
+                f"COMET worker answered {len(answer.get('scores', ()))} scores for {len(data)}"
+            )
+        return answer
+
+    def _read(self, doing: str) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise MtharnessError(
+                f"COMET worker (pid {self.proc.pid}) died while {doing} (exit code {code}{self._last_words()}); "
+                f"segments scored before are cached, rerun to go on; `mtharness env check` tests the environment"
+            )
+        try:
+            answer: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            raise MtharnessError(f"COMET worker wrote a line that is not JSON: {line[:120]!r}") from None
+        return answer
+
+    def _last_words(self) -> str:
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        lines = [ln.strip() for ln in self.log.read().splitlines() if ln.strip()]
+        return f"; last stderr line: {lines[-1][:200]}" if lines else ""
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
+class CometScorer:
+    """One COMET/CometKiwi model for a whole run: cache first, the worker for what is missing."""
+
+    def __init__(self, cfg: CometConfig, cache: CometCache) -> None:
+        self.cfg = cfg
+        self.cache = cache
+        self.worker = CometWorker(cfg)
+        self.stats = {"hits": 0, "misses": 0, "model_calls": 0}
+        self._checkpoint: Path | None = local_checkpoint(cfg.model_id)
+        self._sha: str | None = None
+        self._comet_version: str | None = None
+
+    def __enter__(self) -> CometScorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def _ensure_worker(self) -> None:
+        if self.worker.proc is not None:
+            return
+        info = self.worker.start()
+        segments = info.get("input_segments") or []
+        needs_ref = "ref" in segments if segments else info.get("model_class") != "ReferencelessRegression"
+        if needs_ref != self.cfg.needs_refs:
+            other = "comet" if needs_ref else "cometkiwi"
+            raise MtharnessError(
+                f"metrics.{self.cfg.kind}.model {self.cfg.model_id} is "
+                f"{'reference-based' if needs_ref else 'reference-free'}: use metrics=[...,{other}] for it"
+            )
+        self._comet_version = str(info["comet_version"])
+        self._checkpoint = Path(info["checkpoint"])
+
+    def checkpoint_sha256(self) -> str:
+        if self._sha is None:
+            if self._checkpoint is None:  # a hub id: the worker resolves (and maybe downloads) it
+                self._ensure_worker()
+            assert self._checkpoint is not None
+            self._sha = self.cache.checkpoint_sha256(self._checkpoint)
+        return self._sha
+
+    def comet_version(self) -> str:
+        if self._comet_version is None:
+            from mtharness.scoring.comet_env import env_versions
+
+            self._comet_version = env_versions(require_env()).get("unbabel-comet", "unknown")
+        return self._comet_version
+
+    def score(
+        self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
+    ) -> tuple[MetricResult, list[float]]:
+        """System score (the mean) and segment scores of ``hyps``; refs None for CometKiwi."""
+        if self.cfg.needs_refs and refs is None:
+            raise MtharnessError(f"{self.cfg.name} needs references; CometKiwi scores without them")
+        items = [
+            {"src": s, "mt": h, **({"ref": r} if self.cfg.needs_refs else {})}
+            for s, h, r in zip(sources, hyps, refs if refs is not None else sources, strict=True)
+        ]
+        sha = self.checkpoint_sha256()
+        keys = [segment_key(sha, it["src"], it["mt"], it.get("ref")) for it in items]
+        known = self.cache.get_many(keys)
+        missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.values())
+        missing.sort()
+        self.stats["hits"] += len(keys) - len(missing)
+        self.stats["misses"] += len(missing)
+        for lo in range(0, len(missing), REQUEST_SIZE):
+            part = missing[lo : lo + REQUEST_SIZE]
+            self._ensure_worker()
+            answer = self.worker.score([items[i] for i in part])
+            self.stats["model_calls"] += 1
+            new = {keys[i]: float(s) for i, s in zip(part, answer["scores"], strict=True)}
+            self.cache.put_many(new)
+            known.update(new)
+        scores = [known[k] for k in keys]
+        return self.result(scores), scores
+
+    def signature(self) -> str:
+        return (
+            f"model:{self.cfg.model_id}|ckpt_sha256:{self.checkpoint_sha256()[:16]}"
+            f"|comet:{self.comet_version()}|batch:{self.cfg.batch_size}|device:{self.cfg.device}"
+            f"|nrefs:{1 if self.cfg.needs_refs else 0}"
+        )
+
+    def result(self, scores: Sequence[float]) -> MetricResult:
+        system = sum(scores) / len(scores) if scores else 0.0  # predict()'s own system_score
+        extra = {
+            "score": system,  # unrounded: COMET lives in [0, 1], 4 decimals hide real differences
+            "model": self.cfg.model_id,
+            "checkpoint_sha256": self.checkpoint_sha256(),
+            "comet_version": self.comet_version(),
+            "batch_size": self.cfg.batch_size,
+            "device": self.cfg.device,
+            "reference_free": not self.cfg.needs_refs,
+        }
+        return MetricResult(self.cfg.name, system, self.signature(), True, extra)

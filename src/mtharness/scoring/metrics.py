@@ -6,7 +6,7 @@ target-language-aware defaults and carry the signature and ``higher_is_better`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,8 @@ from sacrebleu.metrics.base import Metric
 
 from mtharness.core import MetricResult, MtharnessError
 from mtharness.scoring import sacrebleu_api
+from mtharness.scoring.comet import COMET_KINDS
+from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
 
 # kind -> (sacrebleu class, fixed constructor arguments, higher_is_better)
@@ -27,6 +29,7 @@ KINDS: dict[str, tuple[type[Metric], dict[str, Any], bool]] = {
 }
 ASIAN_LANGS = {"zh", "ja", "ko"}
 DEFAULT_METRICS = ("bleu", "chrf", "chrfpp", "ter")
+ALL_KINDS = (*KINDS, *COMET_KINDS)  # every kind `metrics=[...]` and `--metrics` accept
 # every name a user may type for a metric (compared lower-cased) -> its kind: our config names and
 # sacrebleu's score names, so `chrf` and `chrF2` mean the same in run, compare, report and gate
 METRIC_ALIASES: dict[str, str] = {
@@ -38,8 +41,13 @@ METRIC_ALIASES: dict[str, str] = {
     "chrf++": "chrfpp",
     "chrf2++": "chrfpp",
     "ter": "ter",
+    "comet": "comet",  # COMET and CometKiwi: scored in the managed environment (scoring.comet)
+    "cometkiwi": "cometkiwi",
 }
-KNOWN_METRIC_NAMES = "bleu (BLEU), chrf (chrF, chrF2), chrfpp (chrF++, chrF2++), ter (TER), in any case"
+KNOWN_METRIC_NAMES = (
+    "bleu (BLEU), chrf (chrF, chrF2), chrfpp (chrF++, chrF2++), ter (TER), comet (COMET), "
+    "cometkiwi (CometKiwi), in any case"
+)
 
 # sacrebleu command-line options (its own names) -> (metric kinds they configure, constructor argument).
 # `compare` and `gate` offer exactly these; `run` sets the same arguments as metrics.<kind>.<argument>.
@@ -106,7 +114,12 @@ class MetricSpec:
 
     @property
     def higher_is_better(self) -> bool:
-        return KINDS[self.kind][2]
+        return True if self.neural else KINDS[self.kind][2]
+
+    @property
+    def neural(self) -> bool:
+        """COMET/CometKiwi: scored by a model in the managed environment, not by sacrebleu."""
+        return self.kind in COMET_KINDS
 
 
 def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[MetricSpec]:
@@ -126,6 +139,10 @@ def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[Metric
 
 def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:
     """Instantiate the sacrebleu metric for one target language."""
+    if spec.neural:
+        raise MtharnessError(
+            f"metric {spec.kind} is not a sacrebleu metric (mtharness.scoring.comet scores it)"
+        )
     cls, fixed, _ = KINDS[spec.kind]
     args: dict[str, Any] = {**fixed, **spec.args}
     if cls is BLEU:
@@ -155,7 +172,7 @@ class SystemStats:
     signature: str
     higher_is_better: bool
     stats: np.ndarray = field(repr=False)  # (n_segments, n_stats), float64
-    metric: Metric = field(repr=False, compare=False)
+    metric: Metric | MeanMetric = field(repr=False, compare=False)  # MeanMetric: COMET-style means
     # (method, n_samples, seed) -> resampled corpus scores; filled lazily by scoring.significance
     resampled: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
@@ -164,12 +181,19 @@ class SystemStats:
 
     def segment_scores(self) -> list[float]:
         """Each segment scored alone from its own statistics (chrF equals sentence_score)."""
-        compute = sacrebleu_api.score_from_sums(self.metric)
+        compute = score_function(self.metric)
         return [float(compute(row).score) for row in self.stats]
 
     def result(self) -> MetricResult:
         """The corpus score with its signature, as run folders and tables carry it."""
         return MetricResult(self.metric_name, self.score, self.signature, self.higher_is_better)
+
+
+def score_function(metric: Metric | MeanMetric) -> Callable[[Sequence[float]], Any]:
+    """Summed statistics -> an object with ``.score``: sacrebleu's for its metrics, the mean for COMET."""
+    if isinstance(metric, MeanMetric):
+        return metric.score_of_sums
+    return sacrebleu_api.score_from_sums(metric)
 
 
 def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: Stats) -> SystemStats:
@@ -318,7 +342,9 @@ def direction_scores(
 
 
 def score_name(spec: MetricSpec, trg_lang: str) -> str:
-    """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER) without scoring anything."""
+    """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER; COMET, CometKiwi) without scoring anything."""
+    if spec.neural:
+        return COMET_KINDS[spec.kind][0]
     metric = make_metric(spec, trg_lang)
     return metric.corpus_score([""], [[""]]).name
 

@@ -29,11 +29,13 @@ from sacrebleu.significance import estimate_ci
 
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring import sacrebleu_api
+from mtharness.scoring.means import MeanMetric, mean_rows
 from mtharness.scoring.metrics import (
     MetricSpec,
     SystemStats,
     check_inputs,
     make_metric,
+    score_function,
     system_stats_from_raw,
 )
 from mtharness.scoring.sufstats import statistics, use_fast_ter
@@ -48,6 +50,7 @@ __all__ = [
     "SystemStats",
     "bootstrap_ci",
     "bootstrap_scores",
+    "mean_stats",
     "paired_test",
     "system_stats",
 ]
@@ -56,6 +59,24 @@ DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # sacrebleu's PairedTest defaults
 Method = Literal["bs", "ar"]
 # keep each (samples x segments) weight matrix around 4M cells, whatever the corpus size
 _CHUNK_CELLS = 4_000_000
+
+
+def mean_stats(
+    name: str, metric_name: str, scores: Sequence[float], signature: str, higher_is_better: bool = True
+) -> SystemStats:
+    """A system's segment scores (COMET-style) as statistics for bootstrap_ci and paired_test."""
+    if not scores:
+        raise MtharnessError(f"system {name}: no {metric_name} segment scores")
+    values = [float(x) for x in scores]
+    return SystemStats(
+        name,
+        metric_name,
+        sum(values) / len(values),
+        signature,
+        higher_is_better,
+        mean_rows(values),
+        MeanMetric(),
+    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,7 @@ def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np
         # sacrebleu's bootstrap sums float32 arrays; integer counts are exact either way, and
         # scoring the same float32 values makes our resampled scores bit-identical to its own
         sums = sums.astype(np.float32)
-    compute = sacrebleu_api.score_from_sums(sys.metric)
+    compute = score_function(sys.metric)
     return np.array([compute(row).score for row in sums], dtype=np.float64)
 
 
@@ -209,7 +230,9 @@ def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAUL
             block = idxs[lo:hi]
             flat = (block + n * np.arange(hi - lo)[:, None]).ravel()
             weights = np.bincount(flat, minlength=(hi - lo) * n).reshape(hi - lo, n)
-            parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=True))
+            # float32 sums reproduce sacrebleu's bootstrap bit for bit; means keep full precision
+            float32 = not isinstance(sys.metric, MeanMetric)
+            parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=float32))
         sys.resampled[key] = np.concatenate(parts)
     return sys.resampled[key]
 
@@ -238,7 +261,7 @@ def _ar_p_value(baseline: SystemStats, system: SystemStats, n_samples: int, seed
         # pseudo system A takes the baseline's segment where pos is set, B the other one
         a = baseline.stats.T @ pos.T + system.stats.T @ neg.T
         b = baseline.stats.T @ neg.T + system.stats.T @ pos.T
-        compute = sacrebleu_api.score_from_sums(baseline.metric)
+        compute = score_function(baseline.metric)
         # plain Python numbers: the same values sacrebleu's integer matmul gives, scored ~5x faster
         scores_a = np.array([compute(row).score for row in a.T.tolist()])
         scores_b = np.array([compute(row).score for row in b.T.tolist()])

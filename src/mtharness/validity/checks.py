@@ -233,9 +233,11 @@ def semantic_signature(cfg: SemanticConfig) -> str:
 
 def check_config(validity: Mapping[str, Any] | None) -> None:
     """Fail before translating (not after) on a bad key or a missing optional package."""
-    from mtharness.scoring.comet import CometConfig, require_comet
-
-    known = {"langid", "semantic", "document", "comet"}
+    known = {"langid", "semantic", "document"}
+    if "comet" in (validity or {}):
+        raise MtharnessError(
+            "validity.comet moved: COMET is a metric now, metrics=[bleu,comet] (docs/metrics.md)"
+        )
     if set(validity or {}) - known:
         raise MtharnessError(
             f"validity: unknown group(s) {sorted(set(validity or {}) - known)}; known: {sorted(known)}"
@@ -244,8 +246,6 @@ def check_config(validity: Mapping[str, Any] | None) -> None:
     semantic_config(validity)
     if lcfg.enabled:
         check_langid(lcfg)
-    if _parse((validity or {}).get("comet"), CometConfig).enabled:
-        require_comet()
 
 
 def apply_validity(
@@ -282,26 +282,9 @@ def apply_validity(
             SEMANTIC_NAME, mean, semantic_signature(scfg), True, {"scale": "cosine [-1, 1]"}
         )
         rt.segment_scores[SEMANTIC_NAME] = sims
-    _apply_comet(result, (validity or {}).get("comet"))
     if bool(((validity or {}).get("document") or {}).get("enabled", False)):
         from mtharness.scoring.documents import document_scores
         from mtharness.scoring.metrics import parse_specs
 
         result.extras["document"] = document_scores(result, parse_specs(result.config.get("metrics")))
     return result
-
-
-def _apply_comet(result: RunResult, section: Mapping[str, Any] | None) -> None:
-    from mtharness.scoring.comet import CometConfig, comet_score
-
-    cfg: CometConfig = _parse(section, CometConfig)
-    if not cfg.enabled:
-        return
-    if not result.dataset.ref_names:
-        raise MtharnessError("validity.comet.enabled=true needs references (this dataset has none)")
-    fwd = result.forward
-    score, per_segment = comet_score(
-        result.dataset.sources, fwd.outputs, result.dataset.reference_streams[0], cfg
-    )
-    fwd.scores[score.name] = score
-    fwd.segment_scores[score.name] = per_segment
