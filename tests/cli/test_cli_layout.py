@@ -9,7 +9,13 @@ from tests.conftest import REPO
 
 CLI = REPO / "src" / "mtharness" / "cli"
 # the helpers every command may use; a command module importing another command is a smell
-SHARED = {"mtharness.cli.args", "mtharness.cli.hydra_errors", "mtharness.cli.configcheck"}
+SHARED = {
+    "mtharness.cli.args",
+    "mtharness.cli.hydra_errors",
+    "mtharness.cli.configcheck",
+    "mtharness.cli.failures",
+    "mtharness.cli.launchers",
+}
 
 
 def cli_imports(path: Path) -> set[str]:

@@ -94,15 +94,15 @@ def _one_line_error(path: Path, match: str) -> str:
         (lambda p: p.update(schema_version=True), "schema_version True"),
         (
             lambda p: p["scores"]["forward"]["chrF2"].update(score="high"),
-            "has score 'high', expected a number",
+            "has score 'high', not a number",
         ),
-        (lambda p: p["scores"]["forward"]["chrF2"].update(score=None), "expected a number"),
+        (lambda p: p["scores"]["forward"]["chrF2"].update(score=None), "not a number"),
         (lambda p: p["scores"]["forward"]["chrF2"].pop("signature"), "needs a 'signature'"),
         (lambda p: p["scores"].update(sideways={}), "unknown direction 'sideways'"),
         (lambda p: p.pop("dataset"), "missing key 'dataset'"),
         (lambda p: p["dataset"].pop("content_hash"), "missing key 'dataset.content_hash'"),
         (lambda p: p.update(n_segments="6"), "'n_segments' must be a whole number"),
-        (lambda p: p.update(copy_rate="all"), "'copy_rate' is 'all', expected a number"),
+        (lambda p: p.update(copy_rate="all"), "'copy_rate' is 'all', not a number"),
     ],
 )
 def test_bad_scores_json_is_one_line(

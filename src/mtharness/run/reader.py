@@ -212,7 +212,7 @@ def _scores(raw: dict[str, Any], path: Path) -> dict[str, dict[str, dict[str, An
                 raise MtharnessError(f"scores file {path}: {where} must be an object; {RERUN}")
             if not _is_number(m.get("score")):
                 raise MtharnessError(
-                    f"scores file {path}: {where} has score {m.get('score')!r}, expected a number; {RERUN}"
+                    f"scores file {path}: {where} has score {m.get('score')!r}, not a number; {RERUN}"
                 )
             if not isinstance(m.get("signature"), str) or not isinstance(m.get("higher_is_better"), bool):
                 raise MtharnessError(
@@ -232,7 +232,7 @@ def _rates(payload: dict[str, Any], path: Path) -> dict[str, float]:
         if value is None:  # e.g. language ID undetermined
             continue
         if not _is_number(value):
-            raise MtharnessError(f"scores file {path}: '{name}' is {value!r}, expected a number; {RERUN}")
+            raise MtharnessError(f"scores file {path}: '{name}' is {value!r}, not a number; {RERUN}")
         out[name] = float(value)
     return out
 
