@@ -15,6 +15,7 @@ from importlib import metadata, util
 from typing import Any, Protocol
 
 from mtharness.core import MetricResult, MtharnessError, RunResult
+from mtharness.validity.notes import warn_rates
 
 
 class LangIdCache(Protocol):
@@ -235,11 +236,12 @@ def check_config(validity: Mapping[str, Any] | None) -> None:
     """Fail before translating (not after) on a bad key or a missing optional package."""
     from mtharness.scoring.comet import CometConfig, require_comet
 
-    known = {"langid", "semantic", "document", "comet"}
+    known = {"langid", "semantic", "document", "comet", "warn"}
     if set(validity or {}) - known:
         raise MtharnessError(
             f"validity: unknown group(s) {sorted(set(validity or {}) - known)}; known: {sorted(known)}"
         )
+    warn_rates(validity)  # validity.warn.copy_rate=abc fails before the translation
     lcfg = langid_config(validity)
     semantic_config(validity)
     if lcfg.enabled:
