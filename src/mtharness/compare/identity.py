@@ -74,7 +74,12 @@ def _short(key: str, value: str) -> str:
 
 
 def differing(runs: Sequence[RunFolder]) -> dict[str, dict[str, str]]:
-    """run path -> the settings in which it differs from the other runs of its translator name."""
+    """run path -> the settings that set it apart from the other runs of its translator name.
+
+    A setting is shown for a run when the runs of that name disagree on it and the run's value is
+    not the one most of them have: of apertium with mark_unknown true and false both rows say which;
+    of three runs where one changed the BLEU tokenizer, only that one says ``BLEU tok=intl``.
+    """
     out: dict[str, dict[str, str]] = {}
     by_name: dict[str, list[RunFolder]] = {}
     for run in runs:
@@ -82,9 +87,13 @@ def differing(runs: Sequence[RunFolder]) -> dict[str, dict[str, str]]:
     for group in by_name.values():
         flat = [settings(r) for r in group]
         keys = sorted({k for f in flat for k in f})
-        diff = [k for k in keys if len({f.get(k, "(none)") for f in flat}) > 1]
+        values = {k: [f.get(k, "(none)") for f in flat] for k in keys}
         for run, f in zip(group, flat, strict=True):
-            out[str(run.path)] = {k: f.get(k, "(none)") for k in diff}
+            out[str(run.path)] = {
+                k: f.get(k, "(none)")
+                for k, vals in values.items()
+                if len(set(vals)) > 1 and 2 * vals.count(f.get(k, "(none)")) <= len(vals)
+            }
     return out
 
 

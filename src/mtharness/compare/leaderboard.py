@@ -10,13 +10,15 @@ default the newest run of each identity is shown; ``keep_all`` shows every run. 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtharness.compare.identity import differing, identity_key, label
-from mtharness.compare.run_ci import run_cis
+from mtharness.compare.run_ci import cis_from_json, cis_to_json, run_cis
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.run.reader import RunFolder, read_run
 from mtharness.scoring.significance import ConfidenceInterval
@@ -24,6 +26,8 @@ from mtharness.validity.notes import WarnRates, lead_reasons, run_warn_rates
 
 METRIC_ORDER = ("BLEU", "chrF2", "chrF2++", "TER")
 SHORT_ID = 8  # characters of the identity hash shown in tables
+CI_CACHE = "leaderboard.ci.json"  # beside leaderboard.md: CIs of runs already seen
+CI_CACHE_VERSION = 1
 Group = tuple[str, str, str]
 
 
@@ -112,19 +116,51 @@ def annotate(
     ci_samples: int,
     copy_warn: float | None = None,
     off_target_warn: float | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Warn rates and (``ci_samples`` > 0) bootstrap CIs for the shown entries; notes on runs skipped."""
+    """Warn rates and (``ci_samples`` > 0) bootstrap CIs for the shown entries; notes on runs skipped.
+
+    ``cache`` (CI_CACHE's content, updated in place) keeps each run's CIs under the hash of its
+    scores.json and the resample count: a finished run never changes, so a rerun of the leaderboard
+    re-scores only the runs it has not seen.
+    """
     notes = []
+    cache = {} if cache is None else cache
     for rows in groups.values():
         for e in rows:
             e.warn = run_warn_rates(e.run.config, copy_warn, off_target_warn)
             if ci_samples <= 0:
                 continue
+            key = f"{_file_hash(e.run.scores_path)}:{ci_samples}"
+            if key in cache:
+                try:
+                    e.cis = cis_from_json(cache[key])
+                    continue
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    pass  # an edited cache entry: computed afresh below
             try:
                 e.cis = run_cis(e.run, ci_samples)
             except MtharnessError as exc:  # a broken segments.jsonl: the scores still show, without CIs
                 notes.append(f"no CIs for {e.path}: {exc}")
+                continue
+            cache[key] = cis_to_json(e.cis)
     return notes
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_ci_cache(path: Path) -> dict[str, Any]:
+    """The CI cache beside leaderboard.md; unreadable or from another version: start afresh."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    ok = (
+        isinstance(doc, dict) and doc.get("version") == CI_CACHE_VERSION and isinstance(doc.get("runs"), dict)
+    )
+    return dict(doc["runs"]) if ok else {}
 
 
 def columns(rows: Sequence[Entry]) -> list[tuple[str, str]]:
@@ -187,7 +223,7 @@ def write_leaderboard(
 ) -> dict[str, Any]:
     """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
     from mtharness.compare.leaderboard_render import to_csv, to_markdown, to_payload
-    from mtharness.textio import atomic_write_text
+    from mtharness.textio import atomic_write_json, atomic_write_text
 
     root = Path(results_dir)
     entries, skipped = collect(root)
@@ -197,9 +233,13 @@ def write_leaderboard(
     if not entries:
         raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
     groups = select(entries, keep_all)
-    notes = annotate(groups, ci_samples, copy_warn, off_target_warn)
-    hidden = {key: sum(e.group == key for e in entries) - len(rows) for key, rows in groups.items()}
     out = Path(out_dir) if out_dir else root
+    cache = read_ci_cache(out / CI_CACHE) if ci_samples > 0 else {}
+    seen = dict(cache)
+    notes = annotate(groups, ci_samples, copy_warn, off_target_warn, cache)
+    if cache != seen:
+        atomic_write_json(out / CI_CACHE, {"version": CI_CACHE_VERSION, "runs": cache})
+    hidden = {key: sum(e.group == key for e in entries) - len(rows) for key, rows in groups.items()}
     md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root, ci_samples, hidden))
     csv_path = atomic_write_text(out / "leaderboard.csv", to_csv(groups, root))
     shown = sum(len(rows) for rows in groups.values())

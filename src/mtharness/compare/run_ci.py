@@ -10,7 +10,9 @@ paragraph-long segments); `mtharness report RUN` gives every metric's CI.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
 
 from mtharness.core import DEFAULT_SEED
 from mtharness.run.reader import RunFolder
@@ -61,3 +63,21 @@ def run_cis(
                 continue  # other settings than recorded: no CI rather than a CI of another number
             out.setdefault(direction, {})[st.metric_name] = bootstrap_ci(st, n_samples, seed)
     return out
+
+
+def cis_to_json(cis: Mapping[str, Mapping[str, ConfidenceInterval]]) -> dict[str, Any]:
+    """CIs unrounded (to_json rounds; a cached CI must print exactly as a fresh one)."""
+    return {d: {m: asdict(ci) for m, ci in per.items()} for d, per in cis.items()}
+
+
+def cis_from_json(doc: Mapping[str, Any]) -> dict[str, dict[str, ConfidenceInterval]]:
+    """CIs back from ``cis_to_json``, as the leaderboard's cache keeps them."""
+    return {
+        d: {
+            m: ConfidenceInterval(
+                float(c["mean"]), float(c["half_width"]), int(c["n_samples"]), int(c["seed"])
+            )
+            for m, c in per.items()
+        }
+        for d, per in doc.items()
+    }
