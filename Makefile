@@ -1,20 +1,23 @@
 # Fresh machine: `make demo` runs the offline demo, `make test` passes the tests. Both set up what
-# they need: a venv with the CPU build of torch, the package with its extras, and Apertium via apt.
+# they need: a venv with the CPU build of torch, the package with its extras, and Apertium via apt
+# (`make test` also Chromium, and a one-node SLURM cluster it starts and always stops, as root).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU wheel: a bare `torch` requirement can pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,ct2,validity,fast,launchers,dev
+EXTRAS ?= hf,ct2,validity,fast,launchers,serve,openai,dev
 APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
 # headless Chromium renders the HTML reports in the tests (they skip without it)
 BROWSER_PACKAGES ?= chromium
+# the one-node SLURM cluster of the SLURM tests (scripts/slurm_local.sh; docs/scale.md)
+SLURM_LOCAL := scripts/slurm_local.sh
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv apertium browser demo test gate-ci check lint typecheck bench clean
+.PHONY: venv apertium browser slurm slurm-start slurm-stop demo test gate-ci check lint typecheck bench clean
 
 venv: $(VENV)/.installed
 
@@ -43,12 +46,30 @@ browser:
 		echo "warning: chromium missing and not root: sudo apt-get install $(BROWSER_PACKAGES) (HTML rendering tests will skip)"; \
 	fi
 
+# Debian's SLURM, munge, slurmdbd and MariaDB for the one-node cluster (installs only; slurm-start starts it)
+slurm:
+	@if command -v slurmctld >/dev/null 2>&1 && command -v slurmdbd >/dev/null 2>&1 && command -v mariadbd >/dev/null 2>&1 && command -v munged >/dev/null 2>&1; then \
+		echo "slurm: slurm-wlm, munge, slurmdbd and mariadb-server installed"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		$(SLURM_LOCAL) install; \
+	else \
+		echo "warning: SLURM packages missing and not root: sudo $(SLURM_LOCAL) install (SLURM tests will skip)"; \
+	fi
+
+slurm-start:
+	@$(SLURM_LOCAL) start || echo "warning: the one-node SLURM cluster did not start (SLURM tests will skip)"
+
+slurm-stop:
+	@if [ "$$(id -u)" = "0" ]; then $(SLURM_LOCAL) stop; fi
+
 demo: venv apertium
 	$(BIN)/mtharness run
 
-test: venv apertium browser
-	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory gate-ci
+# The cluster runs for the whole test session and is stopped however the session ends (the trap).
+test: venv apertium browser slurm
+	@trap '$(MAKE) --no-print-directory slurm-stop' EXIT; trap 'exit 130' INT TERM; \
+	$(MAKE) --no-print-directory slurm-start; \
+	$(BIN)/python -m pytest -q && $(MAKE) --no-print-directory gate-ci
 
 # The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
 # baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).

@@ -46,6 +46,7 @@ SECTIONS = (
     "rerun",
     "startup",
     "apertium",
+    "llm",
 )
 
 
@@ -647,6 +648,14 @@ def apertium(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def llm(args: argparse.Namespace) -> dict[str, Any]:
+    """translator=openai vs a bare asyncio client on one `transformers serve` (scripts/bench_llm.py)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_llm import llm as served_llm
+
+    return served_llm(args)
+
+
 # ---------------------------------------------------------------- orchestration
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
@@ -657,6 +666,9 @@ def markdown(report: dict[str, Any]) -> str:
             continue
         if "error" in r:
             rows.append(f"| {name} | error: {r['error']} | | | | NO |")
+            continue
+        if "skipped" in r:
+            rows.append(f"| {name} | skipped: {r['skipped']} | | | | - |")
             continue
         theirs = r.get("theirs_s", "")
         rows.append(

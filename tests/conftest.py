@@ -81,3 +81,21 @@ def run_cli(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, t
         timeout=timeout,
         check=False,
     )
+
+
+# A test's needs follow from the fixtures it takes, so the markers cannot drift from the code:
+# `pytest -m "not apertium"` or `-m "not shared_data"` deselects exactly the tests that would skip.
+FIXTURE_MARKERS = {
+    "apertium": "apertium",
+    "wmt23": "shared_data",
+    "tiny_marian": "hf",
+    "tiny_nllb": "hf",
+    "tiny_m2m100": "hf",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None:
+                item.add_marker(getattr(pytest.mark, marker))

@@ -1,4 +1,4 @@
-"""A real Apertium translator that logs every translate() call: lets subprocess tests count model calls."""
+"""Real translators that log every translate() call: lets subprocess tests count model calls."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.translators.apertium import ApertiumTranslator
+from mtharness.translators.echo import EchoTranslator
+
+
+def log_call(calls_log: Path, src: str, tgt: str, n: int) -> None:
+    with calls_log.open("a", encoding="utf-8") as log:
+        log.write(json.dumps({"pair": f"{src}-{tgt}", "n": n}) + "\n")
 
 
 class CountingApertium(ApertiumTranslator):
@@ -18,8 +24,19 @@ class CountingApertium(ApertiumTranslator):
         self.calls_log = Path(calls_log)
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        with self.calls_log.open("a", encoding="utf-8") as log:
-            log.write(json.dumps({"pair": f"{src}-{tgt}", "n": len(texts)}) + "\n")
+        log_call(self.calls_log, src, tgt, len(texts))
+        return super().translate(texts, src, tgt)
+
+
+class CountingEcho(EchoTranslator):
+    """Echo, plus one JSON line per call in ``calls_log``; identity unchanged (a context-free translator)."""
+
+    def __init__(self, calls_log: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calls_log = Path(calls_log)
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        log_call(self.calls_log, src, tgt, len(texts))
         return super().translate(texts, src, tgt)
 
 

@@ -176,3 +176,50 @@ def test_neural_backends_take_the_jobs_thread_share(monkeypatch: pytest.MonkeyPa
     assert threads_to_use(3) == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert threads_to_use(None) == len(os.sched_getaffinity(0))
+
+
+def test_submitit_local_failed_job_is_one_line(tmp_path: Path) -> None:
+    """The failing-job path of the SLURM launcher, through submitit's local executor (no cluster needed)."""
+    import re
+
+    missing = tmp_path / "missing.en"
+    args = ["run", "-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", "translator=echo"]
+    args += ["dataset=files", "dataset.src_lang=en", "dataset.tgt_lang=es", f"dataset.src={missing}"]
+    proc = run_cli([*args, "progress=false", f"results_dir={tmp_path / 'results'}"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(r"mtharness run: error: submitit local job (\d+) failed: (.+); log: (\S+)", last)
+    assert match, last
+    assert str(missing) in match[2] and Path(match[3]).is_file()
+    assert f"error: {match[2]}" in Path(match[3]).read_text()
+
+
+def test_job_failure_travels_back_as_a_system_exit() -> None:
+    """Hydra's reporter turns an Exception into a traceback; the pickled failure comes back as SystemExit."""
+    import pickle
+
+    from mtharness.cli.launchers import JobFailed, SweepJobFailed
+
+    back = pickle.loads(pickle.dumps(JobFailed("mtharness run: error: SLURM job 3_1 failed: x; log: y", 2)))
+    assert isinstance(back, SweepJobFailed) and isinstance(back, SystemExit)
+    assert back.message.endswith("log: y") and back.code == 2
+
+
+def test_uncompleted_job_is_one_line(tmp_path: Path) -> None:
+    """submitit's error for a job that died without a result (its 1.5 wording), as one line with the log."""
+    from submitit.core.utils import UncompletedJobError
+
+    from mtharness.cli.launchers import uncompleted_job_line
+
+    folder = tmp_path / ".submitit" / "7_1"
+    folder.mkdir(parents=True)
+    (folder / "7_1_0_log.err").write_text("slurmstepd: error: *** JOB 8 ON vm DUE TO TIME LIMIT ***\n")
+    exc = UncompletedJobError(
+        f"Job 7_1 (task: 0) with path {folder}/7_1_0_result.pkl\nhas not produced any output (state: TIMEOUT)"
+    )
+    assert uncompleted_job_line(exc, ["hydra/launcher=submitit_slurm"]) == (
+        f"mtharness run: error: SLURM job 7_1 failed: ended without a result (state: TIMEOUT); "
+        f"log: {folder}/7_1_0_log.err"
+    )
+    assert uncompleted_job_line(RuntimeError("Job 7_1 (task: 0) with path x"), []) is None

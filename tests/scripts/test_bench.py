@@ -16,7 +16,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,  # the llm section starts a transformers serve process (~2-4 min here)
         check=False,
     )
     assert proc.returncode == (0 if apertium_has("eng-spa") else 1), proc.stderr[-2000:]
@@ -24,7 +24,11 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, tmp_path: Path) -> Non
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
     sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
-    assert set(comps) == {*sections, "apertium"}
+    assert set(comps) == {*sections, "apertium", "llm"}
+    llm = comps.pop("llm")  # skipped (with the reason) where the serve extra or the tiny LM is missing
+    if "skipped" not in llm:
+        assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0
+        assert llm["same_answers_raw_vs_cleaned"] > 0
     if not apertium_has("eng-spa"):  # the section says so and the bench exits 1; the rest must be sound
         assert "error" in comps.pop("apertium")
     else:

@@ -22,6 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
+from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
 from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
@@ -270,7 +271,8 @@ def _hydra_app(cfg: DictConfig) -> None:
         apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
         return run_from_config(cfg, run_dir)
 
-    payload = guarded("run", job, INTERRUPTED)
+    # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
+    payload = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
     print(format_summary(payload))
 
 
@@ -291,5 +293,15 @@ def main(argv: Sequence[str]) -> int:
     argv = canonical_metric_overrides(argv, dirs)
     check_config_dirs(dirs)
     sys.argv = ["mtharness run", *argv]
-    call_hydra(_hydra_app)
+    try:
+        call_hydra(_hydra_app)
+    except SweepJobFailed as failed:  # a submitit job failed: its one line, its exit code
+        print(failed.message, file=sys.stderr)
+        return int(failed.code or 1)
+    except Exception as exc:  # a job SLURM killed (time limit, memory, scancel): no result came back
+        line = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else uncompleted_job_line(exc, argv)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 1
     return 0

@@ -27,6 +27,7 @@ from typing import Any
 from mtharness.core import MtharnessError
 from mtharness.textio import describe_os_error
 from mtharness.translators.base import (
+    SegmentFailed,
     Translator,
     TranslatorBase,
     check_direction,
@@ -221,6 +222,22 @@ def insert(
         )
 
 
+@contextmanager
+def _answers_committed(
+    inner: Translator, conn: sqlite3.Connection, system: str, pair: str, identity: Mapping[str, Any]
+) -> Iterator[None]:
+    """Let a backend that answers one segment at a time (openai) commit (raw) answers as they arrive."""
+    set_sink = getattr(inner, "set_answer_sink", None)
+    if not callable(set_sink):
+        yield
+        return
+    set_sink(lambda done: insert(conn, system, pair, done, identity))
+    try:
+        yield
+    finally:
+        set_sink(None)
+
+
 class CachedTranslator(TranslatorBase):
     """Wraps a translator; only texts missing from the cache reach it. Same protocol as any backend.
 
@@ -285,7 +302,15 @@ class CachedTranslator(TranslatorBase):
         # commit every write_every segments: a kill loses at most one such piece
         for start in range(0, len(missing), self.write_every):
             part = missing[start : start + self.write_every]
-            fresh = dict(zip(part, check_outputs(self.name, part, backend(part, src, tgt)), strict=True))
+            with _answers_committed(self.inner, conn, system, pair, identity):
+                try:
+                    outputs = backend(part, src, tgt)
+                except SegmentFailed as exc:  # keep what finished before the failure: the rerun resumes
+                    if exc.done:
+                        with cache_errors(self.path):
+                            insert(conn, system, pair, exc.done, identity)
+                    raise
+            fresh = dict(zip(part, check_outputs(self.name, part, outputs), strict=True))
             with cache_errors(self.path):
                 insert(conn, system, pair, fresh, identity)
             found.update(fresh)

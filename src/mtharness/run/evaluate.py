@@ -12,7 +12,7 @@ from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessErro
 from mtharness.run.cache import LangIdCache
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
-from mtharness.translators.base import Translator, check_outputs, run_info, translation_stats
+from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
 
 
 def translate_all(
@@ -23,14 +23,24 @@ def translate_all(
     chunk_size: int = 256,
     progress: bool = True,
     desc: str = "",
+    ids: Sequence[str] | None = None,
 ) -> list[str]:
-    """Translate in chunks so the progress bar moves and a cache can persist finished chunks."""
+    """Translate in chunks so the progress bar moves and a cache can persist finished chunks.
+
+    ``ids`` (the segment ids, aligned with ``texts``) name the segment in a backend's failure.
+    """
     outputs: list[str] = []
     size = max(1, chunk_size)
     with tqdm(total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress) as bar:
         for start in range(0, len(texts), size):
             chunk = list(texts[start : start + size])
-            outputs.extend(check_outputs(translator.name, chunk, translator.translate(chunk, src, tgt)))
+            try:
+                translated = translator.translate(chunk, src, tgt)
+            except SegmentFailed as exc:
+                index = start + chunk.index(exc.text) if exc.text in chunk else None
+                name = ids[index] if ids is not None and index is not None else index
+                raise exc.at(f"segment {name} ({src}->{tgt})") from None
+            outputs.extend(check_outputs(translator.name, chunk, translated))
             bar.update(len(chunk))
     return outputs
 
@@ -112,11 +122,12 @@ def evaluate(
             "empty; check the source file (dataset.src) or the column/field it is read from"
         )
     pair = ds.pair
+    ids = [s.id for s in ds.segments]
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
     fwd_out = translate_all(
-        translator, ds.sources, pair.src, pair.tgt, chunk_size, progress, f"forward {pair}"
+        translator, ds.sources, pair.src, pair.tgt, chunk_size, progress, f"forward {pair}", ids
     )
     forward = DirectionResult("forward", pair, fwd_out, seconds=time.perf_counter() - start)
     forward.cache = _cache_stats(translator, pair)
@@ -127,7 +138,7 @@ def evaluate(
         rpair = pair.reversed()
         start = time.perf_counter()
         rt_out = translate_all(
-            translator, fwd_out, rpair.src, rpair.tgt, chunk_size, progress, f"back {rpair}"
+            translator, fwd_out, rpair.src, rpair.tgt, chunk_size, progress, f"back {rpair}", ids
         )
         back = DirectionResult("round_trip", rpair, rt_out, seconds=time.perf_counter() - start)
         back.cache = _cache_stats(translator, rpair)

@@ -135,16 +135,19 @@ def translate_shard(
     """Translate slice ``index`` of ``count`` forward (and back), for the cache; returns the manifest."""
     part = select_shard(dataset, index, count)
     pair = part.pair
+    ids = [s.id for s in part.segments]
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     forward = translate_all(
-        translator, part.sources, pair.src, pair.tgt, chunk_size, progress, f"shard {index}"
+        translator, part.sources, pair.src, pair.tgt, chunk_size, progress, f"shard {index}", ids
     )
     seconds["forward_s"] = round(time.perf_counter() - start, 4)
     if round_trip:
         back = pair.reversed()
         start = time.perf_counter()
-        translate_all(translator, forward, back.src, back.tgt, chunk_size, progress, f"shard {index} back")
+        translate_all(
+            translator, forward, back.src, back.tgt, chunk_size, progress, f"shard {index} back", ids
+        )
         seconds["round_trip_s"] = round(time.perf_counter() - start, 4)
     return {
         "shard": {"index": index, "count": count, "partial": True},

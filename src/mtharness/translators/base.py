@@ -169,3 +169,23 @@ def output_notes(
     """The backend's per-segment fields and per-direction summaries ({} and {} without the hook)."""
     hook = getattr(translator, "output_notes", None)
     return hook(texts, src, tgt) if callable(hook) else ({}, {})
+
+
+class SegmentFailed(MtharnessError):
+    """A backend gave up on one segment (e.g. an HTTP request that still failed after its retries).
+
+    ``text`` is the failing source segment; ``done`` maps the sources that did finish in the same
+    call to their outputs, so the translation cache can keep them and a rerun resumes; the runner
+    turns ``text`` into the segment id of its one-line error.
+    """
+
+    def __init__(self, backend: str, reason: str, text: str, done: dict[str, str] | None = None) -> None:
+        self.backend = backend
+        self.reason = reason
+        self.text = text
+        self.done = dict(done or {})
+        super().__init__(f"{backend}: a segment failed ({text[:40]!r}): {reason}")
+
+    def at(self, where: str) -> MtharnessError:
+        """The same failure named by its place in the test set (segment id and direction)."""
+        return MtharnessError(f"{self.backend}: {where} failed: {self.reason}")

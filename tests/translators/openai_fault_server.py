@@ -1,0 +1,115 @@
+"""A small OpenAI-compatible HTTP server for error paths: real sockets, scripted faults, bounded.
+
+It answers chat and completion requests by echoing the segment (the text after the prompt's last
+"English: " line) upper-cased, so alignment is checkable. A segment containing a fault word gets
+that fault for its first N requests (N = the digit after the word, default: always):
+  RATE<n>  429 with Retry-After: 1      FIVEHUNDRED<n>  HTTP 500
+  SLOW<n>  sleeps past the client timeout    BADJSON<n>  200 with a broken body
+  NOKEY    401 (a fatal error: never retried)
+Every request's path, headers and body are recorded (``server.requests``), and the most
+requests ever in flight at once (``server.max_in_flight``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FAULT = re.compile(r"(RATE|FIVEHUNDRED|SLOW|BADJSON|NOKEY)(\d*)")
+
+
+def segment_of(body: dict[str, Any]) -> str:
+    """The segment inside a zero-shot prompt (the line after the last "<src_lang>: ")."""
+    text = body["messages"][-1]["content"] if "messages" in body else body["prompt"]
+    before_answer = text.rsplit("\n", 1)[0]  # drops the closing "<tgt_lang>:" line
+    return before_answer.rsplit("\n", 1)[-1].split(": ", 1)[-1]
+
+
+class FaultServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, slow_s: float = 3.0, delay_s: float = 0.0) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.slow_s, self.delay_s = slow_s, delay_s
+        self.lock = threading.Lock()
+        self.seen: Counter[str] = Counter()
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def __enter__(self) -> FaultServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FaultServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        srv = self.server
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = json.loads(raw)
+        segment = segment_of(body)
+        with srv.lock:
+            srv.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            srv.seen[segment] += 1
+            nth = srv.seen[segment]
+            srv.in_flight += 1
+            srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        try:
+            self._answer(segment, nth, body)
+        finally:
+            with srv.lock:
+                srv.in_flight -= 1
+
+    def _answer(self, segment: str, nth: int, body: dict[str, Any]) -> None:
+        srv = self.server
+        if srv.delay_s:
+            time.sleep(srv.delay_s)
+        fault = FAULT.search(segment)
+        if fault and (not fault.group(2) or nth <= int(fault.group(2))):
+            kind = fault.group(1)
+            if kind == "RATE":
+                return self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"})
+            if kind == "FIVEHUNDRED":
+                return self._send(500, b'{"error": {"message": "internal error"}}')
+            if kind == "BADJSON":
+                return self._send(200, b'{"choices": [{"message": ')
+            if kind == "NOKEY":
+                return self._send(401, b'{"error": {"message": "invalid api key"}}')
+            time.sleep(srv.slow_s)  # SLOW: past the client's timeout
+        answer = segment.upper()
+        if self.path.endswith("/chat/completions"):
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": answer}}
+        else:
+            choice = {"index": 0, "text": " " + answer}
+        usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(answer.split())}
+        out = {"id": "x", "object": "chat.completion", "choices": [{**choice, "finish_reason": "stop"}]}
+        self._send(200, json.dumps({**out, "usage": usage}).encode())
