@@ -16,7 +16,7 @@ def leaderboard_main(argv: Sequence[str]) -> int:
     p = Parser(
         prog="mtharness leaderboard",
         description="Collect every scores.json under a folder into leaderboard.md and .csv: one row per "
-        "system (translator settings + data + metric signatures), scores with 95%% bootstrap CIs, copy "
+        "system (translator settings + data + metric signatures), scores with 95% bootstrap CIs, copy "
         "and off-target rates.",
     )
     p.add_argument("results_dir", nargs="?", default="results", help="folder to search (default: results)")

@@ -50,7 +50,7 @@ def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
 
 def settings(run: RunFolder) -> dict[str, str]:
     """Everything in the identity as flat ``key -> value`` text: translator keys (dotted) and each
-    signature field per metric (``BLEU tok`` -> ``13a``; directions joined where they differ)."""
+    signature field per metric (``BLEU tok`` -> ``13a``; ``13a,zh`` where the directions differ)."""
     out: dict[str, str] = {}
     _flatten({k: v for k, v in run.translator.items() if k != "name"}, "", out)
     fields: dict[str, list[str]] = {}
@@ -61,7 +61,7 @@ def settings(run: RunFolder) -> dict[str, str]:
                 values = fields.setdefault(f"{metric} {key}", [])
                 if value not in values:
                     values.append(value)
-    out.update({k: "/".join(v) for k, v in fields.items()})
+    out.update({k: ",".join(v) for k, v in fields.items()})
     return out
 
 
