@@ -16,11 +16,13 @@ DIRECTIONS: tuple[Direction, ...] = ("forward", "round_trip")
 DEFAULT_SEED = 12345
 
 
-# A run whose forward output copies its source (copy rate) or is not in the target language
-# (off-target rate) on more than this fraction of segments has meaningless round-trip scores: every
-# summary (summary.md, the terminal, compare notes, the HTML report) warns about it.
-COPY_WARN_RATE = 0.5
-OFF_TARGET_WARN_RATE = 0.5
+# Default warn rates: a run whose forward output copies its source (copy rate) or is not in the target
+# language (off-target rate) on more than this fraction of segments has inflated round-trip scores, and
+# every summary (the terminal, summary.md, compare, report, leaderboard) says so. A run sets its own
+# with validity.warn.copy_rate / validity.warn.off_target_rate; the readers take --copy-warn /
+# --off-target-warn (mtharness.validity.notes).
+COPY_WARN_RATE = 0.05
+OFF_TARGET_WARN_RATE = 0.05
 
 
 def arrow(higher_is_better: bool) -> str:

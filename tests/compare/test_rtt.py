@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from mtharness.compare.rtt import rtt_correlation
+from mtharness.compare.rtt import format_report, rtt_correlation
 from mtharness.core import MtharnessError
 from mtharness.data.loaders import load_wmt, wmt_systems
 from mtharness.run.evaluate import evaluate
@@ -93,6 +93,8 @@ def test_rtt_vs_forward_on_wmt23_systems(wmt23: Path, de_en_dictionary: Path, tm
         echo["round_trip"]["chrF2"] == 100.0 and echo["copy_rate"] == 1.0 and echo["off_target_rate"] == 1.0
     )
     assert with_copy["correlations"]["chrF2"]["pearson"] < 0
+    assert any("copies its input" in w for w in echo["warnings"])  # flagged beside its round trip
+    assert "warning: echo: copy rate 1.000" in format_report(with_copy)
     proc = run_cli(["rtt-correlation", str(tmp_path / "wmt"), "--output", str(tmp_path / "r.json")], cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert "pearson" in proc.stdout and "ONLINE-W" in proc.stdout

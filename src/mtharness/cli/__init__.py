@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare systems or runs: scores, CIs, paired tests, human correlation, HTML",
     ),
     "leaderboard": (
-        "mtharness.cli.compare",
+        "mtharness.cli.leaderboard",
         "leaderboard_main",
         "collect every run under a folder into leaderboard.md/.csv",
     ),

@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any, NoReturn, TextIO
 
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import COPY_WARN_RATE, DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import SACREBLEU_OPTIONS, canonical_metric
 from mtharness.textio import atomic_write_json, to_json
 
@@ -61,6 +61,29 @@ def add_seed(parser: argparse.ArgumentParser, default: int | None = DEFAULT_SEED
         default=default,
         help=f"seed of every random draw (bootstrap, paired tests); recorded in the outputs ({shown})",
     )
+
+
+def rate(text: str) -> float:
+    """argparse type: a fraction between 0 and 1 (a warn rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate between 0 and 1 (e.g. 0.05)")
+    return value
+
+
+def add_warn_rates(parser: argparse.ArgumentParser) -> None:
+    """--copy-warn / --off-target-warn: the rates above which round-trip scores are flagged."""
+    for flag, what in (("--copy-warn", "copy rate"), ("--off-target-warn", "off-target rate")):
+        parser.add_argument(
+            flag,
+            type=rate,
+            metavar="RATE",
+            help=f"flag a run whose {what} is above RATE beside its round-trip scores (default: the "
+            f"run's validity.warn.* setting, else {COPY_WARN_RATE})",
+        )
 
 
 def add_json(parser: argparse.ArgumentParser, what: str) -> None:

@@ -1,7 +1,7 @@
-"""`mtharness compare`, `mtharness leaderboard` and `mtharness report`: argparse front ends.
+"""`mtharness compare` and `mtharness report`: argparse front ends.
 
-Plain functions underneath (compare.py, human.py, analysis.py, tables.py, html_report.py,
-leaderboard.py) do the work; this module only reads flags, calls them and writes files.
+Plain functions underneath (compare.systems, compare.human_eval, compare.analysis, compare.copying,
+reports.tables, reports.html) do the work; this module only reads flags, calls them and writes files.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from mtharness.cli.args import (
     add_sacrebleu_options,
     add_seed,
     add_tgt_lang,
+    add_warn_rates,
     sacrebleu_options,
     text_stream,
     write_json,
 )
-from mtharness.core import COPY_WARN_RATE, DEFAULT_SEED, MtharnessError, usable_cores
+from mtharness.core import DEFAULT_SEED, MtharnessError, usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
 if TYPE_CHECKING:
+    from mtharness.compare.copying import RunRates
     from mtharness.compare.human_eval import HumanEvaluation
 
 PAIRED = ("bs", "ar", "none")
@@ -121,6 +123,7 @@ def _compare_parser() -> argparse.ArgumentParser:
         help="write every system's per-segment scores (TSV: direction, segment, system, one column per metric)",
     )
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
+    add_warn_rates(p)
     add_sacrebleu_options(p)
     return p
 
@@ -133,41 +136,53 @@ def _infer_tgt_lang(systems: Sequence[str]) -> str:
     raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
 
 
-def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
-    from mtharness.compare.runs import inputs_from_runs
+def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[RunRates]]:
+    """The comparisons to make, what they were made from (JSON ``sources``), and the runs' rates."""
+    from mtharness.compare.copying import run_notes
     from mtharness.compare.systems import inputs_from_files
 
     if args.runs and (args.systems or args.refs or args.src):
         raise MtharnessError("give either run folders or --src/--refs/--systems, not both")
     if args.runs:
-        if len(args.runs) < 1:
-            raise MtharnessError("give at least one run folder")
-        inputs = inputs_from_runs(args.runs, args.baseline)
-        if args.direction != "both":
-            inputs = [i for i in inputs if i.label == args.direction]
-            if not inputs:
-                raise MtharnessError(f"--direction {args.direction}: the runs have no such direction")
-        return inputs, {"runs": [str(r) for r in args.runs], "notes": _copy_notes(args.runs)}
+        inputs = _run_inputs(args)
+        rates = _run_rates(args.runs, args)
+        return inputs, {"runs": [str(r) for r in args.runs], "notes": run_notes(rates)}, rates
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
     tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
     inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
-    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}
+    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}, []
 
 
-def _copy_notes(run_dirs: Sequence[str]) -> list[str]:
-    """A run that copies its input has a perfect round trip that means nothing: say so."""
+def _run_inputs(args: argparse.Namespace) -> list[Any]:
+    from mtharness.compare.runs import inputs_from_runs
+
+    inputs = inputs_from_runs(args.runs, args.baseline)
+    if args.direction != "both":
+        inputs = [i for i in inputs if i.label == args.direction]
+        if not inputs:
+            raise MtharnessError(f"--direction {args.direction}: the runs have no such direction")
+    return inputs
+
+
+def _run_rates(run_dirs: Sequence[str], args: argparse.Namespace) -> list[RunRates]:
+    """Each run's copy / off-target rates under its warn rates (--copy-warn/--off-target-warn override)."""
+    from mtharness.compare.copying import run_rates
+    from mtharness.compare.runs import system_names
     from mtharness.run.reader import read_run
 
-    notes = []
-    for path in run_dirs:
-        run = read_run(path)
-        rate = run.rates.get("copy_rate", 0.0)
-        if rate > COPY_WARN_RATE:
-            notes.append(
-                f"{run.name} ({path}): copy rate {rate:.2f}, it copies its input; its round-trip scores mean nothing"
-            )
-    return notes
+    runs = [read_run(path) for path in run_dirs]
+    return run_rates(runs, system_names(runs), args.copy_warn, args.off_target_warn)
+
+
+def _flag_round_trips(comps: Sequence[Any], rates: Sequence[RunRates]) -> None:
+    """Put the copy / off-target warnings beside each round-trip comparison (JSON, terminal, HTML)."""
+    from mtharness.compare.copying import round_trip_warnings
+
+    for comp in comps:
+        warnings = round_trip_warnings(comp, rates)
+        if warnings:
+            comp.extras["warnings"] = warnings
 
 
 def run_seed(run_dirs: Sequence[str]) -> int:
@@ -193,7 +208,7 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
-    inputs, sources = _inputs(args)
+    inputs, sources, rates = _inputs(args)
     if args.seed is None:
         args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
     specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
@@ -205,13 +220,15 @@ def main(argv: Sequence[str]) -> int:
     ]
     for comp in comps:
         analyse(comp, args.worst)
+    _flag_round_trips(comps, rates)
     evaluation = _human(args, comps)
     correlations = evaluation.system if evaluation else []
     out = text_stream(args)
     if not args.quiet:
-        print("\n\n".join(tables.terminal_table(c) for c in comps), file=out)
-        for note in sources.get("notes", []):
-            print(f"note: {note}", file=out)
+        print("\n\n".join(_with_warnings(tables.terminal_table(c), c) for c in comps), file=out)
+        if not any(c.inp.label == "round_trip" for c in comps):  # else the warnings said it
+            for note in sources.get("notes", []):
+                print(f"note: {note}", file=out)
         if correlations:
             print(
                 "\nCorrelation with human scores ("
@@ -234,6 +251,10 @@ def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
     """--comet-model / --cometkiwi-model into the COMET-family specs (hub defaults otherwise)."""
     model = {"comet": args.comet_model, "cometkiwi": args.cometkiwi_model}.get(spec.kind)
     return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
+
+
+def _with_warnings(table: str, comp: Any) -> str:
+    return "\n".join([table, *(f"warning: {w}" for w in comp.extras.get("warnings", []))])
 
 
 def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:
@@ -294,30 +315,6 @@ def _write_outputs(
     return written
 
 
-def leaderboard_main(argv: Sequence[str]) -> int:
-    """`mtharness leaderboard RESULTS_DIR`: every run's scores in one table per dataset and pair."""
-    from mtharness.compare.leaderboard import write_leaderboard
-
-    p = Parser(
-        prog="mtharness leaderboard",
-        description="Collect every scores.json under a folder into leaderboard.md and .csv.",
-    )
-    p.add_argument("results_dir", nargs="?", default="results", help="folder to search (default: results)")
-    p.add_argument("--out", help="folder for leaderboard.md/.csv (default: RESULTS_DIR)")
-    p.add_argument("--all", action="store_true", help="every run, not just the newest per translator")
-    add_json(p, "the leaderboard (one row per run and group)")
-    args = p.parse_args(list(argv))
-    info = write_leaderboard(args.results_dir, args.out, args.all)
-    for note in info["skipped"]:
-        print(f"skipped {note}", file=sys.stderr)
-    write_json(args.json, info["payload"])
-    print(
-        f"{info['runs']} runs, {info['groups']} dataset group(s): {info['markdown']} {info['csv']}",
-        file=text_stream(args),
-    )
-    return 0
-
-
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
@@ -337,6 +334,7 @@ def report_main(argv: Sequence[str]) -> int:
     add_seed(p, None, f"default: the run's seed, else {DEFAULT_SEED}")
     p.add_argument("--worst", type=int, default=10, help="worst segments listed (default 10)")
     add_json(p, "the scores with their CIs")
+    add_warn_rates(p)
     add_sacrebleu_options(p)
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
@@ -347,16 +345,16 @@ def report_main(argv: Sequence[str]) -> int:
     comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
     for comp in comps:
         analyse(comp, args.worst)
+    rates = _run_rates([args.run_dir], args)
+    _flag_round_trips(comps, rates)
+    notes = rates[0].notes()
     ds = run.payload["dataset"]
-    notes = []
-    if run.rates.get("copy_rate", 0.0) > COPY_WARN_RATE:
-        notes.append(
-            f"copy rate {run.payload['copy_rate']:.3f}: the system copies its input, so round-trip scores mean nothing"
-        )
+    off = run.payload.get("off_target_rate", "not measured")
     meta = {
         "dataset": f"{ds['name']} ({ds['pair']})",
         "segments": run.payload.get("n_segments"),
         "copy rate": run.payload.get("copy_rate"),
+        "off-target rate": "undetermined" if off is None else off,
     }
     html = render(
         comps,
@@ -369,6 +367,8 @@ def report_main(argv: Sequence[str]) -> int:
     if args.json:
         from mtharness.compare.systems import report_payload
 
-        write_json(args.json, report_payload(comps, {"runs": [str(args.run_dir)]}))
+        write_json(args.json, report_payload(comps, {"runs": [str(args.run_dir)], "notes": notes}))
+    for note in notes:
+        print(f"note: {note}", file=text_stream(args))
     print(f"wrote {out}", file=text_stream(args))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,7 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
-from mtharness.core import (
-    COPY_WARN_RATE,
-    DEFAULT_SEED,
-    OFF_TARGET_WARN_RATE,
-    Dataset,
-    MtharnessError,
-    config_dir,
-)
+from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
@@ -46,6 +40,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none, parse_specs
 from mtharness.translators.base import Translator
+from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
@@ -204,21 +199,18 @@ def format_summary(payload: dict[str, Any]) -> str:
     for direction, metrics in payload["scores"].items():
         cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
         lines.append(f"  {direction:<10} {cells}")
-    warn = (
-        "  <- copies its input: round-trip scores are meaningless"
-        if payload["copy_rate"] > COPY_WARN_RATE
-        else ""
-    )
-    lines.append(f"  copy_rate  {payload['copy_rate']:.3f}{warn}")
+    warn = run_warn_rates(payload.get("config"))
+    copying = copy_flag(payload["copy_rate"], warn.copy_rate)
+    lines.append(f"  copy_rate  {payload['copy_rate']:.3f}" + (f"  <- {copying}" if copying else ""))
     if "off_target_rate" in payload:
         rate = payload["off_target_rate"]
-        flag = (
-            "  <- forward output is not in the target language"
-            if rate is not None and rate > OFF_TARGET_WARN_RATE
-            else ""
-        )
+        off = off_target_flag(rate, warn.off_target_rate)
         shown = "undetermined" if rate is None else f"{rate:.3f}"
-        lines.append(f"  off_target {shown} (target {payload['dataset']['tgt_lang']}){flag}")
+        lines.append(
+            f"  off_target {shown} (target {payload['dataset']['tgt_lang']})" + (f"  <- {off}" if off else "")
+        )
+    if "round_trip" in payload["scores"]:
+        lines.append(textwrap.fill(HOW_TO_READ, width=100, initial_indent="", subsequent_indent=""))
     lines.append(f"results: {payload['run_dir']}")
     return "\n".join(lines)
 

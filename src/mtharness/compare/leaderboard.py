@@ -1,31 +1,46 @@
 """Leaderboard: every finished run (scores.json) under a results folder, grouped by dataset and pair.
 
 Runs of one dataset are grouped further by the data they were scored on (``content_hash``): a run
-with ``limit=10`` and a full run are different test sets and never share a table.
+with ``limit=10`` and a full run are different test sets and never share a table. Within a group a
+row is one SYSTEM, keyed by its full identity (compare.identity: translator settings, data, metric
+signatures): two settings of one translator are two rows, labelled by the settings that differ. By
+default the newest run of each identity is shown; ``keep_all`` shows every run. Scores come with
+95% bootstrap CIs (compare.run_ci) and the copy / off-target rates, flagged above the warn rate.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtharness.compare.identity import differing, identity_key, label
+from mtharness.compare.run_ci import cis_from_json, cis_to_json, run_cis
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.run.reader import RunFolder, read_run
-from mtharness.textio import atomic_write_text
+from mtharness.scoring.significance import ConfidenceInterval
+from mtharness.validity.notes import WarnRates, lead_reasons, run_warn_rates
 
 METRIC_ORDER = ("BLEU", "chrF2", "chrF2++", "TER")
-_MODEL_KEYS = ("model", "model_name", "model_path", "checkpoint")
+SHORT_ID = 8  # characters of the identity hash shown in tables
+CI_CACHE = "leaderboard.ci.json"  # beside leaderboard.md: CIs of runs already seen
+CI_CACHE_VERSION = 1
+Group = tuple[str, str, str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Entry:
-    """One run on the leaderboard (its scores.json, validated by the run-folder reader)."""
+    """One run on the leaderboard: its validated run folder plus what the board adds to it."""
 
     run: RunFolder
+    identity: str = ""
+    label: str = ""
+    settings: dict[str, str] = field(default_factory=dict)  # where it differs from same-named runs
+    cis: dict[str, dict[str, ConfidenceInterval]] = field(default_factory=dict)
+    warn: WarnRates = field(default_factory=WarnRates)
 
     @property
     def path(self) -> Path:
@@ -37,25 +52,28 @@ class Entry:
 
     @property
     def translator(self) -> str:
-        t = self.payload.get("translator") or {}
-        label = str(t.get("name") or "?")
-        for key in _MODEL_KEYS:  # two runs of one backend with different models are different entries
-            if t.get(key):
-                return f"{label} ({t[key]})"
-        return label
+        """What a person reads in the table: the label (the name, plus settings where names clash)."""
+        return self.label or self.run.name
 
     @property
-    def group(self) -> tuple[str, str, str]:
-        ds = self.payload.get("dataset") or {}
-        return str(ds.get("name")), str(ds.get("pair")), str(ds.get("content_hash") or "")[:12]
+    def group(self) -> Group:
+        ds = self.run.dataset
+        return str(ds.get("name")), str(ds.get("pair")), self.run.content_hash[:12]
 
     @property
     def created(self) -> str:
-        return str(self.payload.get("created") or "")
+        return self.run.created or ""
 
     def score(self, direction: str, metric: str) -> float | None:
-        value = (self.payload.get("scores") or {}).get(direction, {}).get(metric, {}).get("score")
+        value = self.run.scores.get(direction, {}).get(metric, {}).get("score")
         return None if value is None else float(value)
+
+    def rate(self, name: str) -> float | None:
+        return self.run.rates.get(name)
+
+    def flagged(self, name: str) -> bool:
+        value = self.rate(name)
+        return value is not None and value > getattr(self.warn, name)
 
 
 def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
@@ -70,128 +88,143 @@ def collect(results_dir: str | Path) -> tuple[list[Entry], list[str]]:
         except MtharnessError as exc:  # one broken file must not hide every other run
             skipped.append(str(exc))
             continue
-        entries.append(Entry(run))
+        entries.append(Entry(run, identity=identity_key(run)))
     return entries, skipped
 
 
-def select(entries: Sequence[Entry], keep_all: bool = False) -> dict[tuple[str, str, str], list[Entry]]:
-    """Group entries; keep the newest run per translator in each group unless ``keep_all``."""
-    groups: dict[tuple[str, str, str], list[Entry]] = {}
+def select(entries: Sequence[Entry], keep_all: bool = False) -> dict[Group, list[Entry]]:
+    """Group entries; keep the newest run per system identity in each group unless ``keep_all``.
+
+    Each kept entry gets its label: its translator name, plus the settings in which it differs from
+    the group's other runs of that name.
+    """
+    groups: dict[Group, list[Entry]] = {}
     for e in sorted(entries, key=lambda e: (e.created, str(e.path)), reverse=True):
         rows = groups.setdefault(e.group, [])
-        if keep_all or all(r.translator != e.translator for r in rows):
+        if keep_all or all(r.identity != e.identity for r in rows):
             rows.append(e)
+    for rows in groups.values():
+        diffs = differing([e.run for e in rows])
+        for e in rows:
+            e.settings = diffs[str(e.path)]
+            e.label = label(e.run, e.settings)
     return dict(sorted(groups.items()))
 
 
-def _columns(rows: Sequence[Entry]) -> list[tuple[str, str]]:
-    present = {(d, m) for e in rows for d in DIRECTIONS for m in (e.payload.get("scores") or {}).get(d, {})}
+def annotate(
+    groups: dict[Group, list[Entry]],
+    ci_samples: int,
+    copy_warn: float | None = None,
+    off_target_warn: float | None = None,
+    cache: dict[str, Any] | None = None,
+) -> list[str]:
+    """Warn rates and (``ci_samples`` > 0) bootstrap CIs for the shown entries; notes on runs skipped.
+
+    ``cache`` (CI_CACHE's content, updated in place) keeps each run's CIs under the hash of its
+    scores.json and the resample count: a finished run never changes, so a rerun of the leaderboard
+    re-scores only the runs it has not seen.
+    """
+    notes = []
+    cache = {} if cache is None else cache
+    for rows in groups.values():
+        for e in rows:
+            e.warn = run_warn_rates(e.run.config, copy_warn, off_target_warn)
+            if ci_samples <= 0:
+                continue
+            key = f"{_file_hash(e.run.scores_path)}:{ci_samples}"
+            if key in cache:
+                try:
+                    e.cis = cis_from_json(cache[key])
+                    continue
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    pass  # an edited cache entry: computed afresh below
+            try:
+                e.cis = run_cis(e.run, ci_samples)
+            except MtharnessError as exc:  # a broken segments.jsonl: the scores still show, without CIs
+                notes.append(f"no CIs for {e.path}: {exc}")
+                continue
+            cache[key] = cis_to_json(e.cis)
+    return notes
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_ci_cache(path: Path) -> dict[str, Any]:
+    """The CI cache beside leaderboard.md; unreadable or from another version: start afresh."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    ok = (
+        isinstance(doc, dict) and doc.get("version") == CI_CACHE_VERSION and isinstance(doc.get("runs"), dict)
+    )
+    return dict(doc["runs"]) if ok else {}
+
+
+def columns(rows: Sequence[Entry]) -> list[tuple[str, str]]:
+    present = {(d, m) for e in rows for d in DIRECTIONS for m in e.run.scores.get(d, {})}
     extra = sorted({m for _, m in present} - set(METRIC_ORDER))
     return [(d, m) for d in DIRECTIONS for m in (*METRIC_ORDER, *extra) if (d, m) in present]
 
 
-def _sort_key(cols: Sequence[tuple[str, str]]) -> Any:
-    def key(e: Entry) -> tuple[float, str]:
+def ordered(rows: Sequence[Entry]) -> list[Entry]:
+    """Best first by the first column (TER: lowest first); runs without that score last."""
+    cols = columns(rows)
+
+    def key(e: Entry) -> tuple[float, str, str]:
         if not cols:
-            return (0.0, e.translator)
+            return (0.0, e.translator, e.created)
         d, m = cols[0]
         value = e.score(d, m)
-        sign = -1.0 if m != "TER" else 1.0  # best first
-        return (sign * value if value is not None else float("inf"), e.translator)
+        sign = -1.0 if m != "TER" else 1.0
+        return (sign * value if value is not None else float("inf"), e.translator, e.created)
 
-    return key
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+    return sorted(rows, key=key)
 
 
-def to_markdown(groups: dict[tuple[str, str, str], list[Entry]], root: Path) -> str:
-    lines = ["# mtharness leaderboard", "", f"Runs under `{root}`; best first by the first column."]
-    for (name, pair, chash), rows in groups.items():
-        cols = _columns(rows)
-        rows = sorted(rows, key=_sort_key(cols))
-        n_seg = rows[0].payload.get("n_segments")
-        lines += ["", f"## {name} ({pair}), {n_seg} segments", "", f"data `{chash}`", ""]
-        head = [f"{'fwd' if d == 'forward' else 'rt'} {m}" for d, m in cols]
-        lines.append("| translator | " + " | ".join(head) + " | copy rate | created | run |")
-        lines.append("|---|" + "---:|" * len(cols) + "---:|---|---|")
-        for e in rows:
-            cells = [_fmt(e.score(d, m)) for d, m in cols]
-            rel = e.path.relative_to(root) if e.path.is_relative_to(root) else e.path
-            copy = e.payload.get("copy_rate")
-            lines.append(
-                f"| {e.translator} | "
-                + " | ".join(cells)
-                + f" | {_fmt(copy) if copy is not None else ''} | {e.created} | `{rel}` |"
-            )
-    lines += [
-        "",
-        "fwd: forward output vs references; rt: round trip vs the original source. TER: lower is better.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def to_csv(groups: dict[tuple[str, str, str], list[Entry]], root: Path) -> str:
-    cols = _columns([e for rows in groups.values() for e in rows])
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        [
-            "dataset",
-            "pair",
-            "content_hash",
-            "translator",
-            "n_segments",
-            *[f"{d}_{m}" for d, m in cols],
-            "copy_rate",
-            "created",
-            "run_dir",
+def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
+    """'<system>'s round-trip lead may come from copying its input (copy rate 0.10): ...' for each
+    run above a warn rate that scores above another run on the group's round-trip chrF2 (or the first
+    round-trip metric)."""
+    names = [m for d, m in columns(rows) if d == "round_trip"]
+    if not names:
+        return []
+    metric = "chrF2" if "chrF2" in names else names[0]
+    sign = -1.0 if metric == "TER" else 1.0
+    notes = []
+    for e in rows:
+        reasons = lead_reasons(e.run.rates, e.warn)
+        mine = e.score("round_trip", metric)
+        if not reasons or mine is None:
+            continue
+        below = [
+            o
+            for o in rows
+            if o is not e and (s := o.score("round_trip", metric)) is not None and sign * (mine - s) > 0
         ]
-    )
-    for (name, pair, chash), rows in groups.items():
-        for e in sorted(rows, key=_sort_key(_columns(rows))):
-            writer.writerow(
-                [
-                    name,
-                    pair,
-                    chash,
-                    e.translator,
-                    e.payload.get("n_segments"),
-                    *[_fmt(e.score(d, m)) for d, m in cols],
-                    e.payload.get("copy_rate"),
-                    e.created,
-                    str(e.path),
-                ]
+        if below:
+            shown = ", ".join(f"{o.translator} {o.score('round_trip', metric):.2f}" for o in below[:3])
+            notes.append(
+                f"{e.translator}'s round-trip lead may come from {' and '.join(reasons)}: rt {metric} "
+                f"{mine:.2f} above {shown}{' ...' if len(below) > 3 else ''}"
             )
-    return buf.getvalue()
-
-
-def to_payload(groups: dict[tuple[str, str, str], list[Entry]], root: Path) -> dict[str, Any]:
-    """The leaderboard as JSON (`mtharness leaderboard --json`): groups, best run first."""
-    out = []
-    for (name, pair, chash), rows in groups.items():
-        cols = _columns(rows)
-        runs = [
-            {
-                "translator": e.translator,
-                "scores": {d: {m: e.score(d, m) for dd, m in cols if dd == d} for d in DIRECTIONS},
-                "copy_rate": e.payload.get("copy_rate"),
-                "created": e.created,
-                "run_dir": str(e.path),
-            }
-            for e in sorted(rows, key=_sort_key(cols))
-        ]
-        n_seg = rows[0].payload.get("n_segments")
-        out.append({"dataset": name, "pair": pair, "content_hash": chash, "n_segments": n_seg, "runs": runs})
-    return {"schema_version": 1, "kind": "leaderboard", "results_dir": str(root), "groups": out}
+    return notes
 
 
 def write_leaderboard(
-    results_dir: str | Path, out_dir: str | Path | None = None, keep_all: bool = False
+    results_dir: str | Path,
+    out_dir: str | Path | None = None,
+    keep_all: bool = False,
+    ci_samples: int = 1000,
+    copy_warn: float | None = None,
+    off_target_warn: float | None = None,
 ) -> dict[str, Any]:
     """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
+    from mtharness.compare.leaderboard_render import to_csv, to_markdown, to_payload
+    from mtharness.textio import atomic_write_json, atomic_write_text
+
     root = Path(results_dir)
     entries, skipped = collect(root)
     if not entries and skipped:
@@ -201,13 +234,22 @@ def write_leaderboard(
         raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
     groups = select(entries, keep_all)
     out = Path(out_dir) if out_dir else root
-    md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root))
+    cache = read_ci_cache(out / CI_CACHE) if ci_samples > 0 else {}
+    seen = dict(cache)
+    notes = annotate(groups, ci_samples, copy_warn, off_target_warn, cache)
+    if cache != seen:
+        atomic_write_json(out / CI_CACHE, {"version": CI_CACHE_VERSION, "runs": cache})
+    hidden = {key: sum(e.group == key for e in entries) - len(rows) for key, rows in groups.items()}
+    md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root, ci_samples, hidden))
     csv_path = atomic_write_text(out / "leaderboard.csv", to_csv(groups, root))
+    shown = sum(len(rows) for rows in groups.values())
     return {
         "markdown": md,
         "csv": csv_path,
         "runs": len(entries),
+        "shown": shown,
         "groups": len(groups),
         "skipped": skipped,
-        "payload": to_payload(groups, root),
+        "notes": notes,
+        "payload": to_payload(groups, root, ci_samples, hidden),
     }

@@ -15,6 +15,7 @@ from typing import Any
 from mtharness.compare.correlation import MIN_SYSTEMS, correlations
 from mtharness.core import MtharnessError
 from mtharness.run.reader import read_run
+from mtharness.validity.notes import rate_notes, run_warn_rates
 
 _KEYS = ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")
 
@@ -81,6 +82,8 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
                 "round_trip": {k: m["score"] for k, m in r.scores["round_trip"].items()},
                 "copy_rate": r.payload.get("copy_rate"),
                 "off_target_rate": r.payload.get("off_target_rate"),
+                # above the run's warn rate (validity.warn.*): its round trip is inflated
+                "warnings": rate_notes(r.rates, run_warn_rates(r.config), r.tgt_lang),
             }
         )
     labels = [s["system"] for s in systems]
@@ -129,6 +132,7 @@ def format_report(report: dict[str, Any]) -> str:
             + " ".join(f"{s['round_trip'][n]:>14.3f}" for n in rt_names)
             + f"  {s['copy_rate'] or 0:.2f}  {'-' if off is None else f'{off:.2f}'}"
         )
+    lines += [f"warning: {s['system']}: {w}" for s in report["systems"] for w in s.get("warnings", [])]
     lines += ["", f"{'round-trip metric':<24} {'pearson':>8} {'spearman':>9} {'kendall':>8}  (p-values)"]
     for name, c in report["correlations"].items():
         if c["pearson"] is None:

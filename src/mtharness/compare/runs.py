@@ -10,8 +10,9 @@ from mtharness.core import MtharnessError
 from mtharness.run.reader import RunFolder, read_run
 
 
-def _names(runs: Sequence[RunFolder]) -> list[str]:
-    """Translator names, made unique with the run folder's name where two runs share one."""
+def system_names(runs: Sequence[RunFolder]) -> list[str]:
+    """The runs' names in a comparison: translator names, made unique with the run folder's name where
+    two runs share one."""
     names = [r.name for r in runs]
     out = []
     for run, name in zip(runs, names, strict=True):
@@ -32,7 +33,7 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
             f"runs were made on different data (dataset content_hash differs): {listing}; "
             "compare runs of the same dataset, limit and references"
         )
-    names = _names(runs)
+    names = system_names(runs)
     sources = first.sources
     out = []
     refs = first.references()

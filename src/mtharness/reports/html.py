@@ -17,6 +17,7 @@ from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import arrow
 from mtharness.reports import plots
 from mtharness.validity.align import word_diff
+from mtharness.validity.notes import HOW_TO_READ
 
 MAX_BROWSER_ROWS = 2000  # beyond this the page gets slow to open; the JSON has everything
 
@@ -33,13 +34,6 @@ def _environment() -> Any:
     )
 
 
-HOW_TO_READ = (
-    "Forward scores compare each system's translation with human reference translations: they measure "
-    "translation quality. Round-trip scores compare the original with the text translated there and "
-    "back: they need no references, but a system that copies or barely changes its input scores high, "
-    "so read them next to the copy and off-target rates. Run with validity=full to add semantic "
-    "similarity of the round trip and whole-document scores."
-)
 FOLD_CHARS = 240  # segment texts longer than this are folded to their start, click to expand
 
 

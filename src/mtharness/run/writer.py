@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import COPY_WARN_RATE, OFF_TARGET_WARN_RATE, RunResult, arrow
+from mtharness.core import RunResult, arrow
 from mtharness.textio import (
     atomic_write_json,
     atomic_write_jsonl,
@@ -19,6 +19,7 @@ from mtharness.textio import (
     atomic_write_text,
     markdown_cell,
 )
+from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
 
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
@@ -131,14 +132,12 @@ def validity_lines(payload: dict[str, Any]) -> list[str]:
         if rate is None:
             lines += ["", "off-target rate undetermined (every forward output too short for language ID)"]
         else:
-            flag = (
-                " (**forward output is mostly not in the target language**)"
-                if rate > OFF_TARGET_WARN_RATE
-                else ""
-            )
+            warn = run_warn_rates(payload.get("config")).off_target_rate
+            note = off_target_flag(rate, warn)
             lines += [
                 "",
-                f"off-target rate {rate:.3f} (target {info.get('target')}; detected: {found}){flag}",
+                f"off-target rate {rate:.3f} (target {info.get('target')}; detected: {found})"
+                + (f" (**{note}**)" if note else ""),
             ]
     for doc, entry in payload.get("document", {}).get("documents", {}).items():
         cells = "; ".join(
@@ -169,16 +168,15 @@ def llm_lines(payload: dict[str, Any]) -> list[str]:
 
 def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
     ds = payload["dataset"]
+    copying = copy_flag(payload["copy_rate"], run_warn_rates(payload.get("config")).copy_rate)
     lines = [
         f"# mtharness run: {payload['translator'].get('name')} on {ds['name']} ({ds['pair']})",
         "",
         f"{payload['n_segments']} segments; copy rate {payload['copy_rate']:.3f}"
-        + (
-            " (**the system copies its input: round-trip scores mean nothing**)"
-            if payload["copy_rate"] > COPY_WARN_RATE
-            else ""
-        ),
+        + (f" (**{copying}**)" if copying else ""),
         *validity_lines(payload),
+        "",
+        f"How to read: {HOW_TO_READ}",
         *llm_lines(payload),
         "",
         "| direction | metric | score | signature |",

@@ -15,6 +15,7 @@ from importlib import metadata, util
 from typing import Any, Protocol
 
 from mtharness.core import MetricResult, MtharnessError, RunResult
+from mtharness.validity.notes import warn_rates
 
 
 class LangIdCache(Protocol):
@@ -233,7 +234,7 @@ def semantic_signature(cfg: SemanticConfig) -> str:
 
 def check_config(validity: Mapping[str, Any] | None) -> None:
     """Fail before translating (not after) on a bad key or a missing optional package."""
-    known = {"langid", "semantic", "document"}
+    known = {"langid", "semantic", "document", "warn"}
     if "comet" in (validity or {}):
         raise MtharnessError(
             "validity.comet moved: COMET is a metric now, metrics=[bleu,comet] (docs/metrics.md)"
@@ -242,6 +243,7 @@ def check_config(validity: Mapping[str, Any] | None) -> None:
         raise MtharnessError(
             f"validity: unknown group(s) {sorted(set(validity or {}) - known)}; known: {sorted(known)}"
         )
+    warn_rates(validity)  # validity.warn.copy_rate=abc fails before the translation
     lcfg = langid_config(validity)
     semantic_config(validity)
     if lcfg.enabled:
