@@ -25,6 +25,8 @@ import pytest
 from mtharness.data.loaders import SAMPLE_DIR
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # dozens of console-script runs; CI runs it, the quick loop skips it
+
 SCRIPT = Path(sys.executable).with_name("mtharness")
 QUIET = ["progress=false", "validity.langid.enabled=false"]
 

@@ -17,6 +17,8 @@ import pytest
 from mtharness.cli import COMMANDS
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # dozens of console-script runs; CI runs it, the quick loop skips it
+
 SCRIPT = Path(sys.executable).with_name("mtharness")
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 ENV.pop("HYDRA_FULL_ERROR", None)

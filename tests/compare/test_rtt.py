@@ -66,6 +66,7 @@ def test_files_translator_hands_the_way_back_to_its_fallback(tmp_path: Path) -> 
         no_back.translate(["eins"], "de", "en")
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_rtt_vs_forward_on_wmt23_systems(wmt23: Path, de_en_dictionary: Path, tmp_path: Path) -> None:
     folder = wmt23 / "en-de"

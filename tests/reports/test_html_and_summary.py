@@ -113,6 +113,7 @@ def test_analysis_helpers() -> None:
     assert wins_losses([10, 20], [5, 30], higher_is_better=False) == {"wins": 1, "losses": 1, "ties": 0}
 
 
+@pytest.mark.slow
 def test_multirun_leaderboard_compare_and_report(apertium: None, tmp_path: Path) -> None:
     results = tmp_path / "results"
     proc = run_cli(

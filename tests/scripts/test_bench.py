@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REPO, apertium_has
 
 
+@pytest.mark.slow
 @pytest.mark.comet  # the comet section scores through the managed environment
 def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
