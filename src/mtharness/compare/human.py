@@ -22,7 +22,8 @@ from mtharness.textio import read_text, split_lines
 FORMATS = ("auto", "tsv", "mtme", "wmt-results")
 
 
-def _float(text: str, where: str) -> float:
+def parse_score(text: str, where: str) -> float:
+    """A human score: a finite float, else one error naming ``where``."""
     try:
         value = float(text)
     except ValueError:
@@ -32,7 +33,7 @@ def _float(text: str, where: str) -> float:
     return value
 
 
-def _is_number(text: str) -> bool:
+def is_number_text(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -60,16 +61,16 @@ def read_human(path: str | Path, fmt: str = "auto", column: str | None = None) -
                 )
         s_i, c_i = header.index("system"), header.index(col)
         body = enumerate(rows[1:], 2)
-        return {r[s_i]: _float(r[c_i], f"{path}, line {n}") for n, r in body if len(r) > max(s_i, c_i)}
+        return {r[s_i]: parse_score(r[c_i], f"{path}, line {n}") for n, r in body if len(r) > max(s_i, c_i)}
     # tsv and mtme: system, score (a header line, if any, has a non-numeric second field)
-    start = 1 if len(rows[0]) >= 2 and not _is_number(rows[0][1]) else 0
+    start = 1 if len(rows[0]) >= 2 and not is_number_text(rows[0][1]) else 0
     out: dict[str, float] = {}
     for n, row in enumerate(rows[start:], start + 1):
         if len(row) < 2:
             raise MtharnessError(f"human score file {path}, line {n}: expected system<TAB>score")
         if row[1].strip() == "None":  # mt-metrics-eval marks unscored systems this way
             continue
-        out[row[0].strip()] = _float(row[1], f"human score file {path}, line {n}")
+        out[row[0].strip()] = parse_score(row[1], f"human score file {path}, line {n}")
     return out
 
 

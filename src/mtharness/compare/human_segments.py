@@ -19,7 +19,6 @@ Correlations (scipy.stats; TER and other lower-is-better metrics are negated fir
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from mtharness.compare.human import is_number_text, parse_score
 from mtharness.core import MtharnessError
 from mtharness.textio import read_text
 
@@ -45,15 +45,8 @@ class HumanScores:
 
 
 def _number(text: str, where: str) -> float | None:
-    if text.strip() == "None":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise MtharnessError(f"{where}: {text.strip()!r} is not a number (or None)") from None
-    if math.isnan(value):
-        raise MtharnessError(f"{where}: score is NaN")
-    return value
+    """A score, or None where mt-metrics-eval marks a segment unannotated."""
+    return None if text.strip() == "None" else parse_score(text.strip(), where)
 
 
 def _rows(path: str | Path) -> list[list[str]]:
@@ -116,11 +109,7 @@ def read_human_scores(path: str | Path, n_segments: int | None, level: str = "au
 
 
 def _is_score(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text.strip() == "None"
-    return True
+    return text.strip() == "None" or is_number_text(text)
 
 
 def _blocks(path: str | Path, body: list[list[str]], start: int) -> Scores:
