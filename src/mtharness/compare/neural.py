@@ -13,8 +13,8 @@ from typing import Any
 
 from mtharness.compare.systems import CompareInput
 from mtharness.core import MtharnessError
-from mtharness.scoring.comet import CometScorer, comet_config
-from mtharness.scoring.comet_cache import CometCache
+from mtharness.scoring.comet.cache import CometCache
+from mtharness.scoring.comet.metric import CometScorer, comet_config
 from mtharness.scoring.metrics import MetricSpec, score_name
 from mtharness.scoring.significance import SystemStats, mean_stats
 

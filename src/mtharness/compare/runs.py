@@ -74,7 +74,7 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
 def _attach_neural(inp: CompareInput, runs: dict[str, RunFolder]) -> None:
     """COMET/CometKiwi segment scores every run stored for this direction (no model runs again)."""
     from mtharness.compare.neural import stats_from_runs
-    from mtharness.scoring.comet import COMET_KINDS
+    from mtharness.scoring.comet.metric import COMET_KINDS
 
     rows = {name: runs[name].rows for name in inp.systems}
     scores = {name: runs[name].scores for name in inp.systems}

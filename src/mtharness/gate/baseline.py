@@ -119,7 +119,7 @@ def _neural_segments(
     scores: dict[str, dict[str, Any]], rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, list[float]]]:
     """The stored COMET/CometKiwi segment scores of each direction that has that system score."""
-    from mtharness.scoring.comet import COMET_KINDS
+    from mtharness.scoring.comet.metric import COMET_KINDS
 
     out: dict[str, dict[str, list[float]]] = {}
     for direction, metrics in scores.items():

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtharness.core import RunResult
-from mtharness.scoring.comet import CometScorer, check_ready, comet_config
-from mtharness.scoring.comet_cache import CometCache
+from mtharness.scoring.comet.cache import CometCache
+from mtharness.scoring.comet.metric import CometScorer, check_ready, comet_config
 from mtharness.scoring.metrics import MetricSpec
 
 

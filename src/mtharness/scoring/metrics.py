@@ -16,7 +16,7 @@ from sacrebleu.metrics.base import Metric
 
 from mtharness.core import MetricResult, MtharnessError
 from mtharness.scoring import sacrebleu_api
-from mtharness.scoring.comet import COMET_KINDS
+from mtharness.scoring.comet.metric import COMET_KINDS
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
 

@@ -1,7 +1,7 @@
 """COMET and CometKiwi scores through a worker process in the managed environment.
 
 unbabel-comet cannot live in the main environment (it pins transformers<5), so the model runs in
-``mtharness env setup comet``'s venv: ``CometScorer`` starts ``comet_worker.py`` there with that venv's
+``mtharness env setup comet``'s venv: ``CometScorer`` starts ``worker.py`` there with that venv's
 python (once per run and metric, and only when some segment is not cached), sends batches as JSON
 lines and reads the scores back. Segment scores are cached by (checkpoint sha256, src, mt, ref).
 
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from mtharness.core import MetricResult, MtharnessError
-from mtharness.scoring.comet_cache import CometCache, segment_key
-from mtharness.scoring.comet_env import env_python, require_env
+from mtharness.scoring.comet.cache import CometCache, segment_key
+from mtharness.scoring.comet.env import env_python, require_env
 
-WORKER = Path(__file__).with_name("comet_worker.py")
+WORKER = Path(__file__).with_name("worker.py")
 # metric kind -> (score name in scores.json, default model, needs references)
 COMET_KINDS: dict[str, tuple[str, str, bool]] = {
     "comet": ("COMET", "Unbabel/wmt22-comet-da", True),
@@ -214,7 +214,7 @@ class CometScorer:
 
     def comet_version(self) -> str:
         if self._comet_version is None:
-            from mtharness.scoring.comet_env import env_versions
+            from mtharness.scoring.comet.env import env_versions
 
             self._comet_version = env_versions(require_env()).get("unbabel-comet", "unknown")
         return self._comet_version
