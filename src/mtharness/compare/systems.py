@@ -46,7 +46,8 @@ class CompareInput:
     baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
     pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
     # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
-    neural: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
+    # segment-mean metrics' stored segment scores (run folders): score name -> system -> statistics
+    segment_means: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -165,7 +166,7 @@ def compare(
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
     the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
-    COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
+    Segment-mean metrics (COMET) come from ``compare.segment_metrics`` (``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     all_stats = _all_stats(inp, specs, jobs, cache_dir)
@@ -209,15 +210,15 @@ def compare(
 def _all_stats(
     inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
 ) -> list[dict[str, SystemStats]]:
-    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
-    sacre = [spec for spec in specs if not spec.neural]
+    """Per spec, every system's statistics: sacrebleu's in one pass, segment means from their scorer."""
+    sacre = [spec for spec in specs if not spec.segment_mean]
     extracted = iter(system_statistics(sacre, inp.systems, inp.refs, inp.trg_lang, jobs) if sacre else [])
     out: list[dict[str, SystemStats]] = []
     for spec in specs:
-        if spec.neural:
-            from mtharness.compare.neural import neural_stats
+        if spec.segment_mean:
+            from mtharness.compare.segment_metrics import mean_metric_stats
 
-            out.append(neural_stats(inp, spec, cache_dir))
+            out.append(mean_metric_stats(inp, spec, cache_dir))
         else:
             out.append(next(extracted))
     return out

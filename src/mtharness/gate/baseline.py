@@ -111,19 +111,24 @@ def load_run(run_dir: str | Path) -> RunSnapshot:
         sources=run.sources,
         references=run.references(),
         extra={"git_commit": run.git_commit, "created": run.created},
-        segment_scores=_neural_segments(scores, run.rows),
+        segment_scores=_mean_segment_scores(scores, run.rows),
     )
 
 
-def _neural_segments(
+def _mean_segment_scores(
     scores: dict[str, dict[str, Any]], rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, list[float]]]:
-    """The stored COMET/CometKiwi segment scores of each direction that has that system score."""
-    from mtharness.scoring.comet.metric import COMET_KINDS
+    """The stored segment scores of every segment-mean metric (COMET, ...) a direction has a score of."""
+    from mtharness.scoring.protocol import SEGMENT_MEAN
+    from mtharness.scoring.registry import info_for_score
+
+    def is_mean(name: str) -> bool:
+        info = info_for_score(name)
+        return info is not None and info.aggregation == SEGMENT_MEAN
 
     out: dict[str, dict[str, list[float]]] = {}
     for direction, metrics in scores.items():
-        for name in (n for n, _, _ in COMET_KINDS.values() if n in metrics):
+        for name in (n for n in metrics if is_mean(n)):
             values = [((r.get("scores") or {}).get(direction) or {}).get(name) for r in rows]
             if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
                 out.setdefault(direction, {})[name] = [float(v) for v in values]  # type: ignore[arg-type]

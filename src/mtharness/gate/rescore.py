@@ -77,7 +77,7 @@ def rescore(
             scores[i][direction] = {}
         for name in base.scores[direction]:
             stored = _spec(base, cur, name)
-            if stored.neural:  # COMET/CometKiwi: sacrebleu's options do not touch them; kept as scored
+            if stored.segment_mean:  # COMET & co: sacrebleu's options do not touch them; kept as scored
                 scores[0][direction][name] = base.scores[direction][name]
                 if name in cur.scores[direction]:
                     scores[1][direction][name] = cur.scores[direction][name]

@@ -54,7 +54,7 @@ class SignificanceTester:
         from mtharness.scoring.significance import paired_test
 
         spec = self._spec(metric)
-        if spec.neural:
+        if spec.segment_mean:
             result = self._paired_means(direction, metric)
             self.results[key] = result
             return result
@@ -81,7 +81,7 @@ class SignificanceTester:
         return result
 
     def _paired_means(self, direction: str, metric: str) -> Any:
-        """COMET-family: the paired bootstrap over the stored segment scores (no model runs)."""
+        """Segment-mean metrics (COMET): the paired bootstrap over the stored segment scores (no model runs)."""
         from mtharness.scoring.significance import mean_stats, paired_test
 
         sides = []
@@ -93,7 +93,8 @@ class SignificanceTester:
                     f"{snap.origin}: no {direction} {metric} segment scores for the significance test; "
                     "re-save the baseline from a run made with this mtharness"
                 )
-            stats = mean_stats(name, metric, scores, str(stored["signature"]))
+            higher = bool(stored.get("higher_is_better", True))
+            stats = mean_stats(name, metric, scores, str(stored["signature"]), higher)
             if abs(stats.score - float(stored["score"])) > 1e-6:
                 raise MtharnessError(
                     f"{snap.origin}: its {direction} {metric} segment scores average {stats.score:.6f} "
