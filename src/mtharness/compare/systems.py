@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import DEFAULT_PRECISION, DEFAULT_SEED, MtharnessError
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
@@ -66,6 +66,7 @@ class MetricComparison:
     tests: dict[str, PairedResult]
     test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
     ranking: Ranking | None = None  # every pair tested, WMT-style clusters (None without a test)
+    precision: int = DEFAULT_PRECISION  # the metric's display decimals (COMET 4)
 
 
 @dataclass
@@ -200,6 +201,7 @@ def compare(
                 tests,
                 _test_signature(first, method, n, seed),
                 rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
+                first.precision,
             )
         )
     return Comparison(
@@ -260,6 +262,7 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
             "signature": m.signature,
             "test_signature": m.test_signature or None,
             "higher_is_better": m.higher_is_better,
+            "precision": m.precision,
             "systems": per_system,
         }
         if m.ranking is not None:

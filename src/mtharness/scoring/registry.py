@@ -15,8 +15,10 @@ from typing import Any
 from mtharness.core import DEFAULT_PRECISION, MtharnessError
 from mtharness.scoring.protocol import Metric
 
-# one line per shipped metric; the order is the order names are looked up (sacrebleu's first, so the
-# common spellings resolve without importing the model-based metrics)
+# one line per shipped metric. sacrebleu's are imported for any name lookup (chrF2, chrF++); the
+# others only when asked for by kind (or once imported, by any of their names), so reading a score
+# name never imports COMET: keep a lazily loaded metric's score name equal to its kind in any case.
+EAGER = ("bleu", "chrf", "chrfpp", "ter")
 BUILTIN: dict[str, str] = {
     "bleu": "mtharness.scoring.sacrebleu_metrics:Bleu",
     "chrf": "mtharness.scoring.sacrebleu_metrics:Chrf",
@@ -83,12 +85,12 @@ def get(kind: str) -> Metric:
     return _loaded[kind]
 
 
-def _all() -> Iterator[Metric]:
-    """Every metric, shipped ones imported one by one as the caller iterates."""
-    for kind in BUILTIN:
+def _known() -> Iterator[Metric]:
+    """sacrebleu's metrics and every metric already imported or registered."""
+    for kind in EAGER:
         yield get(kind)
     for kind, metric in list(_loaded.items()):
-        if kind not in BUILTIN:
+        if kind not in EAGER:
             yield metric
 
 
@@ -97,7 +99,7 @@ def resolve(name: str) -> str | None:
     key = str(name).strip().lower()
     if key in BUILTIN or key in _loaded:
         return key
-    for metric in _all():
+    for metric in _known():
         if key in metric.info.names():
             return metric.info.kind.lower()
     return None
