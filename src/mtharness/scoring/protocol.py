@@ -56,9 +56,10 @@ class MetricInfo:
 
     def result(self, score: float, signature: str, extra: dict[str, Any] | None = None) -> MetricResult:
         """A score of this metric: it carries the metric's direction and precision along."""
-        return MetricResult(
-            self.score_name, score, signature, self.higher_is_better, dict(extra or {}), self.precision
-        )
+        extra = dict(extra or {})
+        if self.aggregation == SEGMENT_MEAN:  # unrounded: the exact mean of the stored segment scores,
+            extra.setdefault("score", score)  # which the gate and compare re-check
+        return MetricResult(self.score_name, score, signature, self.higher_is_better, extra, self.precision)
 
 
 class SegmentScorer(Protocol):
