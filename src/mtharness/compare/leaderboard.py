@@ -207,7 +207,8 @@ def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
     names = [m for d, m in columns(rows) if d == "round_trip"]
     if not names:
         return []
-    metric = "chrF2" if "chrF2" in names else names[0]
+    preferred = get("chrf").info.score_name  # chrF2: the round-trip score the README reads
+    metric = preferred if preferred in names else names[0]
     sign = 1.0 if _higher(rows, "round_trip", metric) else -1.0
     notes = []
     for e in rows:

@@ -44,6 +44,10 @@ class MetricInfo:
     managed_env: str | None = None  # `mtharness env setup <name>` builds what it runs in
     gpu: bool = False  # can run on a GPU (a `device` option)
     aggregation: Aggregation = SEGMENT_MEAN
+    # segment-level analysis (compare's wins/losses, worst segments): this metric's segment scores
+    # rank single segments well (chrF); BLEU on one segment is too coarse
+    segment_analysis: bool = False
+    sentence_effective_order: bool = False  # a single segment is scored with effective order (BLEU)
 
     @property
     def resampling(self) -> str:

@@ -39,7 +39,9 @@ class SacrebleuMetric(Metric):
             ) from None
 
 
-def _info(kind: str, score_name: str, higher: bool, aliases: tuple[str, ...], hi: float | None) -> MetricInfo:
+def _info(
+    kind: str, score_name: str, higher: bool, aliases: tuple[str, ...], hi: float | None, **more: Any
+) -> MetricInfo:
     return MetricInfo(
         kind,
         score_name,
@@ -48,11 +50,12 @@ def _info(kind: str, score_name: str, higher: bool, aliases: tuple[str, ...], hi
         range=(0.0, hi),
         aliases=aliases,
         aggregation=CORPUS_STATISTICS,
+        **more,
     )
 
 
 class Bleu(SacrebleuMetric):
-    info = _info("bleu", "BLEU", True, (), 100.0)
+    info = _info("bleu", "BLEU", True, (), 100.0, sentence_effective_order=True)
     sacrebleu_class = BLEU
 
     def defaults(self, trg_lang: str) -> dict[str, Any]:
@@ -60,13 +63,13 @@ class Bleu(SacrebleuMetric):
 
 
 class Chrf(SacrebleuMetric):
-    info = _info("chrf", "chrF2", True, ("chrF",), 100.0)
+    info = _info("chrf", "chrF2", True, ("chrF",), 100.0, segment_analysis=True)
     sacrebleu_class = CHRF
     fixed: ClassVar[dict[str, Any]] = {"word_order": 0}
 
 
 class ChrfPP(SacrebleuMetric):
-    info = _info("chrfpp", "chrF2++", True, ("chrf2pp", "chrF++"), 100.0)
+    info = _info("chrfpp", "chrF2++", True, ("chrf2pp", "chrF++"), 100.0, segment_analysis=True)
     sacrebleu_class = CHRF
     fixed: ClassVar[dict[str, Any]] = {"word_order": 2}
 
