@@ -94,5 +94,8 @@ def register_run_metrics(paths: Sequence[str | Path]) -> None:
     """Metrics the runs were scored with from outside the package (a ``_target_`` in their recorded
     metrics config) registered here too, so `compare --metrics NAME` knows them as `run` did."""
     for path in paths:
-        if (Path(path) / "scores.json").is_file():
-            parse_specs(read_run(path).config.get("metrics") or None)
+        if not (Path(path) / "scores.json").is_file():
+            continue
+        metrics = read_run(path).config.get("metrics")
+        if isinstance(metrics, dict):
+            parse_specs({k: v for k, v in metrics.items() if isinstance(v, dict) and v.get("_target_")})
