@@ -210,6 +210,13 @@ def test_gate_treats_a_rise_of_a_lower_is_better_metric_as_a_drop(toy_runs: dict
     code, out = gate("echo", "ref", "--max-drop", "toy=0.5")  # Toy fell to 0: better, passes
     assert code == 0, out
     assert re.search(rf"forward\.Toy max_drop 0\.5\s+{e}\s+0\.000\s+-{e}\s+-\s+PASS", out), out
+    # the paired bootstrap over the stored segment scores: the rise is significant, in Toy's direction
+    code, out = gate("ref", "echo", "--max-drop", "toy=0.1", "--require-significance")
+    assert code == 1 and re.search(
+        rf"forward\.Toy max_drop 0\.1 if significant\s+0\.000\s+{e}\s+\+{e}\s+0\.0\d+\s+FAIL", out
+    ), out
+    code, out = gate("echo", "ref", "--max-drop", "toy=0.1", "--require-significance")
+    assert code == 0 and re.search(r"forward\.Toy max_drop 0\.1 if significant.*PASS", out), out
     code, out = gate("echo", "ref", "--min-score", "toy=0.5")  # a ceiling: 0 <= 0.5
     assert code == 0 and re.search(r"forward\.Toy min_score 0\.5\s.*PASS", out), out
     code, out = gate("ref", "echo", "--min-score", "toy=0.5")  # the copy is above the ceiling

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.run.reader import RATES, read_run
-from mtharness.scoring.metrics import parse_specs, score_name
+from mtharness.scoring import registry
+from mtharness.scoring.metrics import MetricSpec, parse_specs, score_name
 from mtharness.textio import atomic_write_json, read_text
 
 BASELINE_FORMAT = 1
@@ -56,8 +58,13 @@ def _metric_settings(config: dict[str, Any], pair: str) -> dict[str, dict[str, A
     src, _, tgt = pair.partition("-")
     out: dict[str, dict[str, Any]] = {}
     for spec in parse_specs(config.get("metrics") if isinstance(config, dict) else None):
+        target = registry.plugin_target(spec.kind)  # a metric from outside the package: how to import it
         for lang in {tgt, src}:
-            out[score_name(spec, lang)] = {"kind": spec.kind, "args": dict(spec.args)}
+            out[score_name(spec, lang)] = {
+                "kind": spec.kind,
+                "args": dict(spec.args),
+                **({"target": target} if target else {}),
+            }
     return out
 
 
@@ -93,6 +100,13 @@ def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) 
             if value is not None:
                 out[name] = value
     return out
+
+
+def metric_spec(node: Mapping[str, Any]) -> MetricSpec:
+    """A stored {"kind", "args"[, "target"]} as a spec; a metric from outside the package is registered."""
+    if node.get("target"):
+        registry.register(str(node["target"]))
+    return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
 
 
 def load_run(run_dir: str | Path) -> RunSnapshot:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.gate.baseline import RunSnapshot
+from mtharness.gate.baseline import RunSnapshot, metric_spec
 from mtharness.scoring.metrics import MetricSpec
 
 SCORE_TOLERANCE = 0.01  # scores.json stores 4 decimals; anything further apart is a real mismatch
@@ -32,7 +32,7 @@ class SignificanceTester:
                 f"significance for {metric}: neither run records how {metric} was computed; "
                 "re-save the baseline with this mtharness"
             )
-        return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
+        return metric_spec(node)
 
     def _refs(self, direction: str) -> tuple[list[list[str]], str]:
         pair = str(self.cur.dataset["pair"])

@@ -105,6 +105,11 @@ def resolve(name: str) -> str | None:
     return None
 
 
+def plugin_target(kind: str) -> str | None:
+    """The ``_target_`` a metric was registered from by a config (None: shipped, or registered in code)."""
+    return _plugins.get(kind)
+
+
 def plugin_kinds() -> list[str]:
     """Kinds registered from configs or code (not shipped), for error messages."""
     return [k for k in _loaded if k not in BUILTIN]
