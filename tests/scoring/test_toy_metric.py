@@ -297,9 +297,12 @@ def test_toy_metric_reads_from_the_config_and_is_refused_with_a_bad_key(toy_runs
 
 def test_compare_marks_a_lower_ter_as_improved(toy_runs: dict) -> None:
     runs, root = toy_runs["runs"], toy_runs["root"]
+    html = root / "ter.html"
     args = [str(runs[s]) for s in ("echo_ter", "mix_ter", "ref_ter")]
     proc = run_cli(
-        ["compare", *args, "--baseline", "echo", "--metrics", "ter", "--json", "-"], root, toy_runs["env"]
+        ["compare", *args, "--baseline", "echo", "--metrics", "ter", "--json", "-", "--html", str(html)],
+        root,
+        toy_runs["env"],
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     forward = json.loads(proc.stdout)["directions"]["forward"]
@@ -308,6 +311,9 @@ def test_compare_marks_a_lower_ter_as_improved(toy_runs: dict) -> None:
     assert ter["higher_is_better"] is False
     assert ter["systems"]["ref"]["delta"] < 0 and ter["systems"]["ref"]["improved"] is True
     assert ter["clusters"][0]["systems"][0] == "ref"
+    page = html.read_text(encoding="utf-8")
+    assert re.search(r'class="num sig better">0\.00 <span class="ci">±0\.00</span>', page), "ref not green"
+    assert "TER ↓" in page and 'class="num sig worse"' not in page
 
 
 def _degrade(line: str) -> str:
