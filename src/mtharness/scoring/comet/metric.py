@@ -98,11 +98,9 @@ class CometConfig:
 def comet_config(metric: Comet | str, args: Mapping[str, Any]) -> CometConfig:
     """The metrics.<kind> node ({model, batch_size, device}) checked key by key."""
     kind = metric if isinstance(metric, str) else metric.info.kind
-    unknown = set(args) - {"model", "batch_size", "device"}
+    unknown = set(args) - set(OPTIONS)
     if unknown:
-        raise MtharnessError(
-            f"metrics.{kind}: unknown key(s) {sorted(unknown)}; known: model, batch_size, device"
-        )
+        raise MtharnessError(f"metrics.{kind}: unknown key(s) {sorted(unknown)}; known: {', '.join(OPTIONS)}")
     batch = args.get("batch_size", 8)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise MtharnessError(f"metrics.{kind}.batch_size must be a positive integer, got {batch!r}")
