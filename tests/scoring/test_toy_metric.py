@@ -142,6 +142,16 @@ def test_run_scores_the_toy_metric_with_its_direction_and_precision(toy_runs: di
     assert sum(seg_toy) / len(seg_toy) == pytest.approx(toy["echo"]["score"])
     summary = (runs["echo"] / "summary.md").read_text(encoding="utf-8")
     assert re.search(r"\| forward \| Toy ↓ \| \d+\.\d{3} \|", summary), summary
+    # the single-run HTML report: the run's registered metric, shown with its own precision
+    page = toy_runs["root"] / "echo.html"
+    proc = run_cli(
+        ["report", str(runs["echo"]), "--metrics", "toy", "--ci-n", "100", "--out", str(page)],
+        toy_runs["root"],
+        toy_runs["env"],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shown = f"{float(toy['echo']['score']):.3f}"  # type: ignore[arg-type]
+    assert f'<td class="num">{shown}</td>' in page.read_text(encoding="utf-8")
 
 
 def test_compare_ranks_lower_is_better_first_and_marks_improvements(toy_runs: dict) -> None:
