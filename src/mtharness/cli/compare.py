@@ -1,6 +1,6 @@
 """`mtharness compare` and `mtharness report`: argparse front ends.
 
-Plain functions underneath (compare.systems, compare.human_eval, compare.analysis, compare.copying,
+Plain functions underneath (compare.systems, compare.human.evaluation, compare.analysis, compare.copying,
 reports.tables, reports.html) do the work; this module only reads flags, calls them and writes files.
 """
 
@@ -31,7 +31,7 @@ from mtharness.textio import atomic_write_text
 
 if TYPE_CHECKING:
     from mtharness.compare.copying import RunRates
-    from mtharness.compare.human_eval import HumanEvaluation
+    from mtharness.compare.human.evaluation import HumanEvaluation
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
@@ -199,7 +199,7 @@ def run_seed(run_dirs: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
-    from mtharness.compare.human_eval import segment_table
+    from mtharness.compare.human.evaluation import segment_table
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
 
@@ -261,7 +261,7 @@ def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | 
     """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
         return None
-    from mtharness.compare.human_eval import evaluate_human
+    from mtharness.compare.human.evaluation import evaluate_human
 
     forward = next((c for c in comps if c.inp.label == "forward"), None)
     if forward is None:

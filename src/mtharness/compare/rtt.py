@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mtharness.compare.correlation import MIN_SYSTEMS, correlations
+from mtharness.compare.human.correlation import MIN_SYSTEMS, correlations
 from mtharness.core import MtharnessError
 from mtharness.run.reader import read_run
 from mtharness.validity.notes import rate_notes, run_warn_rates

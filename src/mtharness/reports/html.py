@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtharness import __version__
-from mtharness.compare.human import Correlation
+from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import arrow
 from mtharness.reports import plots

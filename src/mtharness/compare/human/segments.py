@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mtharness.compare.human import is_number_text, parse_score
+from mtharness.compare.human.system import is_number_text, parse_score
 from mtharness.core import MtharnessError
 from mtharness.textio import read_text
 
