@@ -73,7 +73,7 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
 
 def _attach_neural(inp: CompareInput, runs: dict[str, RunFolder]) -> None:
     """COMET/CometKiwi segment scores every run stored for this direction (no model runs again)."""
-    from mtharness.compare.neural import stats_from_runs
+    from mtharness.compare.model_metrics import stats_from_runs
     from mtharness.scoring.comet import COMET_KINDS
 
     rows = {name: runs[name].rows for name in inp.systems}

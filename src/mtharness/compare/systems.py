@@ -165,7 +165,7 @@ def compare(
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
     the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
-    COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
+    COMET-family metrics are means of segment scores (``compare.model_metrics``; ``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     all_stats = _all_stats(inp, specs, jobs, cache_dir)
@@ -209,13 +209,13 @@ def compare(
 def _all_stats(
     inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
 ) -> list[dict[str, SystemStats]]:
-    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
+    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.model_metrics."""
     sacre = [spec for spec in specs if not spec.neural]
     extracted = iter(system_statistics(sacre, inp.systems, inp.refs, inp.trg_lang, jobs) if sacre else [])
     out: list[dict[str, SystemStats]] = []
     for spec in specs:
         if spec.neural:
-            from mtharness.compare.neural import neural_stats
+            from mtharness.compare.model_metrics import neural_stats
 
             out.append(neural_stats(inp, spec, cache_dir))
         else:

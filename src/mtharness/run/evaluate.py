@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
-from mtharness.run.neural import apply_neural, check_neural
+from mtharness.run.model_metrics import apply_neural, check_neural
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
 from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
@@ -113,7 +113,7 @@ def score_direction(
 ) -> DirectionResult:
     """Fill in corpus scores (with signatures) and segment scores for one direction."""
     # one pass: references preprocessed once, statistics shared with the segment scores
-    sacre = [s for s in specs if not s.neural]  # COMET-family metrics: run.neural.apply_neural
+    sacre = [s for s in specs if not s.neural]  # COMET-family metrics: run.model_metrics.apply_neural
     scores, segments = M.direction_scores(sacre, result.outputs, refs, result.pair.tgt)
     for res in scores:
         result.scores[res.name] = res

@@ -1,4 +1,4 @@
-"""COMET and CometKiwi in a run: which pairs each direction scores, and the cache bookkeeping.
+"""COMET and CometKiwi (model-based metrics) in a run: which pairs each direction scores, and the cache bookkeeping.
 
 forward     COMET (src, mt, ref) against the first reference stream; CometKiwi (src, mt), also on
             a dataset without references.

@@ -1,4 +1,4 @@
-"""COMET / CometKiwi segment scores for a comparison: read from run folders, or scored afresh.
+"""COMET / CometKiwi (model-based metrics) segment scores for a comparison: read from run folders, or scored afresh.
 
 A run folder made with metrics=[...,comet] holds every segment's COMET score in segments.jsonl, so
 comparing runs re-runs no model. For plain files (--src/--refs/--systems) the scores come from the
@@ -43,7 +43,7 @@ def stats_from_runs(
     return out
 
 
-def score_systems(
+def score_with_model(
     inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None
 ) -> dict[str, SystemStats]:
     """Score every system of ``inp`` with the COMET-family ``spec`` (cached segment by segment)."""
@@ -69,4 +69,4 @@ def neural_stats(inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | No
     stored = inp.neural.get(name)
     if stored is not None:
         return stored
-    return score_systems(inp, spec, cache_dir)
+    return score_with_model(inp, spec, cache_dir)
