@@ -12,8 +12,9 @@ import pytest
 from mtharness.cli import main as cli_main
 from mtharness.cli.run import canonical_metric_overrides, run_from_config
 from mtharness.compare.rtt import resolve_score_name
-from mtharness.core import DEFAULT_SEED, MtharnessError, config_dir
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.data.loaders import SAMPLE_DIR, load_sample
+from mtharness.host import config_dir
 from mtharness.run.evaluate import evaluate
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import parse_specs

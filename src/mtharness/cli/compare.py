@@ -25,7 +25,8 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
-from mtharness.core import DEFAULT_SEED, MtharnessError, usable_cores
+from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.host import usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 

@@ -23,7 +23,8 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
-from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
+from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError
+from mtharness.host import config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError, config_dir
+from mtharness.core import MtharnessError
 from mtharness.gate.rules import (
     GateSettings,
     RuleSpec,
@@ -17,6 +17,7 @@ from mtharness.gate.rules import (
     rule_specs_from_config,
     with_rate_guards,
 )
+from mtharness.host import config_dir
 from mtharness.scoring.metrics import MetricSpec, score_name
 from mtharness.textio import check_yaml_file
 

@@ -14,8 +14,8 @@ from typing import Any
 from mtharness import __version__
 from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
-from mtharness.core import arrow
 from mtharness.reports import plots
+from mtharness.textio import arrow
 from mtharness.validity.align import word_diff
 from mtharness.validity.notes import HOW_TO_READ
 

@@ -10,8 +10,7 @@ from typing import Any
 from mtharness.compare.clusters import Ranking
 from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison
-from mtharness.core import arrow
-from mtharness.textio import markdown_cell
+from mtharness.textio import arrow, markdown_cell
 
 
 def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:

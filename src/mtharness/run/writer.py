@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import RunResult, arrow
+from mtharness.core import RunResult
 from mtharness.textio import (
+    arrow,
     atomic_write_json,
     atomic_write_jsonl,
     atomic_write_lines,
