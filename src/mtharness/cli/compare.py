@@ -186,7 +186,7 @@ def _flag_round_trips(comps: Sequence[Any], rates: Sequence[RunRates]) -> None:
             comp.extras["warnings"] = warnings
 
 
-def run_seed(run_dirs: Sequence[str]) -> int:
+def common_seed(run_dirs: Sequence[str]) -> int:
     """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
     from mtharness.run.reader import read_run
 
@@ -211,7 +211,7 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--ci-n must be at least 1")
     inputs, sources, rates = _inputs(args)
     if args.seed is None:
-        args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
+        args.seed = common_seed(args.runs) if args.runs else DEFAULT_SEED
     specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else usable_cores()
@@ -341,7 +341,7 @@ def report_main(argv: Sequence[str]) -> int:
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
     run = read_run(args.run_dir)
-    seed = run_seed([args.run_dir]) if args.seed is None else args.seed
+    seed = common_seed([args.run_dir]) if args.seed is None else args.seed
     specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
     comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
     for comp in comps:

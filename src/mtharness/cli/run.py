@@ -140,7 +140,7 @@ def run_shard(
     return write_manifest(manifest, run_dir)
 
 
-def run_seed(value: Any) -> int:
+def seed_setting(value: Any) -> int:
     """The run's `seed` key: null means core.DEFAULT_SEED (sacrebleu's), anything else an integer."""
     if value is None:
         return DEFAULT_SEED
@@ -152,7 +152,7 @@ def run_seed(value: Any) -> int:
 def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Compose-free core of `mtharness run`: tests call this with a composed config."""
     opts = check_run_options(cfg)
-    cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
+    cfg.seed = seed_setting(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     shard = parse_shard(opts["shard.index"], opts["shard.count"])
     # never two runs' files in one folder (Hydra's own files in it are this run's)

@@ -30,7 +30,7 @@ def run_specs(run: RunFolder, kinds: Sequence[str] = CI_KINDS) -> list[MetricSpe
     return [s for s in specs if s.kind in kinds]
 
 
-def run_seed(run: RunFolder) -> int:
+def recorded_seed(run: RunFolder) -> int:
     seed = run.config.get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else DEFAULT_SEED
 
@@ -43,7 +43,7 @@ def run_cis(
     out: dict[str, dict[str, ConfidenceInterval]] = {}
     if not specs:
         return out
-    seed = run_seed(run)
+    seed = recorded_seed(run)
     for direction in run.directions():
         if direction == "forward":
             refs, lang = run.references(), run.tgt_lang

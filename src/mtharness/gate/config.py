@@ -63,7 +63,7 @@ def load_gate_config(name: str) -> dict[str, Any]:
     return config
 
 
-def _number(value: Any, key: str, where: str, kind: type) -> Any:
+def _config_value(value: Any, key: str, where: str, kind: type) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -106,7 +106,7 @@ def assemble(
     def pick(flag: Any, key: str, kind: type) -> Any:
         """The flag, else the config's value (null = the default), else the default."""
         value = flag if flag is not None else config.get(key)
-        return getattr(defaults, key) if value is None else _number(value, key, where, kind)
+        return getattr(defaults, key) if value is None else _config_value(value, key, where, kind)
 
     settings = GateSettings(
         alpha=pick(alpha, "alpha", float),

@@ -219,7 +219,7 @@ def _section(comp: Comparison) -> dict[str, Any]:
     }
 
 
-def _number(value: Any, digits: int = 2) -> str:
+def _shown_number(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
@@ -234,7 +234,7 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
         {
             "label": label.replace("_", " ") + ("" if d else " (no references: not scored)"),
             "scores": {
-                n: _number(v.get("score")) for n, v in d.items() if isinstance(v, dict) and "score" in v
+                n: _shown_number(v.get("score")) for n, v in d.items() if isinstance(v, dict) and "score" in v
             },
         }
         for label, d in scores.items()
@@ -248,10 +248,10 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     rates = [
-        ("copy rate (forward output identical to its source)", _number(payload.get("copy_rate"), 3)),
+        ("copy rate (forward output identical to its source)", _shown_number(payload.get("copy_rate"), 3)),
         (
             "off-target rate (forward output not in the target language)",
-            _number(payload.get("off_target_rate"), 3),
+            _shown_number(payload.get("off_target_rate"), 3),
         ),
     ]
     if payload.get("empty_sources") is not None:
@@ -263,7 +263,7 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(block, dict):
                 for metric, value in block.items():
                     key = f"{label.replace('_', ' ')} {metric}"
-                    row[key] = _number(value.get("score") if isinstance(value, dict) else value)
+                    row[key] = _shown_number(value.get("score") if isinstance(value, dict) else value)
                     doc_metrics += [key] if key not in doc_metrics else []
         documents.append({"name": name, "n": doc.get("n_paragraphs", ""), "scores": row})
     return {

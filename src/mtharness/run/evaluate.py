@@ -138,7 +138,7 @@ def count_empty(sources: Sequence[str]) -> int:
     return sum(1 for s in sources if not s.strip())
 
 
-def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
+def _cache_counts(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
     counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
     return counts
 
@@ -196,7 +196,7 @@ def evaluate(
         translator, "forward", ds.sources, pair, chunk_size, progress, f"forward {pair}", ids
     )
     fwd_out = forward.outputs
-    forward.cache = _cache_stats(translator, pair)
+    forward.cache = _cache_counts(translator, pair)
     fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
@@ -205,7 +205,7 @@ def evaluate(
         back = translate_direction(
             translator, "round_trip", fwd_out, rpair, chunk_size, progress, f"back {rpair}", ids
         )
-        back.cache = _cache_stats(translator, rpair)
+        back.cache = _cache_counts(translator, rpair)
         rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
         fields.update(rt_fields)
         for key, value in rt_summaries.items():
