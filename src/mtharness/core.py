@@ -139,15 +139,29 @@ class DirectionResult:
 
 @dataclass
 class RunResult:
+    """A run in the making: evaluate() fills it, validity checks and model metrics add to it, and
+    run.record.record_of turns it into the frozen RunRecord that scores.json is written from."""
+
     dataset: Dataset
     translator: dict[str, Any]
     forward: DirectionResult
     round_trip: DirectionResult | None
     copy_rate: float
-    extras: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     # extra per-segment values (e.g. forward_lang), one list per key, written into segments.jsonl rows
     segment_fields: dict[str, list[Any]] = field(default_factory=dict)
+    empty_sources: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # scoring_s, comet_s, validity_s
+    off_target_rate: float | None = None  # set by language ID; None: not measured or undetermined
+    langid: dict[str, Any] | None = None  # {target, signature, n_undetermined, detected}
+    langid_cache: dict[str, int] | None = None
+    semantic_skipped: str | None = None
+    document: dict[str, Any] | None = None  # whole-document scores (validity.document)
+    comet_cache: dict[str, Any] | None = None
+    threads: dict[str, Any] | None = None
+    cache_merge: dict[str, Any] | None = None
+    # what the translator reports about the run (run_info, output summaries): prompt, truncation, usage ...
+    translator_notes: dict[str, Any] = field(default_factory=dict)
 
     def directions(self) -> list[DirectionResult]:
         return [d for d in (self.forward, self.round_trip) if d is not None]

@@ -47,10 +47,6 @@ class Entry:
         return self.run.path
 
     @property
-    def payload(self) -> dict[str, Any]:
-        return self.run.payload
-
-    @property
     def translator(self) -> str:
         """What a person reads in the table: the label (the name, plus settings where names clash)."""
         return self.label or self.run.name
@@ -58,15 +54,15 @@ class Entry:
     @property
     def group(self) -> Group:
         ds = self.run.dataset
-        return str(ds.get("name")), str(ds.get("pair")), self.run.content_hash[:12]
+        return ds.name, ds.pair, self.run.content_hash[:12]
 
     @property
     def created(self) -> str:
         return self.run.created or ""
 
     def score(self, direction: str, metric: str) -> float | None:
-        value = self.run.scores.get(direction, {}).get(metric, {}).get("score")
-        return None if value is None else float(value)
+        found = self.run.record.score(direction, metric)
+        return None if found is None else found.score
 
     def rate(self, name: str) -> float | None:
         return self.run.rates.get(name)

@@ -7,35 +7,29 @@ managed environment's worker, through the segment cache (a second comparison is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from mtharness.compare.systems import CompareInput
 from mtharness.core import MtharnessError
+from mtharness.run.reader import RunFolder
 from mtharness.scoring.comet import CometScorer, comet_config
 from mtharness.scoring.comet_cache import CometCache
 from mtharness.scoring.metrics import MetricSpec, score_name
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
-def stats_from_runs(
-    label: str,
-    rows_by_system: Mapping[str, Sequence[Mapping[str, Any]]],
-    scores_by_system: Mapping[str, Mapping[str, Any]],
-    name: str,
-) -> dict[str, SystemStats] | None:
+def stats_from_runs(label: str, runs: Mapping[str, RunFolder], name: str) -> dict[str, SystemStats] | None:
     """Each run's stored segment scores of ``name`` in direction ``label``; None if any run lacks them."""
     out: dict[str, SystemStats] = {}
     signatures = set()
-    for system, rows in rows_by_system.items():
-        stored = (scores_by_system[system].get(label) or {}).get(name)
-        raw = [((r.get("scores") or {}).get(label) or {}).get(name) for r in rows]
-        scores = [float(s) for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
-        if stored is None or len(scores) != len(raw):
+    for system, run in runs.items():
+        stored = run.record.score(label, name)
+        scores = run.segment_scores(label, name)
+        if stored is None or scores is None:
             return None
-        signatures.add(stored["signature"])
-        out[system] = mean_stats(system, name, scores, stored["signature"])
+        signatures.add(stored.signature)
+        out[system] = mean_stats(system, name, scores, stored.signature)
     if len(signatures) > 1:
         raise MtharnessError(
             f"{name} ({label}): the runs were scored with different models or settings: {sorted(signatures)}"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.human.correlation import MIN_SYSTEMS, correlations
-from mtharness.core import MtharnessError
+from mtharness.core import MetricResult, MtharnessError
 from mtharness.run.reader import read_run
 from mtharness.validity.notes import rate_notes, run_warn_rates
 
@@ -36,10 +36,9 @@ def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _oriented(metric: dict[str, Any]) -> float:
+def _oriented(metric: MetricResult) -> float:
     # TER is lower-is-better: negate so that a positive correlation always means "agrees"
-    score = float(metric["score"])
-    return score if metric.get("higher_is_better", True) else -score
+    return metric.score if metric.higher_is_better else -metric.score
 
 
 def resolve_score_name(name: str, names: Sequence[str]) -> str:
@@ -65,7 +64,7 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
             f"correlation needs at least {MIN_SYSTEMS} systems on the same data with references"
         )
     if len({r.content_hash for r in runs}) > 1:
-        names = sorted({r.dataset["name"] for r in runs})
+        names = sorted({r.dataset.name for r in runs})
         raise MtharnessError(f"runs are on different data ({names}); correlate runs of one dataset only")
     forward_metric = resolve_score_name(forward_metric, sorted(runs[0].scores["forward"]))
     systems: list[dict[str, Any]] = []
@@ -78,10 +77,10 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
             {
                 "system": r.name,
                 "run": str(r.path),
-                "forward": {k: m["score"] for k, m in r.scores["forward"].items()},
-                "round_trip": {k: m["score"] for k, m in r.scores["round_trip"].items()},
-                "copy_rate": r.payload.get("copy_rate"),
-                "off_target_rate": r.payload.get("off_target_rate"),
+                "forward": {k: m.score for k, m in r.scores["forward"].items()},
+                "round_trip": {k: m.score for k, m in r.scores["round_trip"].items()},
+                "copy_rate": r.record.copy_rate,
+                "off_target_rate": r.record.off_target_rate,
                 # above the run's warn rate (validity.warn.*): its round trip is inflated
                 "warnings": rate_notes(r.rates, run_warn_rates(r.config), r.tgt_lang),
             }
@@ -98,7 +97,7 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
         correlations[name] = _correlate(rt, fwd)
     first = runs[0]
     return {
-        "dataset": first.dataset["name"],
+        "dataset": first.dataset.name,
         "content_hash": first.content_hash,
         "forward_metric": forward_metric,
         "n_systems": len(runs),

@@ -21,13 +21,13 @@ def neural_specs(specs: Sequence[MetricSpec]) -> list[MetricSpec]:
     return [s for s in specs if s.neural]
 
 
-def check_neural(specs: Sequence[MetricSpec]) -> None:
+def check_model_metrics(specs: Sequence[MetricSpec]) -> None:
     """Before translating: a missing environment or checkpoint fails now, not after an hour of MT."""
     for spec in neural_specs(specs):
         check_ready(comet_config(spec.kind, spec.args))
 
 
-def apply_neural(result: RunResult, specs: Sequence[MetricSpec], cache_dir: str | Path | None) -> None:
+def score_model_metrics(result: RunResult, specs: Sequence[MetricSpec], cache_dir: str | Path | None) -> None:
     """Score every direction with each COMET-family metric; one worker per metric for the run."""
     neural = neural_specs(specs)
     if not neural:
@@ -50,4 +50,4 @@ def apply_neural(result: RunResult, specs: Sequence[MetricSpec], cache_dir: str 
                     totals[key] += scorer.stats[key]
     finally:
         cache.close()
-    result.extras["comet_cache"] = {**totals, "file": str(cache.path) if cache.path else None}
+    result.comet_cache = {**totals, "file": str(cache.path) if cache.path else None}
