@@ -66,7 +66,7 @@ def parse_rate(value: Any, name: str, where: str, hint: str = RERUN) -> float | 
     if value is None:
         return None
     if not is_number(value) or not 0.0 <= float(value) <= 1.0:
-        raise MtharnessError(f"{where}: {name} is {value!r}, not a rate between 0 and 1; {hint}")
+        raise MtharnessError(f"{where}: '{name}' is {value!r}, not a number between 0 and 1; {hint}")
     return float(value)
 
 
@@ -75,7 +75,7 @@ def metric_from_json(name: str, node: Any, where: str, hint: str = RERUN) -> Met
     if not isinstance(node, Mapping):
         raise MtharnessError(f"{where}: must be an object; {hint}")
     if not is_number(node.get("score")):
-        raise MtharnessError(f"{where}: has score {node.get('score')!r}, not a finite number; {hint}")
+        raise MtharnessError(f"{where}: has score {node.get('score')!r}, not a number (a finite one); {hint}")
     if not isinstance(node.get("signature"), str) or not isinstance(node.get("higher_is_better"), bool):
         raise MtharnessError(
             f"{where}: needs a 'signature' string and a 'higher_is_better' true/false; {hint}"

@@ -14,7 +14,6 @@ from typing import Any
 
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.run.options import flag, whole_number
-from mtharness.run.shard import parse_shard
 from mtharness.scoring.metrics import MetricSpec, parse_specs
 from mtharness.validity.notes import WarnRates, warn_rates
 
@@ -55,6 +54,8 @@ class RunSettings:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> RunSettings:
         """From `mtharness run`'s resolved config (a plain mapping): every value checked, once."""
+        from mtharness.run.shard import parse_shard  # shard imports the runner, which imports this
+
         cache = cfg.get("cache") or {}
         shard = cfg.get("shard") or {}
         if not isinstance(cache, Mapping) or not isinstance(shard, Mapping):
