@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 Direction = Literal["forward", "round_trip"]
@@ -16,44 +14,8 @@ DIRECTIONS: tuple[Direction, ...] = ("forward", "round_trip")
 DEFAULT_SEED = 12345
 
 
-# Default warn rates: a run whose forward output copies its source (copy rate) or is not in the target
-# language (off-target rate) on more than this fraction of segments has inflated round-trip scores, and
-# every summary (the terminal, summary.md, compare, report, leaderboard) says so. A run sets its own
-# with validity.warn.copy_rate / validity.warn.off_target_rate; the readers take --copy-warn /
-# --off-target-warn (mtharness.validity.notes).
-COPY_WARN_RATE = 0.05
-OFF_TARGET_WARN_RATE = 0.05
-
-
-def arrow(higher_is_better: bool) -> str:
-    """The arrow tables put after a metric's name: which way is better."""
-    return "↑" if higher_is_better else "↓"
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one, else all)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 class MtharnessError(Exception):
     """A user-facing error: its message is one line that says what is wrong and what to do."""
-
-
-def config_dir() -> Path:
-    """The configs/ folder: $MTHARNESS_CONFIGS, else the one shipped in the wheel, else the checkout's.
-
-    Here, at the bottom, because `run` composes from it and the gate reads configs/gate/ too.
-    """
-    env = os.environ.get("MTHARNESS_CONFIGS")
-    if env:
-        return Path(env).resolve()
-    packaged = Path(__file__).resolve().parent / "configs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "configs"
 
 
 _LANG_CODE = re.compile(r"^[A-Za-z]{2,8}(_[A-Za-z0-9]{1,8})*$")
@@ -207,15 +169,29 @@ class DirectionResult:
 
 @dataclass
 class RunResult:
+    """A run in the making: evaluate() fills it, validity checks and model metrics add to it, and
+    run.record.record_of turns it into the frozen RunRecord that scores.json is written from."""
+
     dataset: Dataset
     translator: dict[str, Any]
     forward: DirectionResult
     round_trip: DirectionResult | None
     copy_rate: float
-    extras: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     # extra per-segment values (e.g. forward_lang), one list per key, written into segments.jsonl rows
     segment_fields: dict[str, list[Any]] = field(default_factory=dict)
+    empty_sources: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # scoring_s, comet_s, validity_s
+    off_target_rate: float | None = None  # set by language ID; None: not measured or undetermined
+    langid: dict[str, Any] | None = None  # {target, signature, n_undetermined, detected}
+    langid_cache: dict[str, int] | None = None
+    semantic_skipped: str | None = None
+    document: dict[str, Any] | None = None  # whole-document scores (validity.document)
+    comet_cache: dict[str, Any] | None = None
+    threads: dict[str, Any] | None = None
+    cache_merge: dict[str, Any] | None = None
+    # what the translator reports about the run (run_info, output summaries): prompt, truncation, usage ...
+    translator_notes: dict[str, Any] = field(default_factory=dict)
 
     def directions(self) -> list[DirectionResult]:
         return [d for d in (self.forward, self.round_trip) if d is not None]

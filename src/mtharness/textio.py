@@ -230,3 +230,8 @@ def check_yaml_file(path: Path) -> None:
         where = f", line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MtharnessError(f"{path}{where}: invalid YAML ({problem})") from None
+
+
+def arrow(higher_is_better: bool) -> str:
+    """The arrow tables put after a metric's name: which way is better."""
+    return "↑" if higher_is_better else "↓"

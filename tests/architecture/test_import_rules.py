@@ -1,6 +1,6 @@
 """The package's layering, enforced by reading every import statement (top-level and lazy ones).
 
-core/textio <- data, translators, scoring <- validity <- run <- compare, gate <- reports <- cli.
+core/textio/host <- data, translators, scoring <- validity <- run <- compare, gate <- reports <- cli.
 (run sits above validity: evaluate() applies the validity checks to a run's outputs.)
 A package may import its own modules and any package of a LOWER layer, never one beside or above it;
 nothing imports cli; no `_private` name is imported across packages.
@@ -18,6 +18,7 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "mtharness"
 LAYERS: dict[str, int] = {
     "core": 0,
     "textio": 0,
+    "host": 0,
     "data": 1,
     "translators": 1,
     "scoring": 1,

@@ -35,4 +35,4 @@ def test_command_modules_import_only_shared_cli_helpers() -> None:
 def test_domain_logic_left_cli() -> None:
     gate = (CLI / "gate.py").read_text(encoding="utf-8")
     assert "CONFIG_KEYS" not in gate and "def load_gate_config" not in gate
-    assert "def align_report" not in (CLI / "validity.py").read_text(encoding="utf-8")
+    assert "def align_report" not in (CLI / "align.py").read_text(encoding="utf-8")

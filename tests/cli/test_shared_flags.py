@@ -12,9 +12,11 @@ import pytest
 from mtharness.cli import main as cli_main
 from mtharness.cli.run import canonical_metric_overrides, run_from_config
 from mtharness.compare.rtt import resolve_score_name
-from mtharness.core import DEFAULT_SEED, MtharnessError, config_dir
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.data.loaders import SAMPLE_DIR, load_sample
+from mtharness.host import config_dir
 from mtharness.run.evaluate import evaluate
+from mtharness.run.record import RunRecord
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import parse_specs
 from mtharness.translators.echo import EchoTranslator
@@ -80,9 +82,9 @@ def test_compare_metric_spellings_and_tgt_lang_alias(systems: dict[str, Path], c
 def test_run_seed_is_recorded_and_drives_report_and_compare(tmp_path: Path, capsys: Any) -> None:
     base = ["translator=echo", "limit=40", "progress=false", "metrics=[chrf]"]
     default = run_from_config(compose(base), tmp_path / "default")
-    assert default["config"]["seed"] == DEFAULT_SEED
+    assert isinstance(default, RunRecord) and default.seed == DEFAULT_SEED
     runs = [run_from_config(compose([*base, "seed=7"]), tmp_path / f"seven{i}") for i in range(2)]
-    assert runs[0]["config"]["seed"] == 7
+    assert isinstance(runs[0], RunRecord) and runs[0].seed == 7 and runs[0].config["seed"] == 7
     doc, err = cli_json(["report", str(tmp_path / "seven0")], capsys)
     assert doc["ci"]["seed"] == 7 and "wrote" in err
     assert cli_json(["report", str(tmp_path / "seven0"), "--seed", "3"], capsys)[0]["ci"]["seed"] == 3

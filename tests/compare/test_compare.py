@@ -12,7 +12,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from scipy import stats as sps
 
 from mtharness.cli import main as cli_main
-from mtharness.compare.human import correlate, pairwise_accuracy, read_human
+from mtharness.compare.human.system import correlate, pairwise_accuracy, read_human
 from mtharness.textio import read_lines
 
 SYSTEMS = ["ONLINE-B", "GPT4-5shot", "NLLB_Greedy"]

@@ -20,6 +20,8 @@ from mtharness.cli.run import format_summary, run_from_config
 from mtharness.core import MtharnessError
 from mtharness.data.loaders import SAMPLE_DIR, load_sample
 from mtharness.run.evaluate import evaluate
+from mtharness.run.reader import read_run
+from mtharness.run.record import RunRecord
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import parse_specs
 from mtharness.translators.apertium import ApertiumTranslator
@@ -145,8 +147,7 @@ def test_report_and_run_summaries_say_it(file_runs: dict[str, Path], tmp_path: P
     assert "copy rate 0.100 (**the system copies its input on 10% of the segments (warn rate 0.05)" in summary
     assert HOW_TO_READ in summary and "validity=full" in summary
     assert "copies its input" not in (file_runs["honest"] / "summary.md").read_text(encoding="utf-8")
-    payload = json.loads((file_runs["copier"] / "scores.json").read_text())
-    text = format_summary(payload)
+    text = format_summary(read_run(file_runs["copier"]).record)
     assert "copy_rate  0.100  <- the system copies its input on 10% of the segments" in text
     assert "validity=full" in text
     assert (
@@ -189,7 +190,8 @@ def test_run_config_sets_the_warn_rate(tmp_path: Path) -> None:
         ]
     )
     payload = run_from_config(cfg, tmp_path / "relaxed")
-    assert payload["config"]["validity"]["warn"] == {"copy_rate": 1.0, "off_target_rate": 0.05}
+    assert isinstance(payload, RunRecord)
+    assert payload.config["validity"]["warn"] == {"copy_rate": 1.0, "off_target_rate": 0.05}
     assert "copies its input" not in format_summary(payload)
     assert "copies its input" not in (tmp_path / "relaxed" / "summary.md").read_text()
 

@@ -11,7 +11,7 @@ from sacrebleu.metrics import BLEU, CHRF
 from scipy import stats as sps
 
 from mtharness.cli import main as cli_main
-from mtharness.compare.human_segments import read_human_scores
+from mtharness.compare.human.segments import read_human_scores
 from mtharness.core import MtharnessError
 from mtharness.textio import read_lines
 

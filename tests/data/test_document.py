@@ -66,9 +66,9 @@ def test_align_cli_json_lists_unmatched_and_scores_pairs() -> None:
 
 @pytest.mark.apertium
 def test_document_run_scores_paragraphs_and_the_whole_article(apertium: None, tmp_path: Path) -> None:
-    payload = run_from_config(
+    payload = run_from_config(  # scores.json's document
         compose(["experiment=document", "metrics=[bleu,chrf]", "progress=false"]), tmp_path
-    )
+    ).to_json()
     assert payload["n_segments"] == 8
     doc = payload["document"]["documents"]["article"]
     assert doc["n_paragraphs"] == 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def test_off_target_rate_is_gated_when_present(sample_runs: dict[str, Path], tmp
     rule = [RuleSpec("off_target_rate", max_drop=0.02)]
     skipped = run_gate(base, cur, rule)
     assert skipped.passed and skipped.outcomes[0].status == "skip"
-    base.rates["off_target_rate"], cur.rates["off_target_rate"] = 0.01, 0.10
+    base, cur = replace(base, off_target_rate=0.01), replace(cur, off_target_rate=0.10)
     failed = run_gate(base, cur, rule)
     assert failed.outcomes[0].status == "fail" and failed.outcomes[0].drop == pytest.approx(0.09)
 
@@ -109,15 +110,15 @@ def test_incomparable_runs_say_what_differs(sample_runs: dict[str, Path], tmp_pa
         check_comparable(base, load_run(shorter))
     lower = write_outputs_run(tmp_path / "lc", ds, ds.reference_streams[0], ds.sources, "x")
     cur = load_run(lower)
-    cur.scores["forward"]["BLEU"]["signature"] = cur.scores["forward"]["BLEU"]["signature"].replace(
-        "case:mixed", "case:lc"
-    )
+    bleu = cur.scores["forward"]["BLEU"]
+    lowercased = replace(bleu, signature=bleu.signature.replace("case:mixed", "case:lc"))
+    cur = replace(cur, scores={**cur.scores, "forward": {**cur.scores["forward"], "BLEU": lowercased}})
     with pytest.raises(
         MtharnessError, match=r"forward.BLEU signature differs \(baseline case:mixed, current case:lc\)"
     ):
         check_comparable(base, cur)
     cur = load_run(lower)
-    cur.dataset["pair"] = "en-ca"
+    cur = replace(cur, dataset=replace(cur.dataset, pair="en-ca"))
     with pytest.raises(MtharnessError, match="language pair differs"):
         check_comparable(base, cur)
 
@@ -142,9 +143,14 @@ def test_baseline_round_trips_and_stays_small(sample_runs: dict[str, Path]) -> N
             "'scores.forward.BLEU.score' has the wrong type",
         ),
         (lambda d: d.update(mtharness_baseline=99), "format 99"),
-        # a rate or score that is not a number is bad input (exit 2), never a skipped rule
-        (lambda d: d["rates"].update(copy_rate="abc"), "rates: copy_rate is 'abc', not a number"),
-        (lambda d: d["rates"].update(copy_rate=None), "rates: copy_rate is None, not a number"),
+        # a rate or score that is not a number is bad input (exit 2), never a skipped rule; a rate
+        # may be null (not measured), never NaN: run.record.parse_rate, the reader's rule too
+        (lambda d: d["rates"].update(copy_rate="abc"), "rates: 'copy_rate' is 'abc', not a number"),
+        (lambda d: d["rates"].update(copy_rate=float("nan")), "rates: 'copy_rate' is nan, not a number"),
+        (
+            lambda d: d["rates"].update(copy_rate=1.5),
+            "rates: 'copy_rate' is 1.5, not a number between 0 and 1",
+        ),
         (lambda d: d.update(rates=[0.1]), "key 'rates' has the wrong type"),
         (lambda d: d["scores"]["forward"]["BLEU"].update(score=True), "BLEU.score is not a finite number"),
         (lambda d: d["scores"]["forward"]["BLEU"].update(score=float("nan")), "is not a finite number"),

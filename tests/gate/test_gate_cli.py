@@ -162,6 +162,6 @@ def test_committed_baseline_matches_the_ci_experiment() -> None:
 
     base = load_baseline(REPO / "baselines" / "sample_apertium.json")
     cfg = compose(["experiment=ci_sample"])
-    assert base.dataset["content_hash"] == build_dataset(cfg).content_hash()
+    assert base.dataset.content_hash == build_dataset(cfg).content_hash()
     assert set(base.scores) == {"forward", "round_trip"} and base.translator["name"] == "apertium"
     assert (REPO / "baselines" / "sample_apertium.json").stat().st_size < 100_000

@@ -51,7 +51,7 @@ def test_max_drop_chrf_works_against_a_chrF2_baseline(runs: dict[str, Path], nam
 
 
 def test_min_score_and_config_rules_take_any_spelling(runs: dict[str, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    worse = load_run(runs["worse"]).scores["forward"]["chrF2"]["score"]
+    worse = load_run(runs["worse"]).scores["forward"]["chrF2"].score
     assert gate(runs, "worse", "--min-score", f"chrf={worse - 1}") == 0
     assert gate(runs, "worse", "--min-score", "bleu=100") == 1
     config = tmp_path / "rules.yaml"
@@ -87,7 +87,7 @@ def test_sacrebleu_options_rescore_both_sides(runs: dict[str, Path], capsys) -> 
     bleu = BLEU(tokenize="none", lowercase=True)
     assert rule["baseline"] == pytest.approx(bleu.corpus_score(base, refs).score, abs=1e-4)
     assert rule["current"] == pytest.approx(bleu.corpus_score(cur, refs).score, abs=1e-4)
-    stored = load_baseline(runs["baseline"]).scores["forward"]["BLEU"]["score"]
+    stored = load_baseline(runs["baseline"]).scores["forward"]["BLEU"].score
     assert abs(rule["baseline"] - stored) > 0.01  # the options changed the numbers (13a, mixed case stored)
 
 

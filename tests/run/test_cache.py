@@ -25,6 +25,7 @@ from mtharness.run.cache import (
     system_key,
     with_cache,
 )
+from mtharness.run.record import CacheCounts, RunRecord
 from mtharness.textio import read_lines
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
@@ -82,15 +83,16 @@ def _cfg(model: Path, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-d
 def test_second_identical_run_makes_zero_model_calls(tiny_marian: Path, tmp_path: Path) -> None:
     CountingHF.seen.clear()
     first = run_from_config(_cfg(tiny_marian, tmp_path), tmp_path / "a")
+    assert isinstance(first, RunRecord) and first.forward is not None
     n = 16
     assert len(CountingHF.seen) == 2 * n  # forward + back, each segment once
-    assert first["directions"]["forward"]["cache"] == {"hits": 0, "misses": n}
+    assert first.forward.cache == CacheCounts(hits=0, misses=n)
     CountingHF.seen.clear()
     second = run_from_config(_cfg(tiny_marian, tmp_path), tmp_path / "b")
+    assert isinstance(second, RunRecord) and second.forward is not None and second.round_trip is not None
     assert CountingHF.seen == []
-    assert second["directions"]["forward"]["cache"] == {"hits": n, "misses": 0}
-    assert second["directions"]["round_trip"]["cache"] == {"hits": n, "misses": 0}
-    assert second["scores"] == first["scores"]  # scores recomputed, equal
+    assert second.forward.cache == second.round_trip.cache == CacheCounts(hits=n, misses=0)
+    assert second.scores == first.scores  # scores recomputed, equal
     assert read_lines(tmp_path / "a" / "rt.en.txt") == read_lines(tmp_path / "b" / "rt.en.txt")
     # another decoding setting is another system: nothing reused
     CountingHF.seen.clear()
@@ -99,7 +101,8 @@ def test_second_identical_run_makes_zero_model_calls(tiny_marian: Path, tmp_path
     # and the cache can be turned off
     CountingHF.seen.clear()
     off = run_from_config(_cfg(tiny_marian, tmp_path, "cache.enabled=false"), tmp_path / "d")
-    assert len(CountingHF.seen) == 2 * n and off["directions"]["forward"]["cache"] is None
+    assert isinstance(off, RunRecord) and off.forward is not None
+    assert len(CountingHF.seen) == 2 * n and off.forward.cache is None
     assert isinstance(build_translator(_cfg(tiny_marian, tmp_path)), CountingHF)
 
 

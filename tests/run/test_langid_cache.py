@@ -12,6 +12,7 @@ import pytest
 from mtharness.cli.run import run_from_config
 from mtharness.core import MtharnessError
 from mtharness.run.cache import LangIdCache
+from mtharness.run.record import RunRecord
 from mtharness.run.writer import VOLATILE_KEYS
 from mtharness.validity import checks as validity
 from mtharness.validity.checks import LangIdConfig, check_config, detect_languages, langid_signature
@@ -47,7 +48,9 @@ def _run(tmp_path: Path, name: str, *extra: str) -> dict[str, Any]:
             *extra,
         ]
     )
-    payload = run_from_config(cfg, tmp_path / name)
+    record = run_from_config(cfg, tmp_path / name)
+    assert isinstance(record, RunRecord)
+    payload = record.to_json()  # what scores.json says
     rows = (tmp_path / name / "segments.jsonl").read_text(encoding="utf-8").splitlines()
     payload["forward_lang"] = [json.loads(r)["forward_lang"] for r in rows]
     return payload

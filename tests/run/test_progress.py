@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from mtharness.cli.run import run_from_config
 from mtharness.run import evaluate as E
 from mtharness.run.cache import CachedTranslator
+from mtharness.run.record import CacheCounts, RunRecord
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO, compose
@@ -97,7 +98,9 @@ def test_load_time_is_reported_apart_from_translation(tiny_marian: Path, tmp_pat
         "metrics=[chrf]", "progress=false", "limit=12", "chunk_size=4", "~validity",
         f"cache.dir={tmp_path / 'cache'}",
     ]  # fmt: skip
-    payload = run_from_config(compose(overrides), tmp_path / "a")
+    record = run_from_config(compose(overrides), tmp_path / "a")
+    assert isinstance(record, RunRecord)
+    payload = record.to_json()  # what scores.json says
     assert LoadedBeforeTranslating.seen == [True] * 6  # 3 chunks each way, all after loading
     fwd, rt = payload["directions"]["forward"], payload["directions"]["round_trip"]
     assert fwd["load_s"] > 0 and fwd["seconds"] > 0
@@ -107,9 +110,10 @@ def test_load_time_is_reported_apart_from_translation(tiny_marian: Path, tmp_pat
     # a fully cached rerun loads nothing
     LoadedBeforeTranslating.seen, LoadedBeforeTranslating.made = [], []
     again = run_from_config(compose(overrides), tmp_path / "b")
+    assert isinstance(again, RunRecord)
     assert LoadedBeforeTranslating.seen == []  # the cache answered everything
     assert [t._loaded for t in LoadedBeforeTranslating.made] == [{}]  # and prepare() loaded nothing
-    assert again["directions"]["forward"]["cache"] == {"hits": 12, "misses": 0}
+    assert again.forward is not None and again.forward.cache == CacheCounts(hits=12, misses=0)
 
 
 def _env() -> dict[str, str]:

@@ -16,7 +16,8 @@ from mtharness.data.loaders import load_sample
 from mtharness.gate.baseline import load_run
 from mtharness.run.evaluate import evaluate
 from mtharness.run.reader import RunFolder, read_run
-from mtharness.run.writer import SCHEMA_VERSION, write_run
+from mtharness.run.record import SCHEMA_VERSION
+from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import parse_specs
 from mtharness.translators.echo import EchoTranslator
 
@@ -36,8 +37,9 @@ def test_reads_what_the_writer_wrote(run_dir: Path) -> None:
     rows = [json.loads(line) for line in (run_dir / "segments.jsonl").read_text().splitlines()]
     run = read_run(run_dir)
     assert isinstance(run, RunFolder) and read_run(run_dir / "scores.json").path == run_dir
-    assert run.payload == payload and run.name == "echo" and run.n_segments == 6
-    assert run.scores == payload["scores"] and run.directions() == ["forward", "round_trip"]
+    assert run.record.to_json() == payload and run.name == "echo" and run.n_segments == 6
+    assert {d: {n: m.to_json() for n, m in per.items()} for d, per in run.scores.items()} == payload["scores"]
+    assert run.directions() == ["forward", "round_trip"]
     assert (
         run.src_lang == "en"
         and run.tgt_lang == "es"

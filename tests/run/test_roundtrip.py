@@ -10,6 +10,7 @@ import pytest
 from mtharness.cli.run import run_from_config
 from mtharness.data.loaders import load_sample
 from mtharness.run.evaluate import evaluate
+from mtharness.run.record import RunRecord
 from mtharness.translators.apertium import ApertiumTranslator, resolve_mode
 from mtharness.translators.echo import EchoTranslator
 from tests.conftest import compose
@@ -19,19 +20,21 @@ SPANISH_WORDS = {"el", "la", "de", "que", "los", "las", "y", "en", "un", "una", 
 
 def test_echo_perfect_round_trip_is_flagged_as_copy(tmp_path: Path) -> None:
     cfg = compose(["translator=echo", "progress=false"])
-    payload = run_from_config(cfg, tmp_path)
-    assert payload["scores"]["round_trip"]["chrF2"]["score"] == 100.0
-    assert payload["copy_rate"] == 1.0
+    record = run_from_config(cfg, tmp_path)
+    assert isinstance(record, RunRecord)
+    assert record.scores["round_trip"]["chrF2"].score == 100.0
+    assert record.copy_rate == 1.0
     assert "copies its input" in (tmp_path / "summary.md").read_text()
 
 
 def test_apertium_round_trip_on_sample(apertium: None, tmp_path: Path) -> None:
     cfg = compose(["translator=apertium", "progress=false"])
-    payload = run_from_config(cfg, tmp_path)
-    rt_chrf = payload["scores"]["round_trip"]["chrF2"]["score"]
+    record = run_from_config(cfg, tmp_path)
+    assert isinstance(record, RunRecord)
+    rt_chrf = record.scores["round_trip"]["chrF2"].score
     assert 0 < rt_chrf < 100
-    assert payload["copy_rate"] < 0.05
-    assert payload["scores"]["forward"]["BLEU"]["score"] > 10  # against our Spanish references
+    assert record.copy_rate is not None and record.copy_rate < 0.05
+    assert record.scores["forward"]["BLEU"].score > 10  # against our Spanish references
     hyp = (tmp_path / "hyp.es.txt").read_text(encoding="utf-8").split("\n")[:-1]
     rt = (tmp_path / "rt.en.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert len(hyp) == len(rt) == 150
@@ -41,8 +44,8 @@ def test_apertium_round_trip_on_sample(apertium: None, tmp_path: Path) -> None:
     assert rows[0]["source"] == load_sample().sources[0] and rows[0]["forward"] == hyp[0]
     assert set(rows[0]["scores"]["round_trip"]) == {"chrF2", "BLEU"}
     for name in ("BLEU", "chrF2", "chrF2++", "TER"):
-        entry = payload["scores"]["round_trip"][name]
-        assert entry["signature"].startswith("nrefs:1|") and isinstance(entry["higher_is_better"], bool)
+        entry = record.scores["round_trip"][name]
+        assert entry.signature.startswith("nrefs:1|") and entry.higher_is_better is (name != "TER")
 
 
 @pytest.mark.parametrize(

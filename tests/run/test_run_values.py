@@ -7,8 +7,9 @@ import pytest
 from mtharness.core import LanguagePair, MtharnessError
 from mtharness.data.loaders import from_columns
 from mtharness.run.evaluate import copy_rate, evaluate
-from mtharness.run.options import check_run_options, flag, whole_number
-from mtharness.run.writer import scores_payload
+from mtharness.run.options import flag, whole_number
+from mtharness.run.settings import RunSettings
+from mtharness.run.writer import record_of
 from mtharness.translators.echo import EchoTranslator
 
 
@@ -27,10 +28,10 @@ def test_flags_and_the_whole_config() -> None:
     assert flag(False, "round_trip") is False
     with pytest.raises(MtharnessError, match="round_trip='yes' must be true or false"):
         flag("yes", "round_trip")
-    opts = check_run_options({"limit": None, "chunk_size": 16, "shard": {"count": 1}, "cache": {}})
-    assert opts["chunk_size"] == 16 and opts["overwrite"] is False and opts["shard.index"] is None
+    settings = RunSettings.from_config({"limit": None, "chunk_size": 16, "shard": {"count": 1}, "cache": {}})
+    assert settings.chunk_size == 16 and settings.overwrite is False and settings.shard is None
     with pytest.raises(MtharnessError, match=r"shard\.count=2\.5"):
-        check_run_options({"shard": {"count": 2.5, "index": 0}})
+        RunSettings.from_config({"shard": {"count": 2.5, "index": 0}})
 
 
 def test_empty_sources_are_not_copies() -> None:
@@ -38,8 +39,9 @@ def test_empty_sources_are_not_copies() -> None:
     assert copy_rate(sources, ["Hello there.", "", "", "Buenas noches."]) == 0.5
     ds = from_columns("t", LanguagePair("en", "es"), sources, [["Hola.", "", "", "Buenas noches."]])
     result = evaluate(ds, EchoTranslator(), progress=False, validity=None, round_trip=False)
-    payload = scores_payload(result)
-    assert payload["copy_rate"] == 1.0 and payload["empty_sources"] == 2
+    record = record_of(result)
+    assert record.copy_rate == 1.0 and record.empty_sources == 2
+    assert record.to_json()["copy_rate"] == 1.0 and record.to_json()["empty_sources"] == 2
 
 
 def test_all_empty_source_is_an_error() -> None:

@@ -15,8 +15,9 @@ from tests.conftest import compose
 
 
 def _run(tmp_path: Path, *overrides: str) -> dict:  # type: ignore[type-arg]
+    """The run's scores.json document."""
     cfg = compose(["translator=files", "progress=false", f"results_dir={tmp_path}", *overrides])
-    return run_from_config(cfg, tmp_path / "run")
+    return run_from_config(cfg, tmp_path / "run").to_json()  # type: ignore[union-attr]
 
 
 @pytest.mark.shared_data

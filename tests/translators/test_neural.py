@@ -168,7 +168,7 @@ def test_round_trip_through_trained_tiny_model(tiny_marian: Path, tmp_path: Path
             "cache.enabled=false",
         ]
     )
-    payload = run_from_config(cfg, tmp_path / "run")
+    payload = run_from_config(cfg, tmp_path / "run").to_json()  # scores.json
     rt = read_lines(tmp_path / "run" / "rt.en.txt")
     src = read_lines(SAMPLE_EN)[:60]
     metric = BLEU()

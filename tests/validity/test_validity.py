@@ -18,7 +18,9 @@ def _rows(run_dir: Path) -> list[dict]:
 
 
 def test_echo_copies_and_is_off_target_despite_perfect_round_trip(tmp_path: Path) -> None:
-    payload = run_from_config(compose(["translator=echo", "limit=30", "progress=false"]), tmp_path)
+    payload = run_from_config(
+        compose(["translator=echo", "limit=30", "progress=false"]), tmp_path
+    ).to_json()  # scores.json
     assert payload["scores"]["round_trip"]["chrF2"]["score"] == 100.0
     assert payload["copy_rate"] == 1.0
     assert payload["off_target_rate"] == 1.0
@@ -31,7 +33,7 @@ def test_echo_copies_and_is_off_target_despite_perfect_round_trip(tmp_path: Path
 @pytest.mark.apertium
 def test_apertium_round_trip_semantic_similarity_and_language_id(apertium: None, tmp_path: Path) -> None:
     cfg = compose(["validity=full", "limit=40", "progress=false"])
-    payload = run_from_config(cfg, tmp_path)
+    payload = run_from_config(cfg, tmp_path).to_json()  # scores.json
     sem = payload["scores"]["round_trip"]["semantic_similarity"]
     assert 0.7 < sem["score"] < 1.0
     assert sem["higher_is_better"] is True
@@ -85,7 +87,7 @@ def test_unknown_validity_key_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_langid_off_keeps_scores_json_without_off_target(tmp_path: Path) -> None:
     cfg = compose(["translator=echo", "limit=3", "progress=false", "validity.langid.enabled=false"])
-    payload = run_from_config(cfg, tmp_path)
+    payload = run_from_config(cfg, tmp_path).to_json()  # scores.json
     assert "off_target_rate" not in payload and payload["copy_rate"] == 1.0
 
 

@@ -34,12 +34,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "report": ("mtharness.cli.compare", "report_main", "self-contained HTML report of one finished run"),
     "align": (
-        "mtharness.cli.validity",
+        "mtharness.cli.align",
         "align_main",
         "align a garbled article with its original paragraph by paragraph and score it",
     ),
     "rtt-correlation": (
-        "mtharness.cli.validity",
+        "mtharness.cli.rtt",
         "rtt_main",
         "correlate round-trip metrics with a forward metric across systems (run folders)",
     ),

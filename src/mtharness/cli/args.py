@@ -14,9 +14,10 @@ import argparse
 import sys
 from typing import Any, NoReturn, TextIO
 
-from mtharness.core import COPY_WARN_RATE, DEFAULT_SEED, MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.metrics import SACREBLEU_OPTIONS, canonical_metric
 from mtharness.textio import atomic_write_json, to_json
+from mtharness.validity.notes import COPY_WARN_RATE
 
 USAGE_EXIT = 2
 

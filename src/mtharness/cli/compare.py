@@ -1,6 +1,6 @@
 """`mtharness compare` and `mtharness report`: argparse front ends.
 
-Plain functions underneath (compare.systems, compare.human_eval, compare.analysis, compare.copying,
+Plain functions underneath (compare.systems, compare.human.evaluation, compare.analysis, compare.copying,
 reports.tables, reports.html) do the work; this module only reads flags, calls them and writes files.
 """
 
@@ -25,13 +25,15 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
-from mtharness.core import DEFAULT_SEED, MtharnessError, usable_cores
+from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.host import usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
 if TYPE_CHECKING:
     from mtharness.compare.copying import RunRates
-    from mtharness.compare.human_eval import HumanEvaluation
+    from mtharness.compare.human.evaluation import HumanEvaluation
+    from mtharness.run.reader import RunFolder
 
 PAIRED = ("bs", "ar", "none")
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
@@ -136,28 +138,31 @@ def _infer_tgt_lang(systems: Sequence[str]) -> str:
     raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
 
 
-def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[RunRates]]:
-    """The comparisons to make, what they were made from (JSON ``sources``), and the runs' rates."""
+def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[RunRates], list[RunFolder]]:
+    """The comparisons to make, what they were made from (JSON ``sources``), the runs' rates, and the
+    run folders (each read once)."""
     from mtharness.compare.copying import run_notes
     from mtharness.compare.systems import inputs_from_files
+    from mtharness.run.reader import read_run
 
     if args.runs and (args.systems or args.refs or args.src):
         raise MtharnessError("give either run folders or --src/--refs/--systems, not both")
     if args.runs:
-        inputs = _run_inputs(args)
-        rates = _run_rates(args.runs, args)
-        return inputs, {"runs": [str(r) for r in args.runs], "notes": run_notes(rates)}, rates
+        runs = [read_run(path) for path in args.runs]
+        inputs = _run_inputs(args, runs)
+        rates = _run_rates(runs, args)
+        return inputs, {"runs": [str(r) for r in args.runs], "notes": run_notes(rates)}, rates, runs
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
     tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
     inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
-    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}, []
+    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}, [], []
 
 
-def _run_inputs(args: argparse.Namespace) -> list[Any]:
+def _run_inputs(args: argparse.Namespace, runs: Sequence[RunFolder]) -> list[Any]:
     from mtharness.compare.runs import inputs_from_runs
 
-    inputs = inputs_from_runs(args.runs, args.baseline)
+    inputs = inputs_from_runs(runs, args.baseline)
     if args.direction != "both":
         inputs = [i for i in inputs if i.label == args.direction]
         if not inputs:
@@ -165,13 +170,11 @@ def _run_inputs(args: argparse.Namespace) -> list[Any]:
     return inputs
 
 
-def _run_rates(run_dirs: Sequence[str], args: argparse.Namespace) -> list[RunRates]:
+def _run_rates(runs: Sequence[RunFolder], args: argparse.Namespace) -> list[RunRates]:
     """Each run's copy / off-target rates under its warn rates (--copy-warn/--off-target-warn override)."""
     from mtharness.compare.copying import run_rates
     from mtharness.compare.runs import system_names
-    from mtharness.run.reader import read_run
 
-    runs = [read_run(path) for path in run_dirs]
     return run_rates(runs, system_names(runs), args.copy_warn, args.off_target_warn)
 
 
@@ -185,13 +188,11 @@ def _flag_round_trips(comps: Sequence[Any], rates: Sequence[RunRates]) -> None:
             comp.extras["warnings"] = warnings
 
 
-def run_seed(run_dirs: Sequence[str]) -> int:
+def common_seed(runs: Sequence[RunFolder]) -> int:
     """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
-    from mtharness.run.reader import read_run
-
-    seeds = {read_run(path).config.get("seed") for path in run_dirs}
+    seeds = {run.record.seed for run in runs}
     seeds.discard(None)
-    if len(seeds) == 1 and isinstance(seed := seeds.pop(), int):
+    if len(seeds) == 1 and (seed := seeds.pop()) is not None:
         return seed
     return DEFAULT_SEED
 
@@ -199,7 +200,7 @@ def run_seed(run_dirs: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
-    from mtharness.compare.human_eval import segment_table
+    from mtharness.compare.human.evaluation import segment_table
     from mtharness.compare.runs import register_run_metrics
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
@@ -210,9 +211,9 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
-    inputs, sources, rates = _inputs(args)
+    inputs, sources, rates, runs = _inputs(args)
     if args.seed is None:
-        args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
+        args.seed = common_seed(runs) if runs else DEFAULT_SEED
     specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else usable_cores()
@@ -263,7 +264,7 @@ def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | 
     """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
         return None
-    from mtharness.compare.human_eval import evaluate_human
+    from mtharness.compare.human.evaluation import evaluate_human
 
     forward = next((c for c in comps if c.inp.label == "forward"), None)
     if forward is None:
@@ -344,29 +345,32 @@ def report_main(argv: Sequence[str]) -> int:
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
-    run = read_run(args.run_dir)
-    seed = run_seed([args.run_dir]) if args.seed is None else args.seed
+    run = read_run(args.run_dir)  # the one read of this run: everything below uses it
+    seed = common_seed([run]) if args.seed is None else args.seed
     specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
-    comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([args.run_dir])]
+    comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([run])]
     for comp in comps:
         analyse(comp, args.worst)
-    rates = _run_rates([args.run_dir], args)
+    rates = _run_rates([run], args)
     _flag_round_trips(comps, rates)
     notes = rates[0].notes()
-    ds = run.payload["dataset"]
-    off = run.payload.get("off_target_rate", "not measured")
+    rec = run.record
+    ds = rec.dataset
+    off: Any = "not measured"
+    if rec.off_target_measured:
+        off = "undetermined" if rec.off_target_rate is None else rec.off_target_rate
     meta = {
-        "dataset": f"{ds['name']} ({ds['pair']})",
-        "segments": run.payload.get("n_segments"),
-        "copy rate": run.payload.get("copy_rate"),
-        "off-target rate": "undetermined" if off is None else off,
+        "dataset": f"{ds.name} ({ds.pair})",
+        "segments": rec.n_segments,
+        "copy rate": rec.copy_rate,
+        "off-target rate": off,
     }
     html = render(
         comps,
-        f"mtharness run: {run.name} on {ds['name']} ({ds['pair']})",
+        f"mtharness run: {run.name} on {ds.name} ({ds.pair})",
         notes=notes,
         meta=meta,
-        run_summary=run_summary(run.payload),
+        run_summary=run_summary(rec),
     )
     out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
     if args.json:

@@ -18,8 +18,8 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
-from mtharness.core import DEFAULT_SEED, MtharnessError, format_score
-from mtharness.gate.baseline import load_baseline, load_run, save_baseline
+from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.gate.baseline import RunSnapshot, load_baseline, load_run, save_baseline
 from mtharness.gate.config import assemble
 from mtharness.gate.rules import check_comparable, run_gate
 from mtharness.scoring.registry import precision_of
@@ -129,31 +129,31 @@ def baseline_parser() -> argparse.ArgumentParser:
     return p
 
 
-def summary(snap: Any) -> dict[str, Any]:
+def summary(snap: RunSnapshot) -> dict[str, Any]:
     """`baseline show --json`: what `describe` prints, as data."""
+    provenance = {"created": snap.created, "from_run": snap.from_run, "git_commit": snap.git_commit}
     return {
         "origin": snap.origin,
-        "translator": snap.translator,
-        "dataset": snap.dataset,
-        "versions": snap.versions,
-        "scores": snap.scores,
+        "translator": dict(snap.translator),
+        "dataset": snap.dataset_json(),
+        "versions": dict(snap.versions),
+        "scores": {d: {n: m.to_json() for n, m in per.items()} for d, per in snap.scores.items()},
         "rates": snap.rates,
-        "metrics": snap.metrics,
-        **{k: v for k, v in snap.extra.items() if v is not None},
+        "metrics": dict(snap.metrics),
+        **{k: v for k, v in provenance.items() if v is not None},
     }
 
 
-def describe(snap: Any) -> str:
+def describe(snap: RunSnapshot) -> str:
     ds = snap.dataset
     lines = [
         f"{snap.origin}",
-        f"  translator: {snap.translator}",
-        f"  dataset:    {ds.get('name')} ({ds.get('pair')}), {ds.get('n_segments')} segments, "
-        f"sha256 {str(ds.get('content_hash'))[:16]}…",
-        f"  versions:   {snap.versions}",
+        f"  translator: {dict(snap.translator)}",
+        f"  dataset:    {ds.name} ({ds.pair}), {snap.n_segments} segments, sha256 {ds.content_hash[:16]}…",
+        f"  versions:   {dict(snap.versions)}",
     ]
     for direction, metrics in snap.scores.items():
-        cells = "  ".join(f"{n} {format_score(m['score'], precision_of(n, m))}" for n, m in metrics.items())
+        cells = "  ".join(f"{n} {m.format()}" for n, m in metrics.items())
         lines.append(f"  {direction:<10}  {cells}")
     lines += [f"  {k:<10}  {v:.3f}" for k, v in snap.rates.items()]
     return "\n".join(lines)
@@ -172,12 +172,14 @@ def baseline_main(argv: Sequence[str]) -> int:
             f"baseline {target} exists; `mtharness baseline refresh {args.run_dir} {target}` replaces it "
             "(or pass --force)"
         )
+    run: RunSnapshot | None = None  # read once: the comparability check and the new baseline share it
     if args.action == "refresh":
         if not target.exists():
             raise MtharnessError(f"baseline {target}: no such file; use `mtharness baseline save` first")
         old = load_baseline(target)
-        for note in check_comparable(old, load_run(args.run_dir)):
+        run = load_run(args.run_dir)
+        for note in check_comparable(old, run):
             print(f"note: {note}")
-    save_baseline(args.run_dir, target)
+    save_baseline(args.run_dir, target, run)
     print(describe(load_baseline(target)))
     return 0

@@ -11,7 +11,7 @@ from mtharness.core import MtharnessError
 
 def leaderboard_main(argv: Sequence[str]) -> int:
     """Write leaderboard.md/.csv (and --json): one row per system identity, newest run, with CIs."""
-    from mtharness.compare.leaderboard import write_leaderboard
+    from mtharness.reports.leaderboard import write_leaderboard
 
     p = Parser(
         prog="mtharness leaderboard",

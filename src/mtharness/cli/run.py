@@ -6,7 +6,7 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +16,30 @@ from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
-from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir, format_score
+from mtharness.core import Dataset, MtharnessError
+from mtharness.host import config_dir
 from mtharness.run.cache import LangIdCache, with_cache
-from mtharness.run.evaluate import evaluate
+from mtharness.run.evaluate import run_settings
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
-from mtharness.run.options import check_run_options
+from mtharness.run.record import RunRecord
+from mtharness.run.settings import RunSettings
 from mtharness.run.shard import (
     cache_settings,
     merge_shard_caches,
-    parse_shard,
     require_cache,
     translate_shard,
     write_manifest,
 )
 from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
-from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none, parse_specs
-from mtharness.scoring.registry import precision_of
+from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.translators.base import Translator
 from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
 
@@ -106,115 +106,104 @@ def build_translator(cfg: DictConfig) -> Translator:
     return translator
 
 
-def build_cached_translator(cfg: DictConfig, shard: tuple[int, int] | None) -> Translator:
+def build_cached_translator(cfg: DictConfig, settings: RunSettings) -> Translator:
     """The configured translator behind the translation cache (per shard file when cache.per_shard)."""
-    cache = cfg.get("cache") or {}
+    cache = settings.cache
     return with_cache(
-        build_translator(cfg),
-        bool(cache.get("enabled", False)),
-        cache.get("dir"),
-        **cache_settings(shard, bool(cache.get("per_shard", False))),
+        build_translator(cfg), cache.enabled, cache.dir, **cache_settings(settings.shard, cache.per_shard)
     )
 
 
-def build_langid_cache(cfg: DictConfig) -> LangIdCache | None:
+def build_langid_cache(settings: RunSettings) -> LangIdCache | None:
     """Language-ID labels beside the translations (the merge run's file when cache.per_shard); None if off."""
-    cache = cfg.get("cache") or {}
-    if not (cache.get("enabled") and cache.get("dir")):
+    folder = settings.cache.active_dir
+    if folder is None:
         return None
-    return LangIdCache(cache["dir"], **cache_settings(None, bool(cache.get("per_shard", False))))
+    return LangIdCache(folder, **cache_settings(None, settings.cache.per_shard))
 
 
 def run_shard(
-    cfg: DictConfig, dataset: Dataset, translator: Translator, shard: tuple[int, int], run_dir: str | Path
+    settings: RunSettings,
+    dataset: Dataset,
+    translator: Translator,
+    shard: tuple[int, int],
+    run_dir: str | Path,
 ) -> dict[str, Any]:
     """Translate-only: the slice goes into the cache; the run without shard.* scores the whole set."""
     manifest = translate_shard(
-        dataset.subset(cfg.limit),
+        dataset.subset(settings.limit),
         require_cache(translator),
         *shard,
-        round_trip=bool(cfg.round_trip),
-        chunk_size=int(cfg.chunk_size),
-        progress=bool(cfg.progress),
+        round_trip=settings.round_trip,
+        chunk_size=settings.chunk_size,
+        progress=settings.progress,
     )
     return write_manifest(manifest, run_dir)
 
 
-def run_seed(value: Any) -> int:
-    """The run's `seed` key: null means core.DEFAULT_SEED (sacrebleu's), anything else an integer."""
-    if value is None:
-        return DEFAULT_SEED
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MtharnessError(f"seed={value!r}: must be an integer (or null for {DEFAULT_SEED})")
-    return value
+def settings_of(cfg: DictConfig) -> RunSettings:
+    """The run's settings from its composed config (Hydra's own node left out), checked once."""
+    node = cfg.copy()
+    with open_dict(node):
+        node.pop("hydra", None)
+    container: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
+    return RunSettings.from_config(container)
 
 
-def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Compose-free core of `mtharness run`: tests call this with a composed config."""
-    opts = check_run_options(cfg)
-    cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
-    container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    shard = parse_shard(opts["shard.index"], opts["shard.count"])
-    # never two runs' files in one folder (Hydra's own files in it are this run's)
-    prepare_run_dir(run_dir, opts["overwrite"], keep_hydra=True)
+def run_from_config(
+    cfg: DictConfig, run_dir: str | Path, settings: RunSettings | None = None, prepare: bool = True
+) -> RunRecord | dict[str, Any]:
+    """Compose-free core of `mtharness run` (tests call this with a composed config): the run's record,
+    or a shard run's manifest. ``settings`` already built (by the folder guard) are not built again;
+    ``prepare=False`` when the guard has already prepared the folder."""
+    settings = settings or settings_of(cfg)
+    if prepare:  # never two runs' files in one folder (Hydra's own files in it are this run's)
+        prepare_run_dir(run_dir, settings.overwrite, keep_hydra=True)
     dataset = build_dataset(cfg)
-    translator = build_cached_translator(cfg, shard)
-    if shard is not None:
-        return run_shard(cfg, dataset, translator, shard, run_dir)
-    cache = cfg.get("cache") or {}
+    translator = build_cached_translator(cfg, settings)
+    if settings.shard is not None:
+        return run_shard(settings, dataset, translator, settings.shard, run_dir)
     merged = None
-    if cache.get("per_shard") and cache.get("enabled") and cache.get("dir"):
-        merged = merge_shard_caches(cache["dir"])  # before translating: the shards' work becomes hits
-    result = evaluate(
-        dataset,
-        translator,
-        parse_specs(container.get("metrics")),
-        round_trip=opts["round_trip"],
-        limit=opts["limit"],
-        chunk_size=opts["chunk_size"],
-        progress=opts["progress"],
-        config=container,
-        validity=container.get("validity") or {},
-        langid_cache=build_langid_cache(cfg),
-        score_cache_dir=cache["dir"] if cache.get("enabled") and cache.get("dir") else None,
-    )
-    result.extras["threads"] = thread_report()
-    if merged is not None:
-        result.extras["cache_merge"] = merged
+    if settings.cache.per_shard and settings.cache.active_dir:
+        # before translating: the shards' work becomes hits
+        merged = merge_shard_caches(settings.cache.active_dir)
+    result = run_settings(dataset, translator, settings, build_langid_cache(settings))
+    result.threads = thread_report()
+    result.cache_merge = merged
     return write_run(result, run_dir)
 
 
-def format_summary(payload: dict[str, Any]) -> str:
-    ds = payload["dataset"]
-    if "shard" in payload:
-        shard = payload["shard"]
-        return (
-            f"shard {shard['index']}/{shard['count']}: {payload['translator'].get('name')} translated "
-            f"{payload['n_segments']} of {ds['n_segments_total']} segments of {ds['name']} ({ds['pair']}) "
-            f"into the cache; not scored (run without shard.* to score the whole set)\n"
-            f"results: {payload['run_dir']}"
-        )
-    lines = [
-        f"{payload['translator'].get('name')} on {ds['name']} ({ds['pair']}), {payload['n_segments']} segments",
-    ]
-    for direction, metrics in payload["scores"].items():
-        cells = "  ".join(
-            f"{name} {format_score(m['score'], precision_of(name, m)):>6}" for name, m in metrics.items()
-        )
-        lines.append(f"  {direction:<10} {cells}")
-    warn = run_warn_rates(payload.get("config"))
-    copying = copy_flag(payload["copy_rate"], warn.copy_rate)
-    lines.append(f"  copy_rate  {payload['copy_rate']:.3f}" + (f"  <- {copying}" if copying else ""))
-    if "off_target_rate" in payload:
-        rate = payload["off_target_rate"]
+def format_shard_summary(manifest: Mapping[str, Any]) -> str:
+    ds, shard = manifest["dataset"], manifest["shard"]
+    return (
+        f"shard {shard['index']}/{shard['count']}: {manifest['translator'].get('name')} translated "
+        f"{manifest['n_segments']} of {ds['n_segments_total']} segments of {ds['name']} ({ds['pair']}) "
+        f"into the cache; not scored (run without shard.* to score the whole set)\n"
+        f"results: {manifest['run_dir']}"
+    )
+
+
+def format_summary(record: RunRecord | Mapping[str, Any]) -> str:
+    """The terminal summary of a finished run (or of a shard run's manifest)."""
+    if not isinstance(record, RunRecord):
+        return format_shard_summary(record)
+    ds = record.dataset
+    lines = [f"{record.name} on {ds.name} ({ds.pair}), {record.n_segments} segments"]
+    for d in record.directions:
+        cells = "  ".join(f"{name} {m.format():>6}" for name, m in d.scores.items())
+        lines.append(f"  {d.direction:<10} {cells}")
+    warn = run_warn_rates(record.config)
+    if record.copy_rate is not None:
+        copying = copy_flag(record.copy_rate, warn.copy_rate)
+        lines.append(f"  copy_rate  {record.copy_rate:.3f}" + (f"  <- {copying}" if copying else ""))
+    if record.off_target_measured:
+        rate = record.off_target_rate
         off = off_target_flag(rate, warn.off_target_rate)
         shown = "undetermined" if rate is None else f"{rate:.3f}"
-        lines.append(
-            f"  off_target {shown} (target {payload['dataset']['tgt_lang']})" + (f"  <- {off}" if off else "")
-        )
-    if "round_trip" in payload["scores"]:
+        lines.append(f"  off_target {shown} (target {ds.tgt_lang})" + (f"  <- {off}" if off else ""))
+    if record.round_trip is not None:
         lines.append(textwrap.fill(HOW_TO_READ, width=100, initial_indent="", subsequent_indent=""))
-    lines.append(f"results: {payload['run_dir']}")
+    lines.append(f"results: {record.run_dir}")
     return "\n".join(lines)
 
 
@@ -229,13 +218,19 @@ INTERRUPTED = (
 )
 
 
-def guard_folder(config: DictConfig, key: str) -> None:
+# settings the folder guard built for a run folder, taken by that run's job (same process, Hydra run
+# mode): the config is checked once per run, not again in the job
+_GUARDED: dict[str, RunSettings] = {}
+
+
+def guard_folder(config: DictConfig, key: str) -> RunSettings:
     """Before Hydra writes into the run folder: values checked, a finished run kept (unless overwrite), the
     folder writable. A run that fails here leaves no trace (no folder, no .hydra/ over another run's)."""
-    opts = check_run_options(config)
+    settings = settings_of(config)
     run_dir = Path(str(OmegaConf.select(config, key)))
-    prepare_run_dir(run_dir, opts["overwrite"])
+    prepare_run_dir(run_dir, settings.overwrite)
     check_writable(run_dir)
+    return settings
 
 
 class RunFolderGuard(Callback):
@@ -243,17 +238,21 @@ class RunFolderGuard(Callback):
     files land there."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        def check() -> None:
+            key = str(Path(str(OmegaConf.select(config, "hydra.run.dir"))).resolve())
+            _GUARDED[key] = guard_folder(config, "hydra.run.dir")
+
         try:
-            guarded("run", lambda: guard_folder(config, "hydra.run.dir"))
+            guarded("run", check)
         except OmegaConfBaseException:
             return  # an unresolvable interpolation: Hydra reports it next, as one line (call_hydra)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         def check() -> None:
-            opts = check_run_options(config)
+            settings = settings_of(config)
             sweep = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
             done = [p for p in sorted(sweep.glob("*")) if p.is_dir() and finished_marker(p)]
-            if done and not opts["overwrite"]:
+            if done and not settings.overwrite:
                 raise MtharnessError(
                     f"sweep folder {sweep} already holds finished runs ({done[0].name}, ...); choose another "
                     "folder (hydra.sweep.dir=...) or pass overwrite=true to replace them"
@@ -270,14 +269,17 @@ def _hydra_app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
 
-    def job() -> dict[str, Any]:
-        threads = check_run_options(cfg)["threads"]
-        apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
-        return run_from_config(cfg, run_dir)
+    def job() -> RunRecord | dict[str, Any]:
+        # a single run was checked (and its folder prepared) by RunFolderGuard; a sweep's job is checked here
+        settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
+        prepared = settings is not None
+        settings = settings or settings_of(cfg)
+        apply_threads(resolve_threads(settings.threads, os.environ, parallel_launcher(hydra_cfg)))
+        return run_from_config(cfg, run_dir, settings, prepare=not prepared)
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
-    payload = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
-    print(format_summary(payload))
+    outcome = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
+    print(format_summary(outcome))
 
 
 def main(argv: Sequence[str]) -> int:

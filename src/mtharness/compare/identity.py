@@ -23,10 +23,7 @@ _VALUE_CHARS = 20
 
 def signatures(run: RunFolder) -> dict[str, dict[str, str]]:
     """direction -> metric -> sacrebleu signature."""
-    return {
-        d: {m: str(v.get("signature")) for m, v in sorted(metrics.items())}
-        for d, metrics in run.scores.items()
-    }
+    return {d.direction: {m: v.signature for m, v in sorted(d.scores.items())} for d in run.record.directions}
 
 
 def identity_key(run: RunFolder) -> str:

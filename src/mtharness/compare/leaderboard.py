@@ -49,10 +49,6 @@ class Entry:
         return self.run.path
 
     @property
-    def payload(self) -> dict[str, Any]:
-        return self.run.payload
-
-    @property
     def translator(self) -> str:
         """What a person reads in the table: the label (the name, plus settings where names clash)."""
         return self.label or self.run.name
@@ -60,15 +56,15 @@ class Entry:
     @property
     def group(self) -> Group:
         ds = self.run.dataset
-        return str(ds.get("name")), str(ds.get("pair")), self.run.content_hash[:12]
+        return ds.name, ds.pair, self.run.content_hash[:12]
 
     @property
     def created(self) -> str:
         return self.run.created or ""
 
     def score(self, direction: str, metric: str) -> float | None:
-        value = self.run.scores.get(direction, {}).get(metric, {}).get("score")
-        return None if value is None else float(value)
+        found = self.run.record.score(direction, metric)
+        return None if found is None else found.score
 
     def higher_is_better(self, direction: str, metric: str) -> bool:
         """The stored score's direction (every score records it; TER and MetricX-like are False)."""
@@ -178,7 +174,7 @@ def columns(rows: Sequence[Entry]) -> list[tuple[str, str]]:
     return [(d, m) for d in DIRECTIONS for m in (*METRIC_ORDER, *extra) if (d, m) in present]
 
 
-def _higher(rows: Sequence[Entry], direction: str, metric: str) -> bool:
+def higher_is_better_of(rows: Sequence[Entry], direction: str, metric: str) -> bool:
     """The column's direction, as the first run that has the score recorded it."""
     for e in rows:
         if e.score(direction, metric) is not None:
@@ -189,7 +185,7 @@ def _higher(rows: Sequence[Entry], direction: str, metric: str) -> bool:
 def ordered(rows: Sequence[Entry]) -> list[Entry]:
     """Best first by the first column (lowest first for a lower-is-better metric); runs without it last."""
     cols = columns(rows)
-    sign = -1.0 if not cols or _higher(rows, *cols[0]) else 1.0
+    sign = -1.0 if not cols or higher_is_better_of(rows, *cols[0]) else 1.0
 
     def key(e: Entry) -> tuple[float, str, str]:
         if not cols:
@@ -209,7 +205,7 @@ def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
         return []
     preferred = get("chrf").info.score_name  # chrF2: the round-trip score the README reads
     metric = preferred if preferred in names else names[0]
-    sign = 1.0 if _higher(rows, "round_trip", metric) else -1.0
+    sign = 1.0 if higher_is_better_of(rows, "round_trip", metric) else -1.0
     notes = []
     for e in rows:
         reasons = lead_reasons(e.run.rates, e.warn)
@@ -232,45 +228,3 @@ def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
                 f"{format_score(mine, digits)} above {shown}{' ...' if len(below) > 3 else ''}"
             )
     return notes
-
-
-def write_leaderboard(
-    results_dir: str | Path,
-    out_dir: str | Path | None = None,
-    keep_all: bool = False,
-    ci_samples: int = 1000,
-    copy_warn: float | None = None,
-    off_target_warn: float | None = None,
-) -> dict[str, Any]:
-    """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
-    from mtharness.compare.leaderboard_render import to_csv, to_markdown, to_payload
-    from mtharness.textio import atomic_write_json, atomic_write_text
-
-    root = Path(results_dir)
-    entries, skipped = collect(root)
-    if not entries and skipped:
-        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-        raise MtharnessError(f"results folder {root}: no readable scores.json (skipped {skipped[0]}{more})")
-    if not entries:
-        raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
-    groups = select(entries, keep_all)
-    out = Path(out_dir) if out_dir else root
-    cache = read_ci_cache(out / CI_CACHE) if ci_samples > 0 else {}
-    seen = dict(cache)
-    notes = annotate(groups, ci_samples, copy_warn, off_target_warn, cache)
-    if cache != seen:
-        atomic_write_json(out / CI_CACHE, {"version": CI_CACHE_VERSION, "runs": cache})
-    hidden = {key: sum(e.group == key for e in entries) - len(rows) for key, rows in groups.items()}
-    md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root, ci_samples, hidden))
-    csv_path = atomic_write_text(out / "leaderboard.csv", to_csv(groups, root))
-    shown = sum(len(rows) for rows in groups.values())
-    return {
-        "markdown": md,
-        "csv": csv_path,
-        "runs": len(entries),
-        "shown": shown,
-        "groups": len(groups),
-        "skipped": skipped,
-        "notes": notes,
-        "payload": to_payload(groups, root, ci_samples, hidden),
-    }

@@ -12,8 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mtharness.compare.correlation import MIN_SYSTEMS, correlations
-from mtharness.core import MtharnessError, format_score
+from mtharness.compare.human.correlation import MIN_SYSTEMS, correlations
+from mtharness.core import MetricResult, MtharnessError, format_score
 from mtharness.run.reader import read_run
 from mtharness.scoring.registry import precision_of
 from mtharness.validity.notes import rate_notes, run_warn_rates
@@ -37,10 +37,9 @@ def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _oriented(metric: dict[str, Any]) -> float:
-    # a lower-is-better score (TER) is negated, so that a positive correlation always means "agrees"
-    score = float(metric["score"])
-    return score if metric.get("higher_is_better", True) else -score
+def _oriented(metric: MetricResult) -> float:
+    # a lower-is-better score (TER, MetricX) is negated, so that a positive correlation always means "agrees"
+    return metric.score if metric.higher_is_better else -metric.score
 
 
 def resolve_score_name(name: str, names: Sequence[str]) -> str:
@@ -66,7 +65,7 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
             f"correlation needs at least {MIN_SYSTEMS} systems on the same data with references"
         )
     if len({r.content_hash for r in runs}) > 1:
-        names = sorted({r.dataset["name"] for r in runs})
+        names = sorted({r.dataset.name for r in runs})
         raise MtharnessError(f"runs are on different data ({names}); correlate runs of one dataset only")
     forward_metric = resolve_score_name(forward_metric, sorted(runs[0].scores["forward"]))
     systems: list[dict[str, Any]] = []
@@ -79,10 +78,10 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
             {
                 "system": r.name,
                 "run": str(r.path),
-                "forward": {k: m["score"] for k, m in r.scores["forward"].items()},
-                "round_trip": {k: m["score"] for k, m in r.scores["round_trip"].items()},
-                "copy_rate": r.payload.get("copy_rate"),
-                "off_target_rate": r.payload.get("off_target_rate"),
+                "forward": {k: m.score for k, m in r.scores["forward"].items()},
+                "round_trip": {k: m.score for k, m in r.scores["round_trip"].items()},
+                "copy_rate": r.record.copy_rate,
+                "off_target_rate": r.record.off_target_rate,
                 # above the run's warn rate (validity.warn.*): its round trip is inflated
                 "warnings": rate_notes(r.rates, run_warn_rates(r.config), r.tgt_lang),
             }
@@ -100,13 +99,13 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
     first = runs[0]
     stored_fwd = first.scores["forward"][forward_metric]
     return {
-        "dataset": first.dataset["name"],
+        "dataset": first.dataset.name,
         "content_hash": first.content_hash,
         "forward_metric": forward_metric,
-        "forward_higher_is_better": bool(stored_fwd.get("higher_is_better", True)),
+        "forward_higher_is_better": stored_fwd.higher_is_better,
         "precision": {
-            "forward": precision_of(forward_metric, stored_fwd),
-            **{n: precision_of(n, first.scores["round_trip"][n]) for n in sorted(shared)},
+            "forward": stored_fwd.precision,
+            **{n: first.scores["round_trip"][n].precision for n in sorted(shared)},
         },
         "n_systems": len(runs),
         "oriented": "lower-is-better metrics (TER, ...) negated: positive = round trip agrees with forward",

@@ -26,13 +26,14 @@ SCORE_TOLERANCE = 1e-3  # scores.json rounds to 4 decimals
 def run_specs(run: RunFolder, kinds: Sequence[str] = CI_KINDS) -> list[MetricSpec]:
     """The run's metric settings (its config's ``metrics`` node; the defaults when absent), of ``kinds``."""
     node = run.config.get("metrics")
-    specs = parse_specs(node if isinstance(node, dict | list) and node else None)
+    specs = parse_specs(node if isinstance(node, Mapping | list) and node else None)
     return [s for s in specs if s.kind in kinds]
 
 
-def run_seed(run: RunFolder) -> int:
-    seed = run.config.get("seed")
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else DEFAULT_SEED
+def recorded_seed(run: RunFolder) -> int:
+    """The seed the run recorded (its config's ``seed``), else DEFAULT_SEED."""
+    seed = run.record.seed
+    return DEFAULT_SEED if seed is None else seed
 
 
 def run_cis(
@@ -43,7 +44,7 @@ def run_cis(
     out: dict[str, dict[str, ConfidenceInterval]] = {}
     if not specs:
         return out
-    seed = run_seed(run)
+    seed = recorded_seed(run)
     for direction in run.directions():
         if direction == "forward":
             refs, lang = run.references(), run.tgt_lang
@@ -57,8 +58,8 @@ def run_cis(
             stored = run.scores[direction].get(st.metric_name)
             if (
                 stored is None
-                or stored.get("signature") != st.signature
-                or abs(float(stored["score"]) - st.score) > SCORE_TOLERANCE
+                or stored.signature != st.signature
+                or abs(stored.score - st.score) > SCORE_TOLERANCE
             ):
                 continue  # other settings than recorded: no CI rather than a CI of another number
             out.setdefault(direction, {})[st.metric_name] = bootstrap_ci(st, n_samples, seed)

@@ -25,13 +25,16 @@ def system_names(runs: Sequence[RunFolder]) -> list[str]:
     return out
 
 
-def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -> list[CompareInput]:
-    """Forward (against the references) and, where every run has one, round-trip comparisons."""
-    runs = [read_run(p) for p in paths]
+def inputs_from_runs(
+    paths: Sequence[str | Path | RunFolder], baseline: str | None = None
+) -> list[CompareInput]:
+    """Forward (against the references) and, where every run has one, round-trip comparisons
+    (of run folders, or of runs the caller has read already)."""
+    runs = [p if isinstance(p, RunFolder) else read_run(p) for p in paths]
     first = runs[0]
     hashes = {r.content_hash for r in runs}
     if len(hashes) != 1:
-        listing = ", ".join(f"{r.path} ({r.dataset['name']}, n={r.n_segments})" for r in runs)
+        listing = ", ".join(f"{r.path} ({r.dataset.name}, n={r.n_segments})" for r in runs)
         raise MtharnessError(
             f"runs were made on different data (dataset content_hash differs): {listing}; "
             "compare runs of the same dataset, limit and references"
@@ -78,14 +81,13 @@ def _attach_segment_means(inp: CompareInput, runs: dict[str, RunFolder]) -> None
     """Segment-mean scores (COMET, ...) every run stored for this direction (no model runs again)."""
     from mtharness.compare.segment_metrics import stats_from_runs
 
-    rows = {name: runs[name].rows for name in inp.systems}
-    scores = {name: runs[name].scores for name in inp.systems}
-    first = next(iter(scores.values())).get(inp.label) or {}
+    systems = {name: runs[name] for name in inp.systems}
+    first = next(iter(systems.values())).scores.get(inp.label) or {}
     for metric_name in first:
         info = info_for_score(metric_name)
         if info is None or info.aggregation != SEGMENT_MEAN:
             continue
-        stats = stats_from_runs(inp.label, rows, scores, metric_name)
+        stats = stats_from_runs(inp.label, systems, metric_name)
         if stats is not None:
             inp.segment_means[metric_name] = stats
 

@@ -7,36 +7,28 @@ runs re-runs no model. For plain files (--src/--refs/--systems) the metric's sco
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from mtharness.compare.systems import CompareInput
 from mtharness.core import MtharnessError
+from mtharness.run.reader import RunFolder
 from mtharness.scoring.metrics import MetricSpec, score_name
-from mtharness.scoring.registry import precision_of
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
-def stats_from_runs(
-    label: str,
-    rows_by_system: Mapping[str, Sequence[Mapping[str, Any]]],
-    scores_by_system: Mapping[str, Mapping[str, Any]],
-    name: str,
-) -> dict[str, SystemStats] | None:
+def stats_from_runs(label: str, runs: Mapping[str, RunFolder], name: str) -> dict[str, SystemStats] | None:
     """Each run's stored segment scores of ``name`` in direction ``label``; None if any run lacks them."""
     out: dict[str, SystemStats] = {}
     signatures = set()
-    for system, rows in rows_by_system.items():
-        stored = (scores_by_system[system].get(label) or {}).get(name)
-        raw = [((r.get("scores") or {}).get(label) or {}).get(name) for r in rows]
-        scores = [float(s) for s in raw if isinstance(s, int | float) and not isinstance(s, bool)]
-        if stored is None or len(scores) != len(raw):
+    for system, run in runs.items():
+        stored = run.record.score(label, name)
+        scores = run.segment_scores(label, name)
+        if stored is None or scores is None:
             return None
-        signatures.add(stored["signature"])
-        higher = bool(stored.get("higher_is_better", True))
+        signatures.add(stored.signature)
         out[system] = mean_stats(
-            system, name, scores, stored["signature"], higher, precision_of(name, stored)
+            system, name, scores, stored.signature, stored.higher_is_better, stored.precision
         )
     if len(signatures) > 1:
         raise MtharnessError(
@@ -45,7 +37,7 @@ def stats_from_runs(
     return out
 
 
-def score_systems(
+def score_with_model(
     inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None
 ) -> dict[str, SystemStats]:
     """Score every system of ``inp`` with the segment-mean ``spec`` (its scorer, its cache)."""
@@ -75,4 +67,4 @@ def mean_metric_stats(
     stored = inp.segment_means.get(name)
     if stored is not None:
         return stored
-    return score_systems(inp, spec, cache_dir)
+    return score_with_model(inp, spec, cache_dir)

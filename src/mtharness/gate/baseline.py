@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import DIRECTIONS, MtharnessError
-from mtharness.run.reader import RATES, read_run
+from mtharness.core import DIRECTIONS, MetricResult, MtharnessError
+from mtharness.run.reader import RunFolder, read_run
+from mtharness.run.record import DatasetInfo, is_number, parse_rate, scores_from_json
 from mtharness.scoring import registry
 from mtharness.scoring.metrics import MetricSpec, parse_specs, score_name
 from mtharness.textio import atomic_write_json, read_text
@@ -27,37 +27,46 @@ BASELINE_FORMAT = 1
 SAVE_HINT = "re-create it with `mtharness baseline save RUN_DIR FILE`"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSnapshot:
-    """What the gate needs from one side of a comparison (a baseline file or a run folder)."""
+    """What the gate needs from one side of a comparison (a baseline file or a run folder's record)."""
 
     origin: str  # "baseline FILE" or "run DIR": used in messages
-    dataset: dict[str, Any]
-    translator: dict[str, Any]
-    scores: dict[str, dict[str, dict[str, Any]]]  # direction -> metric name -> {score, signature, ...}
-    rates: dict[str, float]
-    metrics: dict[str, dict[str, Any]]  # metric name -> {"kind", "args"}: how to re-create it
-    outputs: dict[str, list[str]]  # direction -> hypotheses
-    versions: dict[str, str] = field(default_factory=dict)
+    dataset: DatasetInfo
+    n_segments: int
+    translator: Mapping[str, Any]
+    scores: Mapping[str, Mapping[str, MetricResult]]  # direction -> metric name -> score
+    copy_rate: float | None
+    off_target_rate: float | None
+    metrics: Mapping[str, Mapping[str, Any]]  # metric name -> {"kind", "args"}: how to re-create it
+    outputs: Mapping[str, list[str]]  # direction -> hypotheses
+    versions: Mapping[str, str] = field(default_factory=dict)
     sources: list[str] | None = None  # the run's sources and reference streams (run folders only)
     references: list[list[str]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    created: str | None = None
+    git_commit: str | None = None
+    from_run: str | None = None  # the run folder a baseline file was saved from
     # COMET-family segment scores, direction -> metric name -> scores: paired tests on them need no model
-    segment_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    segment_scores: Mapping[str, Mapping[str, list[float]]] = field(default_factory=dict)
 
     @property
-    def n_segments(self) -> int:
-        return int(self.dataset.get("n_segments", 0))
+    def rates(self) -> dict[str, float]:
+        """The measured rates by name (copy_rate, off_target_rate); an unmeasured one is absent."""
+        found = {"copy_rate": self.copy_rate, "off_target_rate": self.off_target_rate}
+        return {k: v for k, v in found.items() if v is not None}
 
     def directions(self) -> list[str]:
         return [d for d in DIRECTIONS if self.scores.get(d)]
 
+    def dataset_json(self) -> dict[str, Any]:
+        return {**self.dataset.to_json(), "n_segments": self.n_segments}
 
-def _metric_settings(config: dict[str, Any], pair: str) -> dict[str, dict[str, Any]]:
+
+def _metric_settings(config: Mapping[str, Any], pair: str) -> dict[str, dict[str, Any]]:
     """Metric name -> sacrebleu settings, from the run's resolved config (defaults when absent)."""
     src, _, tgt = pair.partition("-")
     out: dict[str, dict[str, Any]] = {}
-    for spec in parse_specs(config.get("metrics") if isinstance(config, dict) else None):
+    for spec in parse_specs(config.get("metrics") if isinstance(config, Mapping) else None):
         target = registry.plugin_target(spec.kind)  # a metric from outside the package: how to import it
         for lang in {tgt, src}:
             out[score_name(spec, lang)] = {
@@ -76,32 +85,6 @@ def _read_json(path: Path, what: str) -> Any:
         raise MtharnessError(f"{what} {path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def is_number(value: Any) -> bool:
-    """A real, finite number (JSON true/false, NaN and strings are not)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _rate(value: Any, name: str, where: str) -> float | None:
-    """A rate read from ``where``: a number, or None where it may be undetermined; else one error."""
-    if isinstance(value, dict):  # a per-direction layout: the forward output is what is judged
-        value = value.get("forward", value.get("rate"))
-    if value is None and name != "copy_rate":  # off_target_rate is null when no output was long enough
-        return None
-    if not is_number(value):
-        raise MtharnessError(f"{where}: {name} is {value!r}, not a number; {SAVE_HINT}")
-    return float(value)
-
-
-def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) -> dict[str, float]:
-    out = {}
-    for name in names:
-        if name in payload:
-            value = _rate(payload[name], name, where)
-            if value is not None:
-                out[name] = value
-    return out
-
-
 def metric_spec(node: Mapping[str, Any]) -> MetricSpec:
     """A stored {"kind", "args"[, "target"]} as a spec; a metric from outside the package is registered."""
     if node.get("target"):
@@ -109,43 +92,47 @@ def metric_spec(node: Mapping[str, Any]) -> MetricSpec:
     return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
 
 
-def load_run(run_dir: str | Path) -> RunSnapshot:
-    """A finished run folder (read and validated by mtharness.run.reader) as a snapshot."""
-    run = read_run(run_dir)
-    scores = run.scores
+def snapshot_of(run: RunFolder) -> RunSnapshot:
+    """A finished run folder (read once by mtharness.run.reader) as the gate's snapshot."""
+    rec = run.record
     return RunSnapshot(
         origin=f"run {run.path}",
-        dataset=dict(run.dataset),
-        translator=dict(run.translator),
-        scores={d: dict(m) for d, m in scores.items()},
-        rates=dict(run.rates),
-        metrics=_metric_settings(run.config, str(run.dataset["pair"])),
-        outputs={d: run.outputs(d) for d in scores},
-        versions=dict(run.versions),
+        dataset=rec.dataset,
+        n_segments=rec.n_segments,
+        translator=rec.translator,
+        scores={d: dict(m) for d, m in rec.scores.items()},
+        copy_rate=rec.copy_rate,
+        off_target_rate=rec.off_target_rate,
+        metrics=_metric_settings(rec.config, rec.dataset.pair),
+        outputs={d: run.outputs(d) for d in rec.scores},
+        versions=rec.versions,
         sources=run.sources,
         references=run.references(),
-        extra={"git_commit": run.git_commit, "created": run.created},
-        segment_scores=_mean_segment_scores(scores, run.rows),
+        created=rec.created,
+        git_commit=rec.git_commit,
+        segment_scores=_mean_segment_scores(run),
     )
 
 
-def _mean_segment_scores(
-    scores: dict[str, dict[str, Any]], rows: list[dict[str, Any]]
-) -> dict[str, dict[str, list[float]]]:
+def load_run(run_dir: str | Path) -> RunSnapshot:
+    """A finished run folder, read and validated by mtharness.run.reader, as a snapshot."""
+    return snapshot_of(read_run(run_dir))
+
+
+def _mean_segment_scores(run: RunFolder) -> dict[str, dict[str, list[float]]]:
     """The stored segment scores of every segment-mean metric (COMET, ...) a direction has a score of."""
     from mtharness.scoring.protocol import SEGMENT_MEAN
-    from mtharness.scoring.registry import info_for_score
 
     def is_mean(name: str) -> bool:
-        info = info_for_score(name)
+        info = registry.info_for_score(name)
         return info is not None and info.aggregation == SEGMENT_MEAN
 
     out: dict[str, dict[str, list[float]]] = {}
-    for direction, metrics in scores.items():
+    for direction, metrics in run.record.scores.items():
         for name in (n for n in metrics if is_mean(n)):
-            values = [((r.get("scores") or {}).get(direction) or {}).get(name) for r in rows]
-            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-                out.setdefault(direction, {})[name] = [float(v) for v in values]  # type: ignore[arg-type]
+            values = run.segment_scores(direction, name)
+            if values is not None:
+                out.setdefault(direction, {})[name] = values
     return out
 
 
@@ -155,24 +142,25 @@ def baseline_payload(run: RunSnapshot, run_dir: str | Path) -> dict[str, Any]:
         "mtharness_baseline": BASELINE_FORMAT,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "from_run": str(run_dir),
-        "run_created": run.extra.get("created"),
-        "git_commit": run.extra.get("git_commit"),
-        "dataset": run.dataset,
-        "translator": run.translator,
+        "run_created": run.created,
+        "git_commit": run.git_commit,
+        "dataset": run.dataset_json(),
+        "translator": dict(run.translator),
         "versions": {k: v for k, v in run.versions.items() if k in ("mtharness", "sacrebleu", "python")},
-        "scores": run.scores,
+        "scores": {d: {n: m.to_json() for n, m in per.items()} for d, per in run.scores.items()},
         "rates": run.rates,
         "metrics": {
             name: spec for name, spec in run.metrics.items() if any(name in run.scores[d] for d in run.scores)
         },
-        "outputs": run.outputs,
-        "segment_scores": run.segment_scores,
+        "outputs": dict(run.outputs),
+        "segment_scores": {d: dict(per) for d, per in run.segment_scores.items()},
     }
 
 
-def save_baseline(run_dir: str | Path, path: str | Path) -> dict[str, Any]:
-    """`mtharness baseline save`: freeze a finished run into a baseline file (written atomically)."""
-    payload = baseline_payload(load_run(run_dir), run_dir)
+def save_baseline(run_dir: str | Path, path: str | Path, run: RunSnapshot | None = None) -> dict[str, Any]:
+    """`mtharness baseline save`: freeze a finished run into a baseline file (written atomically);
+    ``run``: the run folder's snapshot when the caller has already read it."""
+    payload = baseline_payload(run or load_run(run_dir), run_dir)
     if not payload["scores"]:
         raise MtharnessError(
             f"run folder {run_dir}: has no scores to gate on; run with metrics and references"
@@ -226,24 +214,32 @@ def load_baseline(path: str | Path) -> RunSnapshot:
                 f"baseline {p}: outputs.{direction} must hold {dataset['n_segments']} strings "
                 f"(found {len(hyps)} items); {SAVE_HINT}"
             )
+    rates = _need(doc, "rates", dict, p) if "rates" in doc else {}
+    where = f"baseline {p}: rates"
+    pair = dataset["pair"]
+    src, _, tgt = pair.partition("-")
     return RunSnapshot(
         origin=f"baseline {p}",
-        dataset=dataset,
-        translator=dict(_need(doc, "translator", dict, p)),
-        scores=scores,
-        rates=_rates(
-            _need(doc, "rates", dict, p) if "rates" in doc else {},
-            f"baseline {p}: rates",
-            tuple((doc.get("rates") or {}).keys()),
+        dataset=DatasetInfo(
+            name=str(dataset.get("name") or ""),
+            pair=pair,
+            src_lang=str(dataset.get("src_lang") or src),
+            tgt_lang=str(dataset.get("tgt_lang") or tgt),
+            references=tuple(str(r) for r in dataset["references"]),
+            content_hash=dataset["content_hash"],
+            origin=str(dataset.get("origin") or ""),
         ),
+        n_segments=dataset["n_segments"],
+        translator=dict(_need(doc, "translator", dict, p)),
+        scores=scores_from_json(scores, f"baseline {p}", SAVE_HINT),
+        copy_rate=parse_rate(rates.get("copy_rate"), "copy_rate", where, SAVE_HINT),
+        off_target_rate=parse_rate(rates.get("off_target_rate"), "off_target_rate", where, SAVE_HINT),
         metrics=dict(doc.get("metrics") or {}),
         outputs={d: list(outputs[d]) for d in scores},
         versions=dict(doc.get("versions") or {}),
-        extra={
-            "created": doc.get("created"),
-            "from_run": doc.get("from_run"),
-            "git_commit": doc.get("git_commit"),
-        },
+        created=doc.get("created"),
+        from_run=doc.get("from_run"),
+        git_commit=doc.get("git_commit"),
         segment_scores=_stored_segments(doc, dataset["n_segments"], p),
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError, config_dir
+from mtharness.core import MtharnessError
 from mtharness.gate.rules import (
     GateSettings,
     RuleSpec,
@@ -17,6 +17,7 @@ from mtharness.gate.rules import (
     rule_specs_from_config,
     with_rate_guards,
 )
+from mtharness.host import config_dir
 from mtharness.scoring.metrics import MetricSpec, score_name
 from mtharness.textio import check_yaml_file
 
@@ -62,7 +63,7 @@ def load_gate_config(name: str) -> dict[str, Any]:
     return config
 
 
-def _number(value: Any, key: str, where: str, kind: type) -> Any:
+def _config_value(value: Any, key: str, where: str, kind: type) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -105,7 +106,7 @@ def assemble(
     def pick(flag: Any, key: str, kind: type) -> Any:
         """The flag, else the config's value (null = the default), else the default."""
         value = flag if flag is not None else config.get(key)
-        return getattr(defaults, key) if value is None else _number(value, key, where, kind)
+        return getattr(defaults, key) if value is None else _config_value(value, key, where, kind)
 
     settings = GateSettings(
         alpha=pick(alpha, "alpha", float),

@@ -21,7 +21,7 @@ from mtharness.scoring.metrics import MetricSpec, apply_options, score_systems
 
 def _same_data(base: RunSnapshot, cur: RunSnapshot) -> None:
     for key in ("pair", "content_hash", "references"):
-        if base.dataset.get(key) != cur.dataset.get(key):
+        if getattr(base.dataset, key) != getattr(cur.dataset, key):
             raise MtharnessError(
                 f"cannot re-score with new metric options: the runs' dataset {key} differs "
                 "(gate runs on the same data)"
@@ -29,7 +29,7 @@ def _same_data(base: RunSnapshot, cur: RunSnapshot) -> None:
 
 
 def _refs(cur: RunSnapshot, direction: str) -> tuple[list[list[str]], str]:
-    src, _, tgt = str(cur.dataset.get("pair", "")).partition("-")
+    src, tgt = cur.dataset.src_lang, cur.dataset.tgt_lang
     if direction == "forward":
         if not cur.references:
             raise MtharnessError("re-scoring forward scores needs references; the current run has none")
@@ -52,14 +52,16 @@ def _spec(base: RunSnapshot, cur: RunSnapshot, name: str) -> MetricSpec:
 def _check_reproduced(base: RunSnapshot, direction: str, name: str, again: MetricResult) -> None:
     """The baseline's outputs must still give its stored score before they are scored anew."""
     stored = base.scores[direction][name]
-    if (
-        again.signature != stored.get("signature")
-        or abs(again.score - float(stored["score"])) > SCORE_TOLERANCE
-    ):
+    if again.signature != stored.signature or abs(again.score - stored.score) > SCORE_TOLERANCE:
         raise MtharnessError(
             f"{base.origin}: its {direction} outputs re-score to {name} {again.score:.4f} but it records "
-            f"{float(stored['score']):.4f}; the file was edited or made from other data; re-save it"
+            f"{stored.score:.4f}; the file was edited or made from other data; re-save it"
         )
+
+
+def _stored(result: MetricResult) -> MetricResult:
+    """A fresh score as a stored one reads (4 decimals), so it compares like the scores it replaces."""
+    return replace(result, score=round(float(result.score), 4))
 
 
 def rescore(
@@ -67,7 +69,7 @@ def rescore(
 ) -> tuple[RunSnapshot, RunSnapshot]:
     """Both snapshots with every score re-computed under ``options`` (SACREBLEU_OPTIONS keys)."""
     _same_data(base, cur)
-    scores: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] = ({}, {})
+    scores: tuple[dict[str, dict[str, MetricResult]], dict[str, dict[str, MetricResult]]] = ({}, {})
     metrics: dict[str, dict[str, Any]] = {}
     for direction in base.directions():
         if direction not in cur.scores:
@@ -87,8 +89,8 @@ def rescore(
             hyps = [base.outputs[direction], cur.outputs[direction]]
             (old, new), (_, cur_new) = score_systems([stored, spec], hyps, refs, lang)
             _check_reproduced(base, direction, name, old)
-            scores[0][direction][new.name] = new.to_json()
-            scores[1][direction][cur_new.name] = cur_new.to_json()
+            scores[0][direction][new.name] = _stored(new)
+            scores[1][direction][cur_new.name] = _stored(cur_new)
             metrics[new.name] = {"kind": spec.kind, "args": dict(spec.args)}
     return (
         replace(base, scores=scores[0], metrics=metrics),

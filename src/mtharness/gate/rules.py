@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError, format_score, gain
 from mtharness.gate.baseline import RunSnapshot
-from mtharness.run.reader import RATES
+from mtharness.run.record import RATES
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.scoring.registry import precision_of
 
@@ -230,19 +230,19 @@ def check_comparable(base: RunSnapshot, cur: RunSnapshot) -> list[str]:
     def refuse(what: str, b: Any, c: Any, why: str) -> MtharnessError:
         return MtharnessError(f"incomparable runs: {what} differs (baseline {b}, current {c}): {why}")
 
-    if bd.get("pair") != cd.get("pair"):
-        raise refuse("language pair", bd.get("pair"), cd.get("pair"), "gate runs of the same pair")
-    if bd.get("content_hash") != cd.get("content_hash"):
+    if bd.pair != cd.pair:
+        raise refuse("language pair", bd.pair, cd.pair, "gate runs of the same pair")
+    if bd.content_hash != cd.content_hash:
         raise refuse(
             "dataset content hash",
-            _short(bd.get("content_hash")),
-            _short(cd.get("content_hash")),
-            f"different test data ({bd.get('name')}, {bd.get('n_segments')} segments vs "
-            f"{cd.get('name')}, {cd.get('n_segments')}); save a new baseline on this dataset",
+            _short(bd.content_hash),
+            _short(cd.content_hash),
+            f"different test data ({bd.name}, {base.n_segments} segments vs "
+            f"{cd.name}, {cur.n_segments}); save a new baseline on this dataset",
         )
-    if list(bd.get("references", [])) != list(cd.get("references", [])):
+    if bd.references != cd.references:
         raise refuse(
-            "references", bd.get("references"), cd.get("references"), "score against the same references"
+            "references", list(bd.references), list(cd.references), "score against the same references"
         )
     notes = []
     for direction in base.directions():
@@ -252,8 +252,8 @@ def check_comparable(base: RunSnapshot, cur: RunSnapshot) -> list[str]:
             c = cur.scores[direction].get(name)
             if c is None:
                 raise refuse(f"{direction}.{name}", "scored", "not scored", "rerun with the same metrics")
-            if b.get("signature") != c.get("signature"):
-                diff = _signature_diff(str(b.get("signature")), str(c.get("signature")))
+            if b.signature != c.signature:
+                diff = _signature_diff(b.signature, c.signature)
                 raise refuse(
                     f"{direction}.{name} signature", diff[0], diff[1], "rerun with the same metric settings"
                 )
@@ -320,8 +320,8 @@ def _judge_metric(
 ) -> Outcome:
     assert rule.direction is not None
     bm, cm = base.scores[rule.direction][rule.metric], cur.scores[rule.direction][rule.metric]
-    b, c, higher = float(bm["score"]), float(cm["score"]), bool(bm["higher_is_better"])
-    digits = precision_of(rule.metric, bm)
+    b, c, higher = bm.score, cm.score, bm.higher_is_better
+    digits = bm.precision
     drop = 0.0 - gain(
         c - b, higher
     )  # (0.0 - : never -0.0) a drop is a fall for higher-is-better, a rise for lower-is-better

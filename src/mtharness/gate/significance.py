@@ -35,8 +35,7 @@ class SignificanceTester:
         return metric_spec(node)
 
     def _refs(self, direction: str) -> tuple[list[list[str]], str]:
-        pair = str(self.cur.dataset["pair"])
-        src, _, tgt = pair.partition("-")
+        src, tgt = self.cur.dataset.src_lang, self.cur.dataset.tgt_lang
         if direction == "forward":
             if not self.cur.references:
                 raise MtharnessError("significance for forward scores: the current run has no references")
@@ -66,13 +65,10 @@ class SignificanceTester:
         for name, snap in snaps.items():
             stats = scored[name]
             stored = snap.scores[direction][metric]
-            if (
-                stats.signature != stored["signature"]
-                or abs(stats.score - float(stored["score"])) > SCORE_TOLERANCE
-            ):
+            if stats.signature != stored.signature or abs(stats.score - stored.score) > SCORE_TOLERANCE:
                 raise MtharnessError(
                     f"{snap.origin}: its {direction} outputs re-score to {metric} {stats.score:.4f} "
-                    f"({stats.signature}) but it records {float(stored['score']):.4f} ({stored['signature']}); "
+                    f"({stats.signature}) but it records {stored.score:.4f} ({stored.signature}); "
                     "the file was edited or made from other data; re-save it"
                 )
             sides.append(stats)
@@ -93,12 +89,11 @@ class SignificanceTester:
                     f"{snap.origin}: no {direction} {metric} segment scores for the significance test; "
                     "re-save the baseline from a run made with this mtharness"
                 )
-            higher = bool(stored.get("higher_is_better", True))
-            stats = mean_stats(name, metric, scores, str(stored["signature"]), higher)
-            if abs(stats.score - float(stored["score"])) > 1e-6:
+            stats = mean_stats(name, metric, scores, stored.signature, stored.higher_is_better)
+            if abs(stats.score - stored.score) > 1e-6:
                 raise MtharnessError(
                     f"{snap.origin}: its {direction} {metric} segment scores average {stats.score:.6f} "
-                    f"but it records {float(stored['score']):.6f}; the file was edited; re-save it"
+                    f"but it records {stored.score:.6f}; the file was edited; re-save it"
                 )
             sides.append(stats)
         return paired_test(sides[0], sides[1], method="bs", n_samples=self.n_resamples, seed=self.seed)

@@ -54,7 +54,7 @@ def terminal_table(result: GateResult) -> str:
     lines = [
         f"baseline: {_who(result, 'baseline')}",
         f"current:  {_who(result, 'current')}",
-        f"dataset:  {result.current.dataset.get('name')} ({result.current.dataset.get('pair')}), "
+        f"dataset:  {result.current.dataset.name} ({result.current.dataset.pair}), "
         f"{result.current.n_segments} segments",
         "",
         fmt.format(*head),
@@ -75,7 +75,7 @@ def markdown(result: GateResult) -> str:
         "",
         f"- baseline: `{markdown_cell(_who(result, 'baseline'))}`",
         f"- current: `{markdown_cell(_who(result, 'current'))}`",
-        f"- dataset: {result.current.dataset.get('name')} ({result.current.dataset.get('pair')}), "
+        f"- dataset: {result.current.dataset.name} ({result.current.dataset.pair}), "
         f"{result.current.n_segments} segments",
         f"- significance: paired bootstrap, {s.n_resamples} resamples, seed {s.seed}, alpha {s.alpha:g}",
         "",
@@ -132,7 +132,9 @@ def payload(result: GateResult) -> dict[str, Any]:
         "passed": result.passed,
         "exit_code": 0 if result.passed else 1,
         "verdict": verdict_line(result),
-        "dataset": {k: result.current.dataset.get(k) for k in ("name", "pair", "content_hash", "n_segments")},
+        "dataset": {
+            k: result.current.dataset_json()[k] for k in ("name", "pair", "content_hash", "n_segments")
+        },
         "baseline": side(result.baseline),
         "current": side(result.current),
         "settings": {

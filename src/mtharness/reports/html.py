@@ -12,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtharness import __version__
-from mtharness.compare.human import Correlation
+from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
-from mtharness.core import arrow, format_score
+from mtharness.core import format_score
 from mtharness.reports import plots
+from mtharness.run.record import RunRecord
 from mtharness.scoring.registry import info_for_score, precision_of
+from mtharness.textio import arrow
 from mtharness.validity.align import word_diff
 from mtharness.validity.notes import HOW_TO_READ
 
@@ -227,53 +229,43 @@ def _section(comp: Comparison) -> dict[str, Any]:
     }
 
 
-def _number(value: Any, digits: int = 2) -> str:
+def _shown_number(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
-def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
+def run_summary(record: RunRecord) -> dict[str, Any]:
     """What a single-run report shows above the comparisons: every score scores.json holds (all metrics,
     both directions, with signatures), the copy / off-target / empty-source rates, document scores."""
-    scores = payload.get("scores") or {}
     names: list[str] = []
-    for direction in scores.values():
-        names += [n for n, v in direction.items() if isinstance(v, dict) and "score" in v and n not in names]
+    for d in record.directions:
+        names += [n for n in d.scores if n not in names]
     directions = [
         {
-            "label": label.replace("_", " ") + ("" if d else " (no references: not scored)"),
-            "scores": {
-                n: _number(v.get("score"), precision_of(n, v))
-                for n, v in d.items()
-                if isinstance(v, dict) and "score" in v
-            },
+            "label": d.direction.replace("_", " ") + ("" if d.scores else " (no references: not scored)"),
+            "scores": {n: _number(m.score, m.precision) for n, m in d.scores.items()},
         }
-        for label, d in scores.items()
+        for d in record.directions
     ]
     signatures = sorted(
-        {
-            f"{n}: {v['signature']}"
-            for d in scores.values()
-            for n, v in d.items()
-            if isinstance(v, dict) and v.get("signature")
-        }
+        {f"{n}: {m.signature}" for d in record.directions for n, m in d.scores.items() if m.signature}
     )
     rates = [
-        ("copy rate (forward output identical to its source)", _number(payload.get("copy_rate"), 3)),
+        ("copy rate (forward output identical to its source)", _shown_number(record.copy_rate, 3)),
         (
             "off-target rate (forward output not in the target language)",
-            _number(payload.get("off_target_rate"), 3),
+            _shown_number(record.off_target_rate, 3),
         ),
     ]
-    if payload.get("empty_sources") is not None:
-        rates.append(("empty source segments (left out of the copy rate)", str(payload["empty_sources"])))
+    if record.empty_sources is not None:
+        rates.append(("empty source segments (left out of the copy rate)", str(record.empty_sources)))
     documents, doc_metrics = [], []
-    for name, doc in ((payload.get("document") or {}).get("documents") or {}).items():
+    for name, doc in ((record.document or {}).get("documents") or {}).items():
         row: dict[str, str] = {}
         for label, block in doc.items():
             if isinstance(block, dict):
                 for metric, value in block.items():
                     key = f"{label.replace('_', ' ')} {metric}"
-                    row[key] = _number(value.get("score") if isinstance(value, dict) else value)
+                    row[key] = _shown_number(value.get("score") if isinstance(value, dict) else value)
                     doc_metrics += [key] if key not in doc_metrics else []
         documents.append({"name": name, "n": doc.get("n_paragraphs", ""), "scores": row})
     return {

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mtharness.compare.clusters import Ranking
-from mtharness.compare.human import Correlation
+from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison
-from mtharness.core import arrow
-from mtharness.textio import markdown_cell
+from mtharness.textio import arrow, markdown_cell
 
 
 def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.run.segment_metrics import apply_segment_metrics, check_segment_metrics
+from mtharness.run.settings import RunSettings
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
 from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
@@ -138,7 +139,7 @@ def count_empty(sources: Sequence[str]) -> int:
     return sum(1 for s in sources if not s.strip())
 
 
-def _cache_stats(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
+def _cache_counts(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
     counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
     return counts
 
@@ -160,28 +161,33 @@ def evaluate(
     dataset: Dataset,
     translator: Translator,
     metric_specs: Sequence[M.MetricSpec] | None = None,
-    round_trip: bool = True,
-    limit: int | None = None,
-    chunk_size: int = 256,
-    progress: bool = True,
-    config: dict[str, Any] | None = None,
-    validity: Mapping[str, Any] | None = None,
+    *,
+    settings: RunSettings | None = None,
     langid_cache: LangIdCache | None = None,
-    score_cache_dir: str | None = None,
+    **options: Any,
 ) -> RunResult:
     """Run one system on one dataset: forward (+ scores against references) and the round trip.
 
+    ``settings`` (run.settings.RunSettings) says everything else; without it, ``metric_specs`` and the
+    keyword ``options`` of RunSettings.build (round_trip, limit, chunk_size, progress, validity, seed,
+    score_cache_dir, config) build one, checked the same way `mtharness run` checks its config.
     ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
     ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
-    ``score_cache_dir`` holds comet.sqlite, the COMET segment scores (None: nothing kept).
     """
-    specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
-    if validity is not None:
-        from mtharness.validity.checks import check_config
+    if settings is None:
+        settings = RunSettings.build(metric_specs, **options)
+    elif metric_specs is not None or options:
+        raise TypeError("evaluate(): pass either settings or metric_specs/options, not both")
+    return run_settings(dataset, translator, settings, langid_cache)
 
-        check_config(validity)  # a bad key or missing package fails before the translation, not after
+
+def run_settings(
+    dataset: Dataset, translator: Translator, settings: RunSettings, langid_cache: LangIdCache | None = None
+) -> RunResult:
+    """evaluate() with checked settings: translate, score, validity checks and model-based metrics."""
+    specs = list(settings.metrics)
     check_segment_metrics(specs)  # e.g. COMET's environment and checkpoint, before translating too
-    ds = dataset.subset(limit)
+    ds = dataset.subset(settings.limit)
     empty = count_empty(ds.sources)
     if empty == len(ds):
         raise MtharnessError(
@@ -190,27 +196,28 @@ def evaluate(
         )
     pair = ds.pair
     ids = [s.id for s in ds.segments]
-    timings: dict[str, float] = {}
+    chunk, progress = settings.chunk_size, settings.progress
 
     forward = translate_direction(
-        translator, "forward", ds.sources, pair, chunk_size, progress, f"forward {pair}", ids
+        translator, "forward", ds.sources, pair, chunk, progress, f"forward {pair}", ids
     )
     fwd_out = forward.outputs
-    forward.cache = _cache_stats(translator, pair)
+    forward.cache = _cache_counts(translator, pair)
     fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
     back: DirectionResult | None = None
-    if round_trip:
+    if settings.round_trip:
         rpair = pair.reversed()
         back = translate_direction(
-            translator, "round_trip", fwd_out, rpair, chunk_size, progress, f"back {rpair}", ids
+            translator, "round_trip", fwd_out, rpair, chunk, progress, f"back {rpair}", ids
         )
-        back.cache = _cache_stats(translator, rpair)
+        back.cache = _cache_counts(translator, rpair)
         rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
         fields.update(rt_fields)
         for key, value in rt_summaries.items():
             summaries.setdefault(key, {}).update(value)
 
+    timings: dict[str, float] = {}
     start = time.perf_counter()
     if ds.ref_names:
         score_direction(forward, ds.reference_streams, specs)
@@ -218,26 +225,27 @@ def evaluate(
         score_direction(back, [ds.sources], specs)
     timings["scoring_s"] = time.perf_counter() - start
 
-    identity = {"name": translator.name, **translator.identity()}
     result = RunResult(
         dataset=ds,
-        translator=identity,
+        translator={"name": translator.name, **translator.identity()},
         forward=forward,
         round_trip=back,
         copy_rate=copy_rate(ds.sources, fwd_out),
-        extras={"timings": timings, "empty_sources": empty, **summaries},
-        config=dict(config or {}),
+        config=dict(settings.config),
         segment_fields=fields,
+        empty_sources=empty,
+        timings=timings,
+        # e.g. {"llm_cleanup": ...} per direction, {"truncation": ...} or {"usage": ...} for the run
+        translator_notes={**summaries, **run_info(translator)},
     )
-    result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
     if any(s.segment_mean for s in specs):
         start = time.perf_counter()
-        apply_segment_metrics(result, specs, score_cache_dir)
+        apply_segment_metrics(result, specs, settings.score_cache_dir)
         timings["comet_s"] = time.perf_counter() - start
-    if validity is not None:
+    if settings.validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled
 
         start = time.perf_counter()
-        apply_validity(result, validity, langid_cache)
+        apply_validity(result, settings.validity, langid_cache)
         timings["validity_s"] = time.perf_counter() - start
     return result

@@ -44,7 +44,7 @@ def flag(value: Any, key: str) -> bool:
 
 
 def check_run_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's scalar settings, validated: limit, chunk_size, threads, shard.*, flags (seed: cli.run.run_seed)."""
+    """The run's scalar settings, validated: limit, chunk_size, threads, shard.*, flags (seed: cli.run.seed_setting)."""
     cache = cfg.get("cache") or {}
     shard = cfg.get("shard") or {}
     opts: dict[str, Any] = {

@@ -61,4 +61,5 @@ def apply_segment_metrics(
             _add_report(totals, scorer.report())
         finally:
             scorer.close()
-    result.extras.update(totals)
+    # the scorers' counters for scores.json: COMET reports its segment cache (comet_cache)
+    result.comet_cache = totals.get("comet_cache", result.comet_cache)

@@ -118,7 +118,7 @@ def require_cache(translator: Translator) -> Translator:
     return translator
 
 
-def _cache_stats(translator: Translator) -> dict[str, Any] | None:
+def _cache_counts(translator: Translator) -> dict[str, Any] | None:
     return translation_stats(translator) if isinstance(translator, CachedTranslator) else None
 
 
@@ -162,7 +162,7 @@ def translate_shard(
         "round_trip": round_trip,
         "translator": {"name": translator.name, **translator.identity()},
         "timings": seconds,
-        "cache": _cache_stats(translator),
+        "cache": _cache_counts(translator),
     }
 
 

@@ -5,24 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import subprocess
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import RunResult, arrow, format_score
-from mtharness.scoring.registry import precision_of
+from mtharness.core import RunResult
+from mtharness.run.record import CacheCounts, DatasetInfo, DirectionRecord, LangIdInfo, RunRecord
 from mtharness.textio import (
+    arrow,
     atomic_write_json,
     atomic_write_jsonl,
     atomic_write_lines,
     atomic_write_text,
     markdown_cell,
 )
-from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
 
-SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
 # keys that legitimately differ between two identical runs
 VOLATILE_KEYS = ("created", "timings", "directions", "run_dir", "git_commit", "langid_cache", "comet_cache")
@@ -52,51 +54,69 @@ def git_commit() -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
-def scores_payload(result: RunResult, run_dir: str | Path | None = None) -> dict[str, Any]:
-    """The self-describing scores.json document."""
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord:
+    """The frozen record of a finished run, rounded as scores.json stores it (reading it back gives it again)."""
     ds = result.dataset
-    directions: dict[str, Any] = {}
-    scores: dict[str, Any] = {}
+    directions = []
     for d in result.directions():
-        scores[d.direction] = {name: m.to_json() for name, m in d.scores.items()}
         sps = d.sentences_per_second
-        directions[d.direction] = {
-            "pair": str(d.pair),
-            "seconds": round(d.seconds, 4),  # translating only
-            "load_s": round(d.load_seconds, 4),  # loading/converting the model before it
-            "sentences_per_s": round(sps, 2) if sps else None,
-            "cache": d.cache,
-        }
+        directions.append(
+            DirectionRecord(
+                direction=d.direction,
+                pair=str(d.pair),
+                scores={
+                    name: replace(m, score=round(float(m.score), 4), extra=dict(m.extra))
+                    for name, m in d.scores.items()
+                },
+                seconds=round(d.seconds, 4),  # translating only
+                load_s=round(d.load_seconds, 4),  # loading/converting the model before it
+                sentences_per_s=round(sps, 2) if sps else None,
+                cache=None if d.cache is None else CacheCounts(int(d.cache["hits"]), int(d.cache["misses"])),
+            )
+        )
     timings = {f"{d.direction}_s": round(d.seconds, 4) for d in result.directions()}
     timings["load_s"] = round(sum(d.load_seconds for d in result.directions()), 4)
-    timings.update({k: round(v, 4) for k, v in result.extras.get("timings", {}).items()})
-    payload: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "run_dir": str(run_dir) if run_dir else None,
-        "dataset": {
-            "name": ds.name,
-            "origin": ds.origin,
-            "pair": str(ds.pair),
-            "src_lang": ds.pair.src,
-            "tgt_lang": ds.pair.tgt,
-            "references": list(ds.ref_names),
-            "content_hash": ds.content_hash(),
-        },
-        "translator": result.translator,
-        "n_segments": len(ds),
-        "scores": scores,
-        "copy_rate": round(result.copy_rate, 6),
-        "directions": directions,
-        "timings": timings,
-        "config": result.config,
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-    }
-    for key, value in result.extras.items():
-        if key != "timings":
-            payload[key] = value
-    return payload
+    timings.update({k: round(v, 4) for k, v in result.timings.items()})
+    langid = result.langid
+    return RunRecord(
+        dataset=DatasetInfo(
+            name=ds.name,
+            pair=str(ds.pair),
+            src_lang=ds.pair.src,
+            tgt_lang=ds.pair.tgt,
+            references=tuple(ds.ref_names),
+            content_hash=ds.content_hash(),
+            origin=ds.origin,
+        ),
+        translator=dict(result.translator),
+        n_segments=len(ds),
+        directions=tuple(directions),
+        copy_rate=round(result.copy_rate, 6),
+        off_target_rate=_rounded(result.off_target_rate, 6),
+        langid=None
+        if langid is None
+        else LangIdInfo(
+            langid["target"], langid["signature"], langid["n_undetermined"], dict(langid["detected"])
+        ),
+        empty_sources=result.empty_sources,
+        timings=timings,
+        config=dict(result.config),
+        versions=package_versions(),
+        git_commit=git_commit(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        run_dir=str(run_dir) if run_dir else None,
+        langid_cache=result.langid_cache,
+        comet_cache=result.comet_cache,
+        cache_merge=result.cache_merge,
+        threads=result.threads,
+        document=result.document,
+        semantic_skipped=result.semantic_skipped,
+        translator_notes=dict(result.translator_notes),
+    )
 
 
 def segment_rows(result: RunResult) -> list[dict[str, Any]]:
@@ -122,25 +142,23 @@ def segment_rows(result: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
-def validity_lines(payload: dict[str, Any]) -> list[str]:
+def validity_lines(record: RunRecord, warn: WarnRates) -> list[str]:
     """summary.md lines for the validity checks: off-target rate and whole-document scores."""
     lines: list[str] = []
-    if "off_target_rate" in payload:
-        rate, info = payload["off_target_rate"], payload.get("langid", {})
-        found = ", ".join(
-            f"{k} {n}" for k, n in sorted(info.get("detected", {}).items(), key=lambda x: -x[1])
-        )
+    if record.off_target_measured:
+        rate, info = record.off_target_rate, record.langid
+        detected = info.detected if info is not None else {}
+        found = ", ".join(f"{k} {n}" for k, n in sorted(detected.items(), key=lambda x: -x[1]))
         if rate is None:
             lines += ["", "off-target rate undetermined (every forward output too short for language ID)"]
         else:
-            warn = run_warn_rates(payload.get("config")).off_target_rate
-            note = off_target_flag(rate, warn)
+            note = off_target_flag(rate, warn.off_target_rate)
             lines += [
                 "",
-                f"off-target rate {rate:.3f} (target {info.get('target')}; detected: {found})"
+                f"off-target rate {rate:.3f} (target {info.target if info else None}; detected: {found})"
                 + (f" (**{note}**)" if note else ""),
             ]
-    for doc, entry in payload.get("document", {}).get("documents", {}).items():
+    for doc, entry in (record.document or {}).get("documents", {}).items():
         cells = "; ".join(
             f"{d} " + ", ".join(f"{n} {m['score']:.2f}" for n, m in entry[d].items() if isinstance(m, dict))
             for d in ("forward", "round_trip")
@@ -150,14 +168,14 @@ def validity_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
-def llm_lines(payload: dict[str, Any]) -> list[str]:
+def llm_lines(notes: Mapping[str, Any]) -> list[str]:
     """summary.md lines for LLM translators: the prompt and what output cleanup did per direction."""
     lines: list[str] = []
-    prompt = payload.get("prompt")
+    prompt = notes.get("prompt")
     if isinstance(prompt, dict) and prompt.get("name"):
         hashes = ", ".join(f"{pair} `{h[:19]}`" for pair, h in (prompt.get("hash") or {}).items())
         lines += ["", f"prompt {prompt['name']}" + (f" (rendered template hash: {hashes})" if hashes else "")]
-    cleanup = payload.get("llm_cleanup") or {}
+    cleanup = notes.get("llm_cleanup") or {}
     if cleanup:
         parts = []
         for direction, c in cleanup.items():
@@ -167,27 +185,26 @@ def llm_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
-def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
-    ds = payload["dataset"]
-    copying = copy_flag(payload["copy_rate"], run_warn_rates(payload.get("config")).copy_rate)
+def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRates, worst: int = 10) -> str:
+    ds = record.dataset
+    copying = copy_flag(record.copy_rate, warn.copy_rate) if record.copy_rate is not None else None
+    copy_shown = "n/a" if record.copy_rate is None else f"{record.copy_rate:.3f}"
     lines = [
-        f"# mtharness run: {payload['translator'].get('name')} on {ds['name']} ({ds['pair']})",
+        f"# mtharness run: {record.name} on {ds.name} ({ds.pair})",
         "",
-        f"{payload['n_segments']} segments; copy rate {payload['copy_rate']:.3f}"
-        + (f" (**{copying}**)" if copying else ""),
-        *validity_lines(payload),
+        f"{record.n_segments} segments; copy rate {copy_shown}" + (f" (**{copying}**)" if copying else ""),
+        *validity_lines(record, warn),
         "",
         f"How to read: {HOW_TO_READ}",
-        *llm_lines(payload),
+        *llm_lines(record.translator_notes),
         "",
         "| direction | metric | score | signature |",
         "|---|---|---:|---|",
     ]
-    for direction, metrics in payload["scores"].items():
-        for name, m in metrics.items():
+    for d in record.directions:
+        for name, m in d.scores.items():
             lines.append(
-                f"| {direction} | {name} {arrow(m['higher_is_better'])} | "
-                f"{format_score(m['score'], precision_of(name, m))} | `{m['signature']}` |"
+                f"| {d.direction} | {name} {arrow(m.higher_is_better)} | {m.format()} | `{m.signature}` |"
             )
     scored = [r for r in rows if r.get("round_trip") is not None and "round_trip" in r["scores"]]
     if scored:
@@ -209,16 +226,22 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
     return "\n".join(lines) + "\n"
 
 
-def write_run(result: RunResult, run_dir: str | Path) -> dict[str, Any]:
-    """Write every result file of a run; scores.json last, so its presence means the run completed."""
+def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
+    """Write every result file of a run; scores.json (from the run's record) last, so its presence means
+    the run completed. Returns the record written."""
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
-    payload = scores_payload(result, out)
+    record = record_of(result, out)
     rows = segment_rows(result)
     atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)
     if result.round_trip is not None:
         atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
     atomic_write_jsonl(out / "segments.jsonl", rows)
-    atomic_write_text(out / "summary.md", summary_markdown(payload, rows))
-    atomic_write_json(out / "scores.json", payload)
-    return payload
+    atomic_write_text(out / "summary.md", summary_markdown(record, rows, record_warn_rates(record)))
+    atomic_write_json(out / "scores.json", record.to_json())
+    return record
+
+
+def record_warn_rates(record: RunRecord) -> WarnRates:
+    """The warn rates the run recorded (validity.warn.* of its config), read once per summary."""
+    return run_warn_rates(record.config)

@@ -28,7 +28,7 @@ from typing import Any
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from mtharness.core import usable_cores
+from mtharness.host import usable_cores
 from mtharness.scoring import fastter, sacrebleu_api
 
 # Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x

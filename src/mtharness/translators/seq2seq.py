@@ -18,7 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError, usable_cores
+from mtharness.core import MtharnessError
+from mtharness.host import usable_cores
 from mtharness.translators.base import TranslatorBase
 
 # ISO 639-1 -> the codes multilingual checkpoints use (facts from the model cards' language lists)

@@ -256,27 +256,27 @@ def apply_validity(
     """Add language ID (off_target_rate) and semantic round-trip similarity to a scored run.
 
     With ``langid_cache``, language-ID labels come from (and go to) the cache; scores.json then has
-    ``langid_cache`` ({"hits": n, "misses": m}; null without a cache).
+    ``langid_cache`` ({"hits": n, "misses": m}; null without a cache). ``validity`` was checked
+    (check_config) once, before translating.
     """
-    check_config(validity)
     lcfg, scfg = langid_config(validity), semantic_config(validity)
     if lcfg.enabled:
         detected, cache_stats = cached_languages(result.forward.outputs, lcfg, langid_cache)
         tgt = result.forward.pair.tgt
         rate = off_target_rate(detected, tgt)
-        result.extras["off_target_rate"] = None if rate is None else round(rate, 6)
-        result.extras["langid"] = {
+        result.off_target_rate = None if rate is None else round(rate, 6)
+        result.langid = {
             "target": tgt,
             "signature": langid_signature(lcfg),
             "n_undetermined": detected.count(UNDETERMINED),
             "detected": {lang: detected.count(lang) for lang in sorted(set(detected))},
         }
-        result.extras["langid_cache"] = cache_stats
+        result.langid_cache = cache_stats
         result.segment_fields["forward_lang"] = detected
     rt = result.round_trip
     if scfg.enabled and rt is not None and scfg.model == PACKAGED_MODEL and rt.pair.tgt != "en":
         # all-MiniLM-L6-v2 is an English model: its cosines on other languages mean little
-        result.extras["semantic_skipped"] = f"the packaged model is English-only; round trip is {rt.pair.tgt}"
+        result.semantic_skipped = f"the packaged model is English-only; round trip is {rt.pair.tgt}"
     elif scfg.enabled and rt is not None:
         sims = semantic_similarities(result.dataset.sources, rt.outputs, scfg)
         mean = sum(sims) / len(sims) if sims else 0.0
@@ -288,5 +288,5 @@ def apply_validity(
         from mtharness.scoring.documents import document_scores
         from mtharness.scoring.metrics import parse_specs
 
-        result.extras["document"] = document_scores(result, parse_specs(result.config.get("metrics")))
+        result.document = document_scores(result, parse_specs(result.config.get("metrics")))
     return result

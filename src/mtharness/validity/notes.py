@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mtharness.core import COPY_WARN_RATE, OFF_TARGET_WARN_RATE, MtharnessError
+from mtharness.core import MtharnessError
 
 MEANINGLESS_RATE = 0.5  # above this, the round trip of the run measures copying, nothing else
 
@@ -25,6 +25,14 @@ HOW_TO_READ = (
     "and are high for a system that copies or barely changes its input, so read them next to the copy "
     "and off-target rates. Run with validity=full to add the semantic similarity of each round trip."
 )
+
+# Default warn rates: a run whose forward output copies its source (copy rate) or is not in the target
+# language (off-target rate) on more than this fraction of segments has inflated round-trip scores, and
+# every summary (the terminal, summary.md, compare, report, leaderboard) says so. A run sets its own
+# with validity.warn.copy_rate / validity.warn.off_target_rate; the readers take --copy-warn /
+# --off-target-warn (cli.args.add_warn_rates).
+COPY_WARN_RATE = 0.05
+OFF_TARGET_WARN_RATE = 0.05
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`mtharness align` and `mtharness rtt-correlation`: argparse front ends of document.py and rtt.py."""
+"""`mtharness align`: the argparse front end of validity/align.py (a garbled article vs its original)."""
 
 from __future__ import annotations
 
@@ -74,25 +74,4 @@ def align_main(argv: Sequence[str]) -> int:
     report = align_report(args.original, args.garbled, args.min_similarity, args.lang, args.layout)
     write_json(args.json, report)
     print(format_alignment(report, texts=not args.no_texts), file=text_stream(args))
-    return 0
-
-
-def rtt_main(argv: Sequence[str]) -> int:
-    from mtharness.compare.rtt import format_report, rtt_correlation
-
-    parser = Parser(
-        prog="mtharness rtt-correlation",
-        description="Correlate each round-trip metric with a forward metric across systems (runs of "
-        "different systems on the same data with references): can the round trip stand in for references?",
-    )
-    parser.add_argument("runs", nargs="+", help="run folders, or a sweep/results folder holding them")
-    parser.add_argument(
-        "--forward", default="chrF2", help="forward metric: a score name or any metric name (default chrF2)"
-    )
-    add_json(parser, "the report")
-    parser.add_argument("--output", dest="json", metavar="FILE", help="the same as --json FILE (older name)")
-    args = parser.parse_args(list(argv))
-    report = rtt_correlation(args.runs, args.forward)
-    write_json(args.json, report)
-    print(format_report(report), file=text_stream(args))
     return 0

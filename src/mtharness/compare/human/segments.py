@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mtharness.compare.human import is_number_text, parse_score
+from mtharness.compare.human.system import is_number_text, parse_score
 from mtharness.core import MtharnessError
 from mtharness.textio import read_text
 
@@ -44,7 +44,7 @@ class HumanScores:
     segment: Scores = field(default_factory=dict)
 
 
-def _number(text: str, where: str) -> float | None:
+def _segment_score(text: str, where: str) -> float | None:
     """A score, or None where mt-metrics-eval marks a segment unannotated."""
     return None if text.strip() == "None" else parse_score(text.strip(), where)
 
@@ -90,7 +90,7 @@ def read_human_scores(path: str | Path, n_segments: int | None, level: str = "au
                 "not segment scores (use --human-level system or auto)"
             )
         values = {
-            s.strip(): _number(v, f"human score file {path}, line {n}")
+            s.strip(): _segment_score(v, f"human score file {path}, line {n}")
             for n, (s, v) in enumerate(body, start + 1)
         }
         return HumanScores(str(path), "system", system={s: v for s, v in values.items() if v is not None})
@@ -115,7 +115,7 @@ def _is_score(text: str) -> bool:
 def _blocks(path: str | Path, body: list[list[str]], start: int) -> Scores:
     out: Scores = {}
     for n, (system, value) in enumerate(body, start + 1):
-        out.setdefault(system.strip(), []).append(_number(value, f"human score file {path}, line {n}"))
+        out.setdefault(system.strip(), []).append(_segment_score(value, f"human score file {path}, line {n}"))
     return out
 
 
@@ -128,7 +128,7 @@ def _segment_table(path: str | Path, rows: list[list[str]], n_segments: int | No
         if not seg.strip().isdigit() or not 1 <= int(seg) <= n_segments:
             raise MtharnessError(f"{where}: segment {seg!r} is not a line number from 1 to {n_segments}")
         scores = out.setdefault(system.strip(), [None] * n_segments)
-        scores[int(seg) - 1] = _number(value, where)
+        scores[int(seg) - 1] = _segment_score(value, where)
     return out
 
 

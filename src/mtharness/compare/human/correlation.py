@@ -1,6 +1,6 @@
 """Correlation of two score lists across systems (Pearson, Spearman, Kendall tau from scipy.stats).
 
-Used by human-judgement correlation (compare/human.py) and round-trip vs forward correlation
+Used by human-judgement correlation (compare/human/system.py) and round-trip vs forward correlation
 (compare/rtt.py), so both apply the same guard: fewer than MIN_SYSTEMS points, or a list with no
 spread, has no meaningful correlation and gives None instead of scipy's NaN and warnings.
 """

@@ -1,4 +1,4 @@
-"""The leaderboard written out: leaderboard.md (people), leaderboard.csv (spreadsheets), JSON (scripts).
+"""The leaderboard written out (compare.leaderboard collects and ranks the runs): leaderboard.md (people), leaderboard.csv (spreadsheets), JSON (scripts).
 
 Every format carries the same rows: the system label and identity hash, each score with its CI
 half-width where one was computed, the copy and off-target rates with a flag above the warn rate,
@@ -14,9 +14,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mtharness.compare.leaderboard import SHORT_ID, Entry, Group, _higher, columns, ordered, round_trip_leads
-from mtharness.core import DIRECTIONS, arrow
-from mtharness.textio import markdown_cell
+from mtharness.compare.leaderboard import (
+    CI_CACHE,
+    CI_CACHE_VERSION,
+    SHORT_ID,
+    Entry,
+    Group,
+    higher_is_better_of,
+    annotate,
+    collect,
+    columns,
+    ordered,
+    read_ci_cache,
+    round_trip_leads,
+    select,
+)
+from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.textio import arrow, atomic_write_json, atomic_write_text, markdown_cell
 
 FLAG = "⚠"
 RATE_COLUMNS = (("copy_rate", "copy rate"), ("off_target_rate", "off-target"))
@@ -81,7 +95,7 @@ def to_markdown(
         older = (hidden or {}).get(key, 0)
         shown = f"; {older} older run(s) of these systems not shown (`--all` lists them)" if older else ""
         lines += ["", f"## {name} ({pair}), {n_seg} segments", "", f"data `{chash}`{shown}", ""]
-        head = [f"{'fwd' if d == 'forward' else 'rt'} {m} {arrow(_higher(rows, d, m))}" for d, m in cols]
+        head = [f"{'fwd' if d == 'forward' else 'rt'} {m} {arrow(higher_is_better_of(rows, d, m))}" for d, m in cols]
         rates = [title for _, title in RATE_COLUMNS]
         lines.append("| translator | id | " + " | ".join([*head, *rates]) + " | created | run |")
         lines.append("|---|---|" + "---:|" * (len(cols) + len(rates)) + "---|---|")
@@ -199,4 +213,43 @@ def to_payload(
         "results_dir": str(root),
         "ci_samples": ci_samples,
         "groups": out,
+    }
+
+
+def write_leaderboard(
+    results_dir: str | Path,
+    out_dir: str | Path | None = None,
+    keep_all: bool = False,
+    ci_samples: int = 1000,
+    copy_warn: float | None = None,
+    off_target_warn: float | None = None,
+) -> dict[str, Any]:
+    """Write leaderboard.md and leaderboard.csv (into ``out_dir``, default the results folder)."""
+    root = Path(results_dir)
+    entries, skipped = collect(root)
+    if not entries and skipped:
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        raise MtharnessError(f"results folder {root}: no readable scores.json (skipped {skipped[0]}{more})")
+    if not entries:
+        raise MtharnessError(f"results folder {root}: no scores.json found (run `mtharness run` first)")
+    groups = select(entries, keep_all)
+    out = Path(out_dir) if out_dir else root
+    cache = read_ci_cache(out / CI_CACHE) if ci_samples > 0 else {}
+    seen = dict(cache)
+    notes = annotate(groups, ci_samples, copy_warn, off_target_warn, cache)
+    if cache != seen:
+        atomic_write_json(out / CI_CACHE, {"version": CI_CACHE_VERSION, "runs": cache})
+    hidden = {key: sum(e.group == key for e in entries) - len(rows) for key, rows in groups.items()}
+    md = atomic_write_text(out / "leaderboard.md", to_markdown(groups, root, ci_samples, hidden))
+    csv_path = atomic_write_text(out / "leaderboard.csv", to_csv(groups, root))
+    shown = sum(len(rows) for rows in groups.values())
+    return {
+        "markdown": md,
+        "csv": csv_path,
+        "runs": len(entries),
+        "shown": shown,
+        "groups": len(groups),
+        "skipped": skipped,
+        "notes": notes,
+        "payload": to_payload(groups, root, ci_samples, hidden),
     }

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.analysis import sentence_scores
-from mtharness.compare.human import Correlation, correlate, read_human
-from mtharness.compare.human_segments import (
+from mtharness.compare.human.segments import (
     HumanScores,
     SegmentCorrelation,
     correlate_segments,
@@ -17,6 +16,7 @@ from mtharness.compare.human_segments import (
     resampled_system_means,
     system_correlation_ci,
 )
+from mtharness.compare.human.system import Correlation, correlate, read_human
 from mtharness.compare.systems import Comparison
 from mtharness.core import MtharnessError
 from mtharness.scoring.significance import bootstrap_indices, bootstrap_scores

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtharness.compare.correlation import correlations
+from mtharness.compare.human.correlation import correlations
 from mtharness.core import MtharnessError
 from mtharness.textio import read_text, split_lines
 
