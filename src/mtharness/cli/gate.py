@@ -22,7 +22,6 @@ from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.gate.baseline import RunSnapshot, load_baseline, load_run, save_baseline
 from mtharness.gate.config import assemble
 from mtharness.gate.rules import check_comparable, run_gate
-from mtharness.scoring.registry import precision_of
 
 GATE_EPILOG = """\
 NAME is a score name (BLEU, chrF2, chrF2++, TER), optionally with a direction

@@ -68,10 +68,12 @@ class Entry:
 
     def higher_is_better(self, direction: str, metric: str) -> bool:
         """The stored score's direction (every score records it; TER and MetricX-like are False)."""
-        return bool(self.run.scores.get(direction, {}).get(metric, {}).get("higher_is_better", True))
+        found = self.run.record.score(direction, metric)
+        return True if found is None else found.higher_is_better
 
     def precision(self, direction: str, metric: str) -> int:
-        return precision_of(metric, self.run.scores.get(direction, {}).get(metric))
+        found = self.run.record.score(direction, metric)
+        return precision_of(metric) if found is None else found.precision
 
     def rate(self, name: str) -> float | None:
         return self.run.rates.get(name)

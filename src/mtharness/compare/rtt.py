@@ -15,7 +15,6 @@ from typing import Any
 from mtharness.compare.human.correlation import MIN_SYSTEMS, correlations
 from mtharness.core import MetricResult, MtharnessError, format_score
 from mtharness.run.reader import read_run
-from mtharness.scoring.registry import precision_of
 from mtharness.validity.notes import rate_notes, run_warn_rates
 
 _KEYS = ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")

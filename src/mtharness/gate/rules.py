@@ -17,7 +17,6 @@ from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError, format_scor
 from mtharness.gate.baseline import RunSnapshot
 from mtharness.run.record import RATES
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
-from mtharness.scoring.registry import precision_of
 
 Kind = Literal["max_drop", "min_score"]
 Status = Literal["pass", "fail", "skip"]

@@ -17,7 +17,7 @@ from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import format_score
 from mtharness.reports import plots
 from mtharness.run.record import RunRecord
-from mtharness.scoring.registry import info_for_score, precision_of
+from mtharness.scoring.registry import info_for_score
 from mtharness.textio import arrow
 from mtharness.validity.align import word_diff
 from mtharness.validity.notes import HOW_TO_READ
@@ -242,7 +242,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
     directions = [
         {
             "label": d.direction.replace("_", " ") + ("" if d.scores else " (no references: not scored)"),
-            "scores": {n: _number(m.score, m.precision) for n, m in d.scores.items()},
+            "scores": {n: _shown_number(m.score, m.precision) for n, m in d.scores.items()},
         }
         for d in record.directions
     ]

@@ -20,10 +20,10 @@ from mtharness.compare.leaderboard import (
     SHORT_ID,
     Entry,
     Group,
-    higher_is_better_of,
     annotate,
     collect,
     columns,
+    higher_is_better_of,
     ordered,
     read_ci_cache,
     round_trip_leads,
@@ -95,7 +95,10 @@ def to_markdown(
         older = (hidden or {}).get(key, 0)
         shown = f"; {older} older run(s) of these systems not shown (`--all` lists them)" if older else ""
         lines += ["", f"## {name} ({pair}), {n_seg} segments", "", f"data `{chash}`{shown}", ""]
-        head = [f"{'fwd' if d == 'forward' else 'rt'} {m} {arrow(higher_is_better_of(rows, d, m))}" for d, m in cols]
+        head = [
+            f"{'fwd' if d == 'forward' else 'rt'} {m} {arrow(higher_is_better_of(rows, d, m))}"
+            for d, m in cols
+        ]
         rates = [title for _, title in RATE_COLUMNS]
         lines.append("| translator | id | " + " | ".join([*head, *rates]) + " | created | run |")
         lines.append("|---|---|" + "---:|" * (len(cols) + len(rates)) + "---|---|")

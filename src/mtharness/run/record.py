@@ -82,9 +82,16 @@ def metric_from_json(name: str, node: Any, where: str, hint: str = RERUN) -> Met
         )
     from mtharness.scoring.registry import precision_of
 
-    extra = {k: v for k, v in node.items() if k not in ("score", "signature", "higher_is_better", "precision")}
+    extra = {
+        k: v for k, v in node.items() if k not in ("score", "signature", "higher_is_better", "precision")
+    }
     return MetricResult(
-        name, float(node["score"]), node["signature"], node["higher_is_better"], extra, precision_of(name, node)
+        name,
+        float(node["score"]),
+        node["signature"],
+        node["higher_is_better"],
+        extra,
+        precision_of(name, node),
     )
 
 
