@@ -13,6 +13,7 @@ scores, using the metrics' correlation with each other; one-sided, as WMT report
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def perm_both(
     a = _zscore(np.asarray(metric_a, dtype=np.float64)[flat])
     b = _zscore(np.asarray(metric_b, dtype=np.float64)[flat])
     bounds = np.r_[0, np.cumsum([len(p) for p in picked])]
-    spans = [(int(s), int(e)) for s, e in zip(bounds[:-1], bounds[1:], strict=True) if e - s >= 2]
+    spans = [(int(s), int(e)) for s, e in itertools.pairwise(bounds) if e - s >= 2]
 
     def stat(scores: np.ndarray) -> float:
         return _mean_defined([fn(human[s:e], scores[s:e]) for s, e in spans])
