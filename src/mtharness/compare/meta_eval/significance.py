@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtharness.compare.meta_eval.stats import Gold, StatFn, reshape
-from mtharness.compare.meta_eval.ties import calibrated
+from mtharness.compare.meta_eval.ties import PairLayout
 
 # MTME's early stop: at every block boundary, stop once the p-value is clearly small or large
 BLOCK_SIZE = 1000
@@ -114,8 +114,10 @@ def perm_both_calibrated(
     a = _zscore(np.asarray(metric_a, dtype=np.float64))
     b = _zscore(np.asarray(metric_b, dtype=np.float64))
 
+    layout = PairLayout(gold, num_sys, grouping)
+
     def stat(scores: np.ndarray) -> float:
-        value = calibrated(gold, scores.tolist(), num_sys, grouping, variant).value
+        value = layout.calibrated(scores, variant).value
         return 0.0 if value is None else value
 
     return _permute(stat, a, b, k, seed)
