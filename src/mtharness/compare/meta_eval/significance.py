@@ -132,6 +132,8 @@ def williams_p(r_a: float, r_b: float, r_ab: float, n: int) -> float:
     mean_r = (r_a + r_b) / 2
     t_num = (r_a - r_b) * math.sqrt((n - 1) * (1 + r_ab))
     t_den = math.sqrt(2 * (n - 1) / (n - 3) * k + mean_r**2 * (1 - r_ab) ** 3)
+    if t_den == 0.0:  # the two metrics are the same ranking up to scale: nothing to test
+        return math.nan
     return float(sps.t.sf(abs(t_num / t_den), n - 3))
 
 
@@ -156,4 +158,5 @@ def williams(gold: Gold, metric_a: Sequence[float], metric_b: Sequence[float]) -
     n = len(keep)
     if n < 4 or any(math.isnan(r) for r in (r_a, r_b, r_ab)):
         return WilliamsResult(None, r_a, r_b, r_ab, n)
-    return WilliamsResult(williams_p(r_a, r_b, r_ab, n), r_a, r_b, r_ab, n)
+    p = williams_p(r_a, r_b, r_ab, n)
+    return WilliamsResult(None if math.isnan(p) else p, r_a, r_b, r_ab, n)
