@@ -10,6 +10,7 @@ from mtharness.compare.human_segments import HumanScores, human_system_means, re
 from mtharness.compare.meta_eval.run import Candidate, Human
 from mtharness.compare.systems import Comparison
 from mtharness.core import MtharnessError
+from mtharness.scoring.metrics import SystemStats
 
 ROUND_TRIP = " (round trip)"
 
@@ -31,15 +32,46 @@ def read_human_file(
     return Human(path, "segment", human_system_means(scores.segment), dict(scores.segment))
 
 
+def sentence_bleu(stats: SystemStats) -> list[float]:
+    """sacrebleu's sentence_bleu (effective order) of every segment from its statistics, unrounded.
+
+    compare's per-segment BLEU is rounded to 4 decimals, which makes ties no metric gave; tie
+    calibration searches those very differences, so it gets the full values."""
+    from sacrebleu.metrics import BLEU
+
+    metric = stats.metric
+    n = int(metric.max_ngram_order)  # type: ignore[union-attr]
+    return [
+        BLEU.compute_bleu(
+            correct=[int(x) for x in row[2 : 2 + n]],
+            total=[int(x) for x in row[2 + n : 2 + 2 * n]],
+            sys_len=int(row[0]),
+            ref_len=int(row[1]),
+            smooth_method=metric.smooth_method,  # type: ignore[union-attr]
+            smooth_value=metric.smooth_value,  # type: ignore[union-attr]
+            effective_order=True,
+            max_ngram_order=n,
+        ).score
+        for row in stats.stats
+    ]
+
+
+def segment_scores(stats: SystemStats) -> list[float]:
+    """Per-segment scores: sentence BLEU as sentence_bleu, the others from their own statistics."""
+    from sacrebleu.metrics import BLEU
+
+    if isinstance(stats.metric, BLEU):
+        return sentence_bleu(stats)
+    return stats.segment_scores()
+
+
 def candidates(comps: Sequence[Comparison], segment_level: bool) -> list[Candidate]:
     """One candidate per metric and direction; round-trip ones are named '<metric> (round trip)'."""
-    from mtharness.compare.analysis import sentence_scores
-
     out = []
     for comp in comps:
         suffix = "" if comp.inp.label == "forward" else ROUND_TRIP
         for m in comp.metrics:
             system = {name: float(s.score) for name, s in m.stats.items()}
-            segment = sentence_scores(comp, m) if segment_level else {}
+            segment = {name: segment_scores(s) for name, s in m.stats.items()} if segment_level else {}
             out.append(Candidate(m.name + suffix, comp.inp.label, m.higher_is_better, system, segment))
     return out
