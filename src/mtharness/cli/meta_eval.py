@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mtharness.cli.args import (
     Parser,
@@ -24,6 +25,9 @@ from mtharness.cli.args import (
 )
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.textio import atomic_write_text
+
+if TYPE_CHECKING:
+    from mtharness.compare.systems import CompareInput
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _inputs(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _inputs(args: argparse.Namespace) -> list[CompareInput]:
     from mtharness.cli.compare import _infer_tgt_lang
     from mtharness.compare.systems import inputs_from_files
 

@@ -133,8 +133,8 @@ def html_section(ev: MetaEvaluation) -> str:
     parts.append(f"<p>{html.escape(legend(ev))}</p><h3>Metric against human, per system</h3><div>")
     pearson = next((t for t in ev.tables if t.level == "system" and t.statistic == "pearson"), None)
     for c in ev.candidates:
-        r = pearson.rows[c.name]["value"] if pearson else None
-        label = f"{c.name} (Pearson {r:.3f})" if r is not None else c.name
+        value = pearson.rows[c.name]["value"] if pearson else None
+        label = f"{c.name} (Pearson {value:.3f})" if value is not None else c.name
         uri = scatter(ev.scatter[c.name], label)
         parts.append(f"<img alt='{html.escape(label)}' src='{uri}'>")
     parts.append("</div></section>")
