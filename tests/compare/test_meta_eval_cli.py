@@ -96,6 +96,28 @@ def test_round_trip_metrics_are_candidates(files: dict[str, Path], tmp_path: Pat
     assert names == {"chrF2": "forward", "chrF2 (round trip)": "round_trip"}
     pearson = next(t for t in doc["tables"] if (t["level"], t["statistic"]) == ("system", "pearson"))
     assert pearson["metrics"]["chrF2 (round trip)"]["value"] > 0.9  # round trips lose words as the outputs do
+    # compare's human block says which direction it correlated and why round trips are not in it
+    assert (
+        cli_main(
+            [
+                "compare",
+                *runs,
+                "--human",
+                str(files["seg"]),
+                "--metrics",
+                "chrf",
+                "--ci-n",
+                "20",
+                "--paired",
+                "none",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert f"Correlation with human scores ({files['seg']}), forward direction" in text
+    assert "Segment-level correlation (Pearson, Kendall tau-b), forward direction" in text
+    assert "note: round-trip scores are not in this block" in text and "mtharness meta-eval RUN..." in text
 
 
 @pytest.mark.parametrize(
