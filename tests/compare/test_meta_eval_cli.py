@@ -89,7 +89,7 @@ def test_round_trip_metrics_are_candidates(files: dict[str, Path], tmp_path: Pat
         result.config = {}
         write_run(result, tmp_path / "runs" / name)
         runs.append(str(tmp_path / "runs" / name))
-    argv = ["meta-eval", *runs, "--human", str(files["seg"]), "--metrics", "chrf", "--permutations", "20"]
+    argv = ["meta-eval", *runs, "--human", str(files["seg"]), "--permutations", "20"]  # the runs' metrics
     assert cli_main([*argv, "--json", "-", "--groupings", "item"]) == 0
     doc = json.loads(capsys.readouterr().out)
     names = {c["name"]: c["direction"] for c in doc["candidates"]}

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         help="system output files; name = file name minus .<tgt-lang>",
     )
     add_tgt_lang(p, "target language code; default: the systems' common suffix")
-    add_metrics(p)
+    add_metrics(p)  # run folders: default every metric the runs scored
     p.add_argument(
         "--human",
         required=True,
@@ -114,6 +114,20 @@ def _inputs(args: argparse.Namespace) -> list[CompareInput]:
     return [inputs_from_files(args.src, args.refs, args.systems, tgt)]
 
 
+def run_metrics(run_dirs: Sequence[str]) -> list[str]:
+    """The metrics every run scored (any direction), in the first run's order: the default candidates
+    for run folders, so COMET and whatever the protocol scored are evaluated without naming them."""
+    from mtharness.run.reader import read_run
+    from mtharness.scoring.metrics import metric_kind_or_none
+
+    per_run = []
+    for path in run_dirs:
+        scores = read_run(path).scores
+        kinds = [metric_kind_or_none(name) for direction in scores.values() for name in direction]
+        per_run.append([k for k in dict.fromkeys(kinds) if k])
+    return [k for k in per_run[0] if all(k in kinds for kinds in per_run[1:])]
+
+
 def main(argv: Sequence[str]) -> int:
     from mtharness.compare.meta_eval.inputs import candidates, read_human_file
     from mtharness.compare.meta_eval.run import Settings, meta_evaluate
@@ -127,6 +141,8 @@ def main(argv: Sequence[str]) -> int:
     if not 0 < args.alpha < 1:
         raise MtharnessError("--alpha must be between 0 and 1")
     inputs = _inputs(args)
+    if args.runs and "--metrics" not in argv:
+        args.metrics = run_metrics(args.runs) or args.metrics
     human = read_human_file(
         args.human, inputs[0].n_segments, args.human_level, args.human_format, args.human_column
     )
