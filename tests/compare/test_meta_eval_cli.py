@@ -69,7 +69,12 @@ def test_files_json_to_stdout_markdown_and_html(files: dict[str, Path], tmp_path
 
 
 def test_system_level_file_gives_system_statistics_only(files: dict[str, Path], capsys) -> None:  # type: ignore[no-untyped-def]
-    assert cli_main([*_args(files), "--human", str(files["sys"]), "--json", "-", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [*_args(files), "--human", str(files["sys"]), "--json", "-", "--quiet", "--permutations", "50"]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert {t["level"] for t in doc["tables"]} == {"system"}
     assert "soft_pairwise_accuracy" not in {t["statistic"] for t in doc["tables"]}  # needs segment scores
