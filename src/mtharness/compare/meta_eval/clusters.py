@@ -8,6 +8,7 @@ the rank-1 metrics above it outperforms significantly; a metric's rank is its cl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,11 +24,13 @@ class Ranked:
     values: dict[str, float]
     ranks: dict[str, int]
     pvalues: dict[tuple[str, str], PermResult] = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # CPU time of all the pair tests (the runtime of the resamples)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "order": self.order,
             "ranks": self.ranks,
+            **({"test_cpu_seconds": round(self.cpu_seconds, 3)} if self.pvalues else {}),
             "pairs": [
                 {"better": a, "worse": b, "p_value": r.p_value, "delta": r.delta, "resamples": r.n_resamples}
                 for (a, b), r in self.pvalues.items()
@@ -57,10 +60,11 @@ def rank_metrics(
     order = best_first(values)
     if test is None:
         return Ranked(order, dict(values), {m: i for i, m in enumerate(order, 1)})
+    start = time.process_time()
     results = {
         (order[i], order[j]): test(order[i], order[j])
         for i in range(len(order))
         for j in range(i + 1, len(order))
     }
     ranks = assign_ranks(order, lambda a, b: results[(a, b)].p_value, alpha)
-    return Ranked(order, dict(values), ranks, results)
+    return Ranked(order, dict(values), ranks, results, time.process_time() - start)
