@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "main",
         "compare systems or runs: scores, CIs, paired tests, human correlation, HTML",
     ),
+    "meta-eval": (
+        "mtharness.cli.meta_eval",
+        "main",
+        "which metric agrees with human judgments: WMT statistics, significance clusters (MTME)",
+    ),
     "leaderboard": (
         "mtharness.cli.leaderboard",
         "leaderboard_main",

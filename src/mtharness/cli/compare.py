@@ -234,16 +234,18 @@ def main(argv: Sequence[str]) -> int:
                 print(f"note: {note}", file=out)
         if correlations:
             print(
-                "\nCorrelation with human scores ("
-                + str(args.human)
-                + ")\n"
+                f"\nCorrelation with human scores ({args.human}), {tables.HUMAN_DIRECTION}\n"
                 + tables.correlation_table(correlations),
                 file=out,
             )
         if evaluation and evaluation.segment:
             print(
-                f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}", file=out
+                f"\nSegment-level correlation (Pearson, Kendall tau-b), {tables.HUMAN_DIRECTION}\n"
+                f"{segment_table(evaluation)}",
+                file=out,
             )
+        if evaluation and any(c.inp.label == "round_trip" for c in comps):
+            print(f"note: {tables.ROUND_TRIP_NOT_CORRELATED}", file=out)
     written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)

@@ -15,7 +15,7 @@ from mtharness import __version__
 from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import format_score
-from mtharness.reports import plots
+from mtharness.reports import plots, tables
 from mtharness.run.record import RunRecord
 from mtharness.scoring.registry import info_for_score
 from mtharness.textio import arrow
@@ -325,6 +325,10 @@ def render(
             sections=[_section(c) for c in comps],
             correlations=[c.to_json() for c in correlations],
             scatter=_scatter(comps, correlations, human or {}),
+            human_direction=tables.HUMAN_DIRECTION[0].upper() + tables.HUMAN_DIRECTION[1:],
+            round_trip_note=tables.ROUND_TRIP_NOT_CORRELATED
+            if any(c.inp.label == "round_trip" for c in comps)
+            else "",
             run=run_summary,
         )
     )

@@ -179,8 +179,13 @@ def to_markdown(comps: Sequence[Comparison], correlations: Sequence[Correlation]
         out.append("")
     if correlations:
         out += [
-            "### Correlation with human scores",
+            f"### Correlation with human scores ({HUMAN_DIRECTION})",
             "",
+            *(
+                [f"{ROUND_TRIP_NOT_CORRELATED}.", ""]
+                if any(c.inp.label == "round_trip" for c in comps)
+                else []
+            ),
             "| metric | systems | Pearson | Spearman | Kendall | pairwise acc. |",
         ]
         out.append("|---|---:|---:|---:|---:|---:|")
@@ -238,6 +243,15 @@ def to_latex(comps: Sequence[Comparison]) -> str:
             )
         out.append("")
     return "\n".join(out)
+
+
+# the human judged the forward translations: what every human-correlation block says about itself
+HUMAN_DIRECTION = "forward direction: each metric's score of the translations against the references"
+ROUND_TRIP_NOT_CORRELATED = (
+    "round-trip scores are not in this block: the humans judged the forward translations, and a round "
+    "trip scores the source against its round trip; `mtharness meta-eval RUN... --human FILE` ranks "
+    "round-trip metrics against these human scores, with significance"
+)
 
 
 def correlation_table(correlations: Sequence[Correlation]) -> str:

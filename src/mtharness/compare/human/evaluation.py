@@ -41,7 +41,7 @@ class HumanEvaluation:
         }
 
 
-def _is_results_table(path: str, fmt: str, column: str | None) -> bool:
+def is_results_table(path: str, fmt: str, column: str | None) -> bool:
     if fmt in ("wmt-results", "tsv", "mtme"):
         return fmt == "wmt-results"
     first = Path(path).read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0].split("\t")
@@ -69,7 +69,7 @@ def evaluate_human(
 ) -> HumanEvaluation:
     """Correlate every metric of a forward comparison with the human scores in ``path``."""
     n = comp.inp.n_segments
-    if _is_results_table(path, fmt, column):
+    if is_results_table(path, fmt, column):
         if level == "segment":
             raise MtharnessError(
                 f"human score file {path}: a WMT results table holds system scores, not segment scores"
