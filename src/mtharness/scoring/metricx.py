@@ -138,7 +138,7 @@ class MetricXScorer:
                 f"for MetricX-24's score at index {SCORE_INDEX}: is it a MetricX-24 checkpoint?"
             )
         try:
-            model.to(cfg.device)
+            model.to(cfg.device)  # type: ignore[arg-type]
         except (RuntimeError, AssertionError) as exc:
             raise MtharnessError(f"metrics.metricx.device={cfg.device!r}: {_first_line(exc)}") from None
         model.eval()
