@@ -55,6 +55,9 @@ def train_tokenizer(out: Path, vocab_size: int = 400) -> None:
         out.mkdir(parents=True, exist_ok=True)
         tok.save_pretrained(str(out))
         (out / "spiece.model").write_bytes((Path(str(prefix) + ".model")).read_bytes())
+        # tokenizer.json as tokenizers 0.2x writes it is unreadable for the older tokenizers that the
+        # reference implementation pins; without it both sides build the same tokenizer from spiece.model
+        (out / "tokenizer.json").unlink()
 
 
 def build_model(out: Path, tokenizer_dir: Path, seed: int) -> None:
