@@ -668,8 +668,8 @@ json.dump([float(x) for x in out.scores], open(sys.argv[4], "w"))
 """
 _COMET_OURS = """
 import json, sys
-from mtharness.scoring.comet import CometConfig, CometScorer
-from mtharness.scoring.comet_cache import CometCache
+from mtharness.scoring.comet.metric import CometConfig, CometScorer
+from mtharness.scoring.comet.cache import CometCache
 data = json.load(open(sys.argv[2], encoding="utf-8"))
 cache = CometCache(sys.argv[5])
 with CometScorer(CometConfig("comet", sys.argv[1], int(sys.argv[3])), cache) as scorer:
@@ -693,7 +693,7 @@ def _child_cpu(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def comet(args: argparse.Namespace) -> dict[str, Any]:
     """The harness's COMET (worker + cache + JSON pipe) vs unbabel-comet's predict() in the same env."""
-    from mtharness.scoring.comet_env import env_python, require_env
+    from mtharness.scoring.comet.env import env_python, require_env
     from mtharness.textio import read_lines
 
     python = str(env_python(require_env()))

@@ -135,24 +135,54 @@ class Dataset:
         return Dataset(self.name, self.pair, self.segments[:limit], self.ref_names, self.origin)
 
 
+DEFAULT_PRECISION = 2  # decimals of a score whose metric declares none (and of old scores.json files)
+
+
+def gain(delta: float, higher_is_better: bool) -> float:
+    """A score difference (new - old) turned so that positive always means better."""
+    return delta if higher_is_better else -delta
+
+
+def format_score(value: float, precision: int = DEFAULT_PRECISION, sign: bool = False) -> str:
+    """A score (or a difference, ``sign``) with its metric's display precision: BLEU 2, COMET 4."""
+    return f"{float(value):{'+' if sign else ''}.{int(precision)}f}"
+
+
 @dataclass(frozen=True)
 class MetricResult:
-    """One corpus-level score; it never travels without its sacrebleu signature."""
+    """One corpus-level score; it never travels without its signature, direction and precision."""
 
     name: str
     score: float
     signature: str
     higher_is_better: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    precision: int = DEFAULT_PRECISION  # decimals to display (the metric's; COMET 4)
+
+    def better_than(self, other: MetricResult | float) -> bool:
+        """Strictly better than ``other`` (a score of the same metric, or a number)."""
+        theirs = other.score if isinstance(other, MetricResult) else float(other)
+        return self.is_improvement(self.score - theirs)
+
+    def is_improvement(self, delta: float) -> bool:
+        """Whether a change of ``delta`` (new - old) in this metric is for the better."""
+        return gain(delta, self.higher_is_better) > 0
+
+    def format(self, value: float | None = None, sign: bool = False) -> str:
+        return format_score(self.score if value is None else value, self.precision, sign)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "score": round(float(self.score), 4),
+            "score": round(float(self.score), max(4, self.precision + 2)),
             "signature": self.signature,
             "higher_is_better": self.higher_is_better,
+            "precision": self.precision,
         }
         out.update(self.extra)
         return out
+
+
+Score = MetricResult  # the name the metric protocol uses
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from mtharness.core import MtharnessError
-from mtharness.scoring.comet import CometConfig, CometScorer
-from mtharness.scoring.comet_cache import CometCache
+from mtharness.scoring.comet.cache import CometCache
+from mtharness.scoring.comet.metric import CometConfig, CometScorer
 from tests.conftest import REPO, run_cli
 
 SAMPLE = REPO / "src" / "mtharness" / "data" / "sample"

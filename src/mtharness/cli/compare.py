@@ -200,9 +200,11 @@ def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
     from mtharness.compare.human_eval import segment_table
+    from mtharness.compare.runs import register_run_metrics
     from mtharness.compare.systems import compare
     from mtharness.reports import tables
 
+    register_run_metrics(argv)  # metrics of the runs' own (_target_) configs, before --metrics is read
     args = _compare_parser().parse_args(list(argv))
     if args.paired_n is not None and args.paired_n < 1:
         raise MtharnessError("--paired-n must be at least 1")
@@ -249,7 +251,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
     """--comet-model / --cometkiwi-model into the COMET-family specs (hub defaults otherwise)."""
-    model = {"comet": args.comet_model, "cometkiwi": args.cometkiwi_model}.get(spec.kind)
+    model = getattr(args, f"{spec.kind}_model", None)  # --<kind>-model for a metric with a model
     return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
 
 
@@ -336,6 +338,9 @@ def report_main(argv: Sequence[str]) -> int:
     add_json(p, "the scores with their CIs")
     add_warn_rates(p)
     add_sacrebleu_options(p)
+    from mtharness.compare.runs import register_run_metrics
+
+    register_run_metrics(argv)
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
-    from mtharness.scoring import comet_env
+    from mtharness.scoring.comet import env as comet_env
 
     args = _parser().parse_args(list(argv))
     if args.action == "setup":

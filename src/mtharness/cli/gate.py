@@ -18,10 +18,11 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import DEFAULT_SEED, MtharnessError, format_score
 from mtharness.gate.baseline import load_baseline, load_run, save_baseline
 from mtharness.gate.config import assemble
 from mtharness.gate.rules import check_comparable, run_gate
+from mtharness.scoring.registry import precision_of
 
 GATE_EPILOG = """\
 NAME is a score name (BLEU, chrF2, chrF2++, TER), optionally with a direction
@@ -152,7 +153,7 @@ def describe(snap: Any) -> str:
         f"  versions:   {snap.versions}",
     ]
     for direction, metrics in snap.scores.items():
-        cells = "  ".join(f"{n} {m['score']:.2f}" for n, m in metrics.items())
+        cells = "  ".join(f"{n} {format_score(m['score'], precision_of(n, m))}" for n, m in metrics.items())
         lines.append(f"  {direction:<10}  {cells}")
     lines += [f"  {k:<10}  {v:.3f}" for k, v in snap.rates.items()]
     return "\n".join(lines)

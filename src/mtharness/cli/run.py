@@ -23,7 +23,7 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
-from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
+from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir, format_score
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
@@ -39,6 +39,7 @@ from mtharness.run.shard import (
 from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none, parse_specs
+from mtharness.scoring.registry import precision_of
 from mtharness.translators.base import Translator
 from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
 
@@ -197,7 +198,9 @@ def format_summary(payload: dict[str, Any]) -> str:
         f"{payload['translator'].get('name')} on {ds['name']} ({ds['pair']}), {payload['n_segments']} segments",
     ]
     for direction, metrics in payload["scores"].items():
-        cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
+        cells = "  ".join(
+            f"{name} {format_score(m['score'], precision_of(name, m)):>6}" for name, m in metrics.items()
+        )
         lines.append(f"  {direction:<10} {cells}")
     warn = run_warn_rates(payload.get("config"))
     copying = copy_flag(payload["copy_rate"], warn.copy_rate)

@@ -25,9 +25,11 @@ from mtharness.scoring.metrics import (
     MetricSpec,
     SystemStats,
     score_function,
+    score_name,
     segment_scores,
     system_statistics,
 )
+from mtharness.scoring.registry import info_for_score
 
 
 @dataclass(frozen=True)
@@ -124,13 +126,19 @@ def changed_word_share(original: str, changed: str) -> float:
     return 1.0 - kept / len(words)
 
 
+def _declares(score_name: str, flag: str) -> bool:
+    """Whether the metric that made ``score_name`` declares ``flag`` (scoring.protocol.MetricInfo)."""
+    info = info_for_score(score_name)
+    return bool(info is not None and getattr(info, flag))
+
+
 def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
     """Length buckets, wins/losses and worst segments of a comparison; stored in ``comp.extras``.
 
     Segment-level scores are chrF (sentence chrF from the comparison's own statistics when chrF was
     among the metrics; BLEU on single segments is too coarse to rank them).
     """
-    chrf = next((m for m in comp.metrics if m.name.startswith("chrF")), None)
+    chrf = next((m for m in comp.metrics if _declares(m.name, "segment_analysis")), None)
     if chrf is not None:
         seg = {name: s.segment_scores() for name, s in chrf.stats.items()}
         comp.segment_metric = chrf.name
@@ -139,7 +147,7 @@ def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
             [MetricSpec("chrf")], comp.inp.systems, comp.inp.refs, comp.inp.trg_lang, 1
         )
         seg = {name: s.segment_scores() for name, s in chrf_stats.items()}
-        comp.segment_metric = "chrF2"
+        comp.segment_metric = score_name(MetricSpec("chrf"), comp.inp.trg_lang)
     comp.segment_scores = seg
     base = comp.baseline
     out: dict[str, Any] = {"segment_metric": comp.segment_metric}
@@ -180,7 +188,7 @@ def _finegrained(comp: Comparison, seg: dict[str, list[float]], k: int) -> dict[
 def sentence_scores(comp: Comparison, m: MetricComparison) -> dict[str, list[float]]:
     """Per-segment scores of one metric, as sacrebleu's sentence_score gives them: BLEU with effective
     order (sacrebleu.sentence_bleu's default), chrF and TER from the comparison's own statistics."""
-    if m.name.startswith("BLEU"):
+    if _declares(m.name, "sentence_effective_order"):
         return {
             s: segment_scores(h, comp.inp.refs, comp.inp.trg_lang)["BLEU"]
             for s, h in comp.inp.systems.items()

@@ -19,12 +19,14 @@ from typing import Any
 
 from mtharness.compare.identity import differing, identity_key, label
 from mtharness.compare.run_ci import cis_from_json, cis_to_json, run_cis
-from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.core import DIRECTIONS, MtharnessError, format_score
 from mtharness.run.reader import RunFolder, read_run
+from mtharness.scoring.metrics import DEFAULT_METRICS
+from mtharness.scoring.registry import get, precision_of
 from mtharness.scoring.significance import ConfidenceInterval
 from mtharness.validity.notes import WarnRates, lead_reasons, run_warn_rates
 
-METRIC_ORDER = ("BLEU", "chrF2", "chrF2++", "TER")
+METRIC_ORDER = tuple(get(kind).info.score_name for kind in DEFAULT_METRICS)  # BLEU, chrF2, chrF2++, TER
 SHORT_ID = 8  # characters of the identity hash shown in tables
 CI_CACHE = "leaderboard.ci.json"  # beside leaderboard.md: CIs of runs already seen
 CI_CACHE_VERSION = 1
@@ -67,6 +69,13 @@ class Entry:
     def score(self, direction: str, metric: str) -> float | None:
         value = self.run.scores.get(direction, {}).get(metric, {}).get("score")
         return None if value is None else float(value)
+
+    def higher_is_better(self, direction: str, metric: str) -> bool:
+        """The stored score's direction (every score records it; TER and MetricX-like are False)."""
+        return bool(self.run.scores.get(direction, {}).get(metric, {}).get("higher_is_better", True))
+
+    def precision(self, direction: str, metric: str) -> int:
+        return precision_of(metric, self.run.scores.get(direction, {}).get(metric))
 
     def rate(self, name: str) -> float | None:
         return self.run.rates.get(name)
@@ -169,16 +178,23 @@ def columns(rows: Sequence[Entry]) -> list[tuple[str, str]]:
     return [(d, m) for d in DIRECTIONS for m in (*METRIC_ORDER, *extra) if (d, m) in present]
 
 
+def _higher(rows: Sequence[Entry], direction: str, metric: str) -> bool:
+    """The column's direction, as the first run that has the score recorded it."""
+    for e in rows:
+        if e.score(direction, metric) is not None:
+            return e.higher_is_better(direction, metric)
+    return True
+
+
 def ordered(rows: Sequence[Entry]) -> list[Entry]:
-    """Best first by the first column (TER: lowest first); runs without that score last."""
+    """Best first by the first column (lowest first for a lower-is-better metric); runs without it last."""
     cols = columns(rows)
+    sign = -1.0 if not cols or _higher(rows, *cols[0]) else 1.0
 
     def key(e: Entry) -> tuple[float, str, str]:
         if not cols:
             return (0.0, e.translator, e.created)
-        d, m = cols[0]
-        value = e.score(d, m)
-        sign = -1.0 if m != "TER" else 1.0
+        value = e.score(*cols[0])
         return (sign * value if value is not None else float("inf"), e.translator, e.created)
 
     return sorted(rows, key=key)
@@ -191,8 +207,9 @@ def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
     names = [m for d, m in columns(rows) if d == "round_trip"]
     if not names:
         return []
-    metric = "chrF2" if "chrF2" in names else names[0]
-    sign = -1.0 if metric == "TER" else 1.0
+    preferred = get("chrf").info.score_name  # chrF2: the round-trip score the README reads
+    metric = preferred if preferred in names else names[0]
+    sign = 1.0 if _higher(rows, "round_trip", metric) else -1.0
     notes = []
     for e in rows:
         reasons = lead_reasons(e.run.rates, e.warn)
@@ -205,10 +222,14 @@ def round_trip_leads(rows: Sequence[Entry]) -> list[str]:
             if o is not e and (s := o.score("round_trip", metric)) is not None and sign * (mine - s) > 0
         ]
         if below:
-            shown = ", ".join(f"{o.translator} {o.score('round_trip', metric):.2f}" for o in below[:3])
+            digits = e.precision("round_trip", metric)
+            shown = ", ".join(
+                f"{o.translator} {format_score(o.score('round_trip', metric) or 0.0, digits)}"
+                for o in below[:3]
+            )
             notes.append(
                 f"{e.translator}'s round-trip lead may come from {' and '.join(reasons)}: rt {metric} "
-                f"{mine:.2f} above {shown}{' ...' if len(below) > 3 else ''}"
+                f"{format_score(mine, digits)} above {shown}{' ...' if len(below) > 3 else ''}"
             )
     return notes
 

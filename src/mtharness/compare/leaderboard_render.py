@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mtharness.compare.leaderboard import SHORT_ID, Entry, Group, columns, ordered, round_trip_leads
-from mtharness.core import DIRECTIONS
+from mtharness.compare.leaderboard import SHORT_ID, Entry, Group, _higher, columns, ordered, round_trip_leads
+from mtharness.core import DIRECTIONS, arrow
 from mtharness.textio import markdown_cell
 
 FLAG = "⚠"
@@ -30,8 +30,9 @@ def _cell(e: Entry, direction: str, metric: str) -> str:
     value = e.score(direction, metric)
     if value is None:
         return ""
+    digits = e.precision(direction, metric)  # the metric's: COMET 4, BLEU 2
     ci = e.cis.get(direction, {}).get(metric)
-    return f"{value:.2f} ±{ci.half_width:.2f}" if ci else f"{value:.2f}"
+    return f"{value:.{digits}f} ±{ci.half_width:.{digits}f}" if ci else f"{value:.{digits}f}"
 
 
 def _rate_cell(e: Entry, name: str) -> str:
@@ -54,7 +55,8 @@ def _legend(ci_samples: int) -> list[str]:
     )
     return [
         "",
-        "fwd: forward output vs references; rt: round trip vs the original source. TER: lower is better.",
+        "fwd: forward output vs references; rt: round trip vs the original source. "
+        "↑: higher is better, ↓: lower is better (TER).",
         ci,
         f"{FLAG}: above the warn rate (the run's validity.warn.*, default 0.05, or --copy-warn / "
         "--off-target-warn): that run's round-trip scores are inflated by copying or off-target output.",
@@ -79,7 +81,7 @@ def to_markdown(
         older = (hidden or {}).get(key, 0)
         shown = f"; {older} older run(s) of these systems not shown (`--all` lists them)" if older else ""
         lines += ["", f"## {name} ({pair}), {n_seg} segments", "", f"data `{chash}`{shown}", ""]
-        head = [f"{'fwd' if d == 'forward' else 'rt'} {m}" for d, m in cols]
+        head = [f"{'fwd' if d == 'forward' else 'rt'} {m} {arrow(_higher(rows, d, m))}" for d, m in cols]
         rates = [title for _, title in RATE_COLUMNS]
         lines.append("| translator | id | " + " | ".join([*head, *rates]) + " | created | run |")
         lines.append("|---|---|" + "---:|" * (len(cols) + len(rates)) + "---|---|")
@@ -136,7 +138,10 @@ def to_csv(groups: dict[Group, list[Entry]], root: Path) -> str:
                     *[
                         c
                         for (d, m), ci in zip(cols, cis, strict=True)
-                        for c in (_fmt(e.score(d, m)), "" if ci is None else f"{ci.half_width:.2f}")
+                        for c in (
+                            _fmt(e.score(d, m), e.precision(d, m)),
+                            "" if ci is None else _fmt(ci.half_width, e.precision(d, m)),
+                        )
                     ],
                     e.rate("copy_rate"),
                     e.rate("off_target_rate"),

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.correlation import MIN_SYSTEMS, correlations
-from mtharness.core import MtharnessError
+from mtharness.core import MtharnessError, format_score
 from mtharness.run.reader import read_run
+from mtharness.scoring.registry import precision_of
 from mtharness.validity.notes import rate_notes, run_warn_rates
 
 _KEYS = ("pearson", "pearson_p", "spearman", "spearman_p", "kendall", "kendall_p")
@@ -37,7 +38,7 @@ def find_score_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _oriented(metric: dict[str, Any]) -> float:
-    # TER is lower-is-better: negate so that a positive correlation always means "agrees"
+    # a lower-is-better score (TER) is negated, so that a positive correlation always means "agrees"
     score = float(metric["score"])
     return score if metric.get("higher_is_better", True) else -score
 
@@ -97,12 +98,18 @@ def rtt_correlation(paths: Sequence[str | Path], forward_metric: str = "chrF2") 
         rt = [_oriented(r.scores["round_trip"][name]) for r in runs]
         correlations[name] = _correlate(rt, fwd)
     first = runs[0]
+    stored_fwd = first.scores["forward"][forward_metric]
     return {
         "dataset": first.dataset["name"],
         "content_hash": first.content_hash,
         "forward_metric": forward_metric,
+        "forward_higher_is_better": bool(stored_fwd.get("higher_is_better", True)),
+        "precision": {
+            "forward": precision_of(forward_metric, stored_fwd),
+            **{n: precision_of(n, first.scores["round_trip"][n]) for n in sorted(shared)},
+        },
         "n_systems": len(runs),
-        "oriented": "lower-is-better metrics (TER) negated: positive = round trip agrees with forward",
+        "oriented": "lower-is-better metrics (TER, ...) negated: positive = round trip agrees with forward",
         "correlations": correlations,
         "systems": systems,
     }
@@ -125,11 +132,14 @@ def format_report(report: dict[str, Any]) -> str:
         + " ".join(f"{'rt ' + n:>14}" for n in rt_names)
         + "  copy  off-target",
     ]
-    for s in sorted(report["systems"], key=lambda s: -s["forward"][fm]):
+    sign = -1.0 if report.get("forward_higher_is_better", True) else 1.0  # best first
+    digits = report.get("precision") or {}
+    for s in sorted(report["systems"], key=lambda s: sign * s["forward"][fm]):
         off = s.get("off_target_rate")
+        fwd = format_score(s["forward"][fm], digits.get("forward", 2))
         lines.append(
-            f"{s['system'][:24]:<24} {s['forward'][fm]:>12.2f} "
-            + " ".join(f"{s['round_trip'][n]:>14.3f}" for n in rt_names)
+            f"{s['system'][:24]:<24} {fwd:>12} "
+            + " ".join(f"{format_score(s['round_trip'][n], digits.get(n, 2) + 1):>14}" for n in rt_names)
             + f"  {s['copy_rate'] or 0:.2f}  {'-' if off is None else f'{off:.2f}'}"
         )
     lines += [f"warning: {s['system']}: {w}" for s in report["systems"] for w in s.get("warnings", [])]
@@ -142,5 +152,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{name:<24} {c['pearson']:>8.3f} {c['spearman']:>9.3f} {c['kendall']:>8.3f}  "
             f"({c['pearson_p']:.3g}, {c['spearman_p']:.3g}, {c['kendall_p']:.3g})"
         )
-    lines.append("TER negated before correlating: positive always means the round trip agrees.")
+    lines.append(
+        "Lower-is-better metrics (TER, ...) negated before correlating: positive always means the round trip agrees."
+    )
     return "\n".join(lines)

@@ -8,6 +8,9 @@ from pathlib import Path
 from mtharness.compare.systems import CompareInput, order_systems
 from mtharness.core import MtharnessError
 from mtharness.run.reader import RunFolder, read_run
+from mtharness.scoring.metrics import parse_specs
+from mtharness.scoring.protocol import SEGMENT_MEAN
+from mtharness.scoring.registry import info_for_score
 
 
 def system_names(runs: Sequence[RunFolder]) -> list[str]:
@@ -67,18 +70,32 @@ def inputs_from_runs(paths: Sequence[str | Path], baseline: str | None = None) -
     if not out:
         raise MtharnessError("these runs have neither references nor round trips: nothing to compare")
     for inp in out:
-        _attach_neural(inp, dict(zip(names, runs, strict=True)))
+        _attach_segment_means(inp, dict(zip(names, runs, strict=True)))
     return out
 
 
-def _attach_neural(inp: CompareInput, runs: dict[str, RunFolder]) -> None:
-    """COMET/CometKiwi segment scores every run stored for this direction (no model runs again)."""
-    from mtharness.compare.neural import stats_from_runs
-    from mtharness.scoring.comet import COMET_KINDS
+def _attach_segment_means(inp: CompareInput, runs: dict[str, RunFolder]) -> None:
+    """Segment-mean scores (COMET, ...) every run stored for this direction (no model runs again)."""
+    from mtharness.compare.segment_metrics import stats_from_runs
 
     rows = {name: runs[name].rows for name in inp.systems}
     scores = {name: runs[name].scores for name in inp.systems}
-    for metric_name, _, _ in COMET_KINDS.values():
+    first = next(iter(scores.values())).get(inp.label) or {}
+    for metric_name in first:
+        info = info_for_score(metric_name)
+        if info is None or info.aggregation != SEGMENT_MEAN:
+            continue
         stats = stats_from_runs(inp.label, rows, scores, metric_name)
         if stats is not None:
-            inp.neural[metric_name] = stats
+            inp.segment_means[metric_name] = stats
+
+
+def register_run_metrics(paths: Sequence[str | Path]) -> None:
+    """Metrics the runs were scored with from outside the package (a ``_target_`` in their recorded
+    metrics config) registered here too, so `compare --metrics NAME` knows them as `run` did."""
+    for path in paths:
+        if not (Path(path) / "scores.json").is_file():
+            continue
+        metrics = read_run(path).config.get("metrics")
+        if isinstance(metrics, dict):
+            parse_specs({k: v for k, v in metrics.items() if isinstance(v, dict) and v.get("_target_")})

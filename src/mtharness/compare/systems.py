@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.clusters import Ranking, rank, sort_best_first
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import DEFAULT_PRECISION, DEFAULT_SEED, MtharnessError
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.metrics import MetricSpec, system_statistics
 from mtharness.scoring.significance import (
@@ -46,7 +46,8 @@ class CompareInput:
     baseline: str | None = None  # the system named by --baseline; None: rank all, no single reference
     pivots: dict[str, list[str]] | None = None  # round trips of runs: each system's forward output
     # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
-    neural: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
+    # segment-mean metrics' stored segment scores (run folders): score name -> system -> statistics
+    segment_means: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:
@@ -65,6 +66,7 @@ class MetricComparison:
     tests: dict[str, PairedResult]
     test_signature: str = ""  # sacrebleu's signature of the paired test (adds bs|ar:N and seed)
     ranking: Ranking | None = None  # every pair tested, WMT-style clusters (None without a test)
+    precision: int = DEFAULT_PRECISION  # the metric's display decimals (COMET 4)
 
 
 @dataclass
@@ -165,7 +167,7 @@ def compare(
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
     the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
-    COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
+    Segment-mean metrics (COMET) come from ``compare.segment_metrics`` (``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
     all_stats = _all_stats(inp, specs, jobs, cache_dir)
@@ -199,6 +201,7 @@ def compare(
                 tests,
                 _test_signature(first, method, n, seed),
                 rank(stats, method, n, seed, alpha, known) if method and len(order) > 1 else None,
+                first.precision,
             )
         )
     return Comparison(
@@ -209,15 +212,15 @@ def compare(
 def _all_stats(
     inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
 ) -> list[dict[str, SystemStats]]:
-    """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
-    sacre = [spec for spec in specs if not spec.neural]
+    """Per spec, every system's statistics: sacrebleu's in one pass, segment means from their scorer."""
+    sacre = [spec for spec in specs if not spec.segment_mean]
     extracted = iter(system_statistics(sacre, inp.systems, inp.refs, inp.trg_lang, jobs) if sacre else [])
     out: list[dict[str, SystemStats]] = []
     for spec in specs:
-        if spec.neural:
-            from mtharness.compare.neural import neural_stats
+        if spec.segment_mean:
+            from mtharness.compare.segment_metrics import mean_metric_stats
 
-            out.append(neural_stats(inp, spec, cache_dir))
+            out.append(mean_metric_stats(inp, spec, cache_dir))
         else:
             out.append(next(extracted))
     return out
@@ -259,6 +262,7 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
             "signature": m.signature,
             "test_signature": m.test_signature or None,
             "higher_is_better": m.higher_is_better,
+            "precision": m.precision,
             "systems": per_system,
         }
         if m.ranking is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.run.reader import RATES, read_run
-from mtharness.scoring.metrics import parse_specs, score_name
+from mtharness.scoring import registry
+from mtharness.scoring.metrics import MetricSpec, parse_specs, score_name
 from mtharness.textio import atomic_write_json, read_text
 
 BASELINE_FORMAT = 1
@@ -56,8 +58,13 @@ def _metric_settings(config: dict[str, Any], pair: str) -> dict[str, dict[str, A
     src, _, tgt = pair.partition("-")
     out: dict[str, dict[str, Any]] = {}
     for spec in parse_specs(config.get("metrics") if isinstance(config, dict) else None):
+        target = registry.plugin_target(spec.kind)  # a metric from outside the package: how to import it
         for lang in {tgt, src}:
-            out[score_name(spec, lang)] = {"kind": spec.kind, "args": dict(spec.args)}
+            out[score_name(spec, lang)] = {
+                "kind": spec.kind,
+                "args": dict(spec.args),
+                **({"target": target} if target else {}),
+            }
     return out
 
 
@@ -95,6 +102,13 @@ def _rates(payload: dict[str, Any], where: str, names: tuple[str, ...] = RATES) 
     return out
 
 
+def metric_spec(node: Mapping[str, Any]) -> MetricSpec:
+    """A stored {"kind", "args"[, "target"]} as a spec; a metric from outside the package is registered."""
+    if node.get("target"):
+        registry.register(str(node["target"]))
+    return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
+
+
 def load_run(run_dir: str | Path) -> RunSnapshot:
     """A finished run folder (read and validated by mtharness.run.reader) as a snapshot."""
     run = read_run(run_dir)
@@ -111,19 +125,24 @@ def load_run(run_dir: str | Path) -> RunSnapshot:
         sources=run.sources,
         references=run.references(),
         extra={"git_commit": run.git_commit, "created": run.created},
-        segment_scores=_neural_segments(scores, run.rows),
+        segment_scores=_mean_segment_scores(scores, run.rows),
     )
 
 
-def _neural_segments(
+def _mean_segment_scores(
     scores: dict[str, dict[str, Any]], rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, list[float]]]:
-    """The stored COMET/CometKiwi segment scores of each direction that has that system score."""
-    from mtharness.scoring.comet import COMET_KINDS
+    """The stored segment scores of every segment-mean metric (COMET, ...) a direction has a score of."""
+    from mtharness.scoring.protocol import SEGMENT_MEAN
+    from mtharness.scoring.registry import info_for_score
+
+    def is_mean(name: str) -> bool:
+        info = info_for_score(name)
+        return info is not None and info.aggregation == SEGMENT_MEAN
 
     out: dict[str, dict[str, list[float]]] = {}
     for direction, metrics in scores.items():
-        for name in (n for n, _, _ in COMET_KINDS.values() if n in metrics):
+        for name in (n for n in metrics if is_mean(n)):
             values = [((r.get("scores") or {}).get(direction) or {}).get(name) for r in rows]
             if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
                 out.setdefault(direction, {})[name] = [float(v) for v in values]  # type: ignore[arg-type]

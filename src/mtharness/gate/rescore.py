@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from mtharness.core import MetricResult, MtharnessError
-from mtharness.gate.baseline import RunSnapshot
+from mtharness.gate.baseline import RunSnapshot, metric_spec
 from mtharness.gate.significance import SCORE_TOLERANCE
 from mtharness.scoring.metrics import MetricSpec, apply_options, score_systems
 
@@ -46,7 +46,7 @@ def _spec(base: RunSnapshot, cur: RunSnapshot, name: str) -> MetricSpec:
             f"cannot re-score {name} with new metric options: neither run records how it was computed; "
             "re-save the baseline with this mtharness"
         )
-    return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
+    return metric_spec(node)
 
 
 def _check_reproduced(base: RunSnapshot, direction: str, name: str, again: MetricResult) -> None:
@@ -77,7 +77,7 @@ def rescore(
             scores[i][direction] = {}
         for name in base.scores[direction]:
             stored = _spec(base, cur, name)
-            if stored.neural:  # COMET/CometKiwi: sacrebleu's options do not touch them; kept as scored
+            if stored.segment_mean:  # COMET & co: sacrebleu's options do not touch them; kept as scored
                 scores[0][direction][name] = base.scores[direction][name]
                 if name in cur.scores[direction]:
                     scores[1][direction][name] = cur.scores[direction][name]

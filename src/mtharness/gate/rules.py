@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError
+from mtharness.core import DEFAULT_SEED, DIRECTIONS, MtharnessError, format_score, gain
 from mtharness.gate.baseline import RunSnapshot
 from mtharness.run.reader import RATES
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
+from mtharness.scoring.registry import precision_of
 
 Kind = Literal["max_drop", "min_score"]
 Status = Literal["pass", "fail", "skip"]
@@ -66,6 +67,7 @@ class Outcome:
     drop: float | None = None  # positive: worse, in the metric's own direction
     p_value: float | None = None
     message: str = ""
+    precision: int | None = None  # the metric's display decimals (None: a rate, shown with 3)
 
 
 @dataclass
@@ -319,33 +321,34 @@ def _judge_metric(
     assert rule.direction is not None
     bm, cm = base.scores[rule.direction][rule.metric], cur.scores[rule.direction][rule.metric]
     b, c, higher = float(bm["score"]), float(cm["score"]), bool(bm["higher_is_better"])
-    drop = b - c if higher else c - b
-    if rule.kind == "min_score":
+    digits = precision_of(rule.metric, bm)
+    drop = 0.0 - gain(
+        c - b, higher
+    )  # (0.0 - : never -0.0) a drop is a fall for higher-is-better, a rise for lower-is-better
+
+    def num(value: float, sign: bool = False) -> str:
+        return format_score(value, digits, sign)
+
+    def outcome(status: Status, message: str, p: float | None = None) -> Outcome:
+        return Outcome(rule, status, b, c, drop, p, message=message, precision=digits)
+
+    if rule.kind == "min_score":  # a floor for higher-is-better, a ceiling for lower-is-better
         ok = c >= rule.threshold - EPS if higher else c <= rule.threshold + EPS
         word = ">=" if higher else "<="
-        return Outcome(
-            rule,
-            "pass" if ok else "fail",
-            b,
-            c,
-            drop,
-            message=f"{c:.2f} {word if ok else 'not ' + word} {rule.threshold:g}",
+        return outcome(
+            "pass" if ok else "fail", f"{num(c)} {word if ok else 'not ' + word} {rule.threshold:g}"
         )
     if drop <= rule.threshold + EPS:
-        return Outcome(rule, "pass", b, c, drop, message=f"drop {drop:+.2f} within {rule.threshold:g}")
+        return outcome("pass", f"drop {num(drop, True)} within {rule.threshold:g}")
     if not rule.significance:
-        return Outcome(rule, "fail", b, c, drop, message=f"drop {drop:+.2f} exceeds {rule.threshold:g}")
+        return outcome("fail", f"drop {num(drop, True)} exceeds {rule.threshold:g}")
     p = float(p_value(rule.direction, rule.metric))
     sig = p < settings.alpha
     verdict = "significant" if sig else "not significant"
-    return Outcome(
-        rule,
+    return outcome(
         "fail" if sig else "pass",
-        b,
-        c,
-        drop,
+        f"drop {num(drop, True)} exceeds {rule.threshold:g}, {verdict} (p={p:.4f}, alpha {settings.alpha:g})",
         p,
-        message=f"drop {drop:+.2f} exceeds {rule.threshold:g}, {verdict} (p={p:.4f}, alpha {settings.alpha:g})",
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.gate.baseline import RunSnapshot
+from mtharness.gate.baseline import RunSnapshot, metric_spec
 from mtharness.scoring.metrics import MetricSpec
 
 SCORE_TOLERANCE = 0.01  # scores.json stores 4 decimals; anything further apart is a real mismatch
@@ -32,7 +32,7 @@ class SignificanceTester:
                 f"significance for {metric}: neither run records how {metric} was computed; "
                 "re-save the baseline with this mtharness"
             )
-        return MetricSpec(str(node["kind"]), dict(node.get("args") or {}))
+        return metric_spec(node)
 
     def _refs(self, direction: str) -> tuple[list[list[str]], str]:
         pair = str(self.cur.dataset["pair"])
@@ -54,7 +54,7 @@ class SignificanceTester:
         from mtharness.scoring.significance import paired_test
 
         spec = self._spec(metric)
-        if spec.neural:
+        if spec.segment_mean:
             result = self._paired_means(direction, metric)
             self.results[key] = result
             return result
@@ -81,7 +81,7 @@ class SignificanceTester:
         return result
 
     def _paired_means(self, direction: str, metric: str) -> Any:
-        """COMET-family: the paired bootstrap over the stored segment scores (no model runs)."""
+        """Segment-mean metrics (COMET): the paired bootstrap over the stored segment scores (no model runs)."""
         from mtharness.scoring.significance import mean_stats, paired_test
 
         sides = []
@@ -93,7 +93,8 @@ class SignificanceTester:
                     f"{snap.origin}: no {direction} {metric} segment scores for the significance test; "
                     "re-save the baseline from a run made with this mtharness"
                 )
-            stats = mean_stats(name, metric, scores, str(stored["signature"]))
+            higher = bool(stored.get("higher_is_better", True))
+            stats = mean_stats(name, metric, scores, str(stored["signature"]), higher)
             if abs(stats.score - float(stored["score"])) > 1e-6:
                 raise MtharnessError(
                     f"{snap.origin}: its {direction} {metric} segment scores average {stats.score:.6f} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from mtharness.core import format_score
 from mtharness.gate.rules import GateResult, Outcome
 from mtharness.textio import atomic_write_json, atomic_write_text, markdown_cell
 
@@ -12,10 +13,10 @@ MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 EMOJI = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
 
 
-def _num(value: float | None, signed: bool = False) -> str:
+def _num(value: float | None, signed: bool = False, digits: int = 2) -> str:
     if value is None:
         return "-"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
+    return format_score(value, digits, signed)
 
 
 def _rate_num(value: float | None, signed: bool = False) -> str:
@@ -25,9 +26,11 @@ def _rate_num(value: float | None, signed: bool = False) -> str:
 
 
 def _cells(o: Outcome) -> tuple[str, str, str, str]:
-    fmt = _rate_num if o.rule.direction is None else _num
     p = "-" if o.p_value is None else f"{o.p_value:.4f}"
-    return fmt(o.baseline), fmt(o.current), fmt(o.drop, signed=True), p
+    if o.rule.direction is None:
+        return _rate_num(o.baseline), _rate_num(o.current), _rate_num(o.drop, signed=True), p
+    digits = o.precision if o.precision is not None else 2  # the metric's own (COMET 4)
+    return _num(o.baseline, False, digits), _num(o.current, False, digits), _num(o.drop, True, digits), p
 
 
 def _who(result: GateResult, side: str) -> str:

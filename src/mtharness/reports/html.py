@@ -14,8 +14,9 @@ from typing import Any
 from mtharness import __version__
 from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
-from mtharness.core import arrow
+from mtharness.core import arrow, format_score
 from mtharness.reports import plots
+from mtharness.scoring.registry import info_for_score, precision_of
 from mtharness.validity.align import word_diff
 from mtharness.validity.notes import HOW_TO_READ
 
@@ -56,8 +57,8 @@ def _score_rows(comp: Comparison) -> list[dict[str, Any]]:
             test = m.tests.get(name)
             cells.append(
                 {
-                    "score": f"{m.stats[name].score:.2f}",
-                    "ci": f"±{m.ci[name].half_width:.2f}",
+                    "score": format_score(m.stats[name].score, m.precision),
+                    "ci": f"±{format_score(m.ci[name].half_width, m.precision)}",
                     "p": f"{test.p_value:.4f}" if test and comp.baseline_given else "",
                     "significant": bool(test and test.significant and comp.baseline_given),
                     "verdict": _verdict(comp, m, name),
@@ -96,6 +97,12 @@ def _matrix(comp: Comparison) -> dict[str, Any] | None:
     }
 
 
+def _range(score_name: str) -> tuple[float | None, float | None]:
+    """The metric's declared (lo, hi) for the plot's axis; unknown metrics are unbounded."""
+    info = info_for_score(score_name)
+    return info.range if info is not None else (None, None)
+
+
 def _plots(comp: Comparison) -> list[dict[str, str]]:
     color = {"reference": plots.REFERENCE_COLOR, "better": plots.BETTER_COLOR, "worse": plots.WORSE_COLOR}
     data = [
@@ -106,6 +113,7 @@ def _plots(comp: Comparison) -> list[dict[str, str]]:
             "scores": [m.stats[s].score for s in comp.systems],
             "half_widths": [m.ci[s].half_width for s in comp.systems],
             "colors": [color.get(_verdict(comp, m, s), plots.NEUTRAL_COLOR) for s in comp.systems],
+            "range": _range(m.name),
         }
         for m in comp.metrics
     ]
@@ -234,7 +242,9 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
         {
             "label": label.replace("_", " ") + ("" if d else " (no references: not scored)"),
             "scores": {
-                n: _number(v.get("score")) for n, v in d.items() if isinstance(v, dict) and "score" in v
+                n: _number(v.get("score"), precision_of(n, v))
+                for n, v in d.items()
+                if isinstance(v, dict) and "score" in v
             },
         }
         for label, d in scores.items()

@@ -18,8 +18,6 @@ REFERENCE_COLOR = "#4b5563"
 BETTER_COLOR = "#1a7f37"
 WORSE_COLOR = "#b42318"
 NEUTRAL_COLOR = "#1f77b4"
-# quantities with a natural zero and, for these, a natural top: bars start at 0 so a 1-point gap looks small
-SCALE_MAX = {"BLEU": 100.0, "chrF": 100.0, "TER": None, "COMET": None}
 
 
 def _figure(width: float, height: float) -> Any:
@@ -55,9 +53,13 @@ def scores_with_ci(metrics: Sequence[Mapping[str, Any]]) -> str:
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
         ax.set_title(f"{m['name']} ({'higher' if m['higher_is_better'] else 'lower'} is better)", fontsize=10)
         highs = [s + h for s, h in zip(m["scores"], m["half_widths"], strict=True)]
-        top = max(highs) * 1.12 or 1.0
-        cap = next((v for k, v in SCALE_MAX.items() if str(m["name"]).startswith(k)), None)
-        ax.set_ylim(0.0, min(top, cap) if cap else top)
+        # the metric's declared range (scoring.protocol): bars start at its floor (0 for BLEU, so a
+        # 1-point gap looks small) and stop at its ceiling; an unbounded metric gets room below 0
+        lo, hi = m.get("range") or (None, None)
+        lows = [s - h for s, h in zip(m["scores"], m["half_widths"], strict=True)]
+        top = max(max(highs) * 1.12, 0.0) or 1.0
+        bottom = lo if lo is not None else min(0.0, min(lows) * 1.12)
+        ax.set_ylim(bottom, min(top, hi) if hi is not None else top)
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)

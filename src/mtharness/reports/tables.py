@@ -18,7 +18,8 @@ def _cell(comp: Comparison, metric: str, system: str) -> tuple[str, str]:
     """(score with CI, p-value against the baseline with marker) for one table cell."""
     m = comp.metric(metric)
     ci = m.ci[system]
-    score = f"{m.stats[system].score:.2f} (±{ci.half_width:.2f})"
+    d = m.precision  # the metric's display decimals: COMET 4, so 0.001 differences are not ties
+    score = f"{m.stats[system].score:.{d}f} (±{ci.half_width:.{d}f})"
     test = m.tests.get(system)
     if not comp.baseline_given:
         return score, ""
@@ -228,7 +229,8 @@ def to_latex(comps: Sequence[Comparison]) -> str:
             for m in comp.metrics:
                 test = m.tests.get(name)
                 mark = r"$^\dagger$" if test and test.significant and comp.baseline_given else ""
-                cells.append(f"{m.stats[name].score:.2f} $\\pm$ {m.ci[name].half_width:.2f}{mark}")
+                d = m.precision
+                cells.append(f"{m.stats[name].score:.{d}f} $\\pm$ {m.ci[name].half_width:.{d}f}{mark}")
             out.append(latex_escape(name) + " & " + " & ".join(cells) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
         if comp.method and comp.baseline_given:

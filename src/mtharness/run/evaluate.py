@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
-from mtharness.run.neural import apply_neural, check_neural
+from mtharness.run.segment_metrics import apply_segment_metrics, check_segment_metrics
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
 from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
@@ -113,7 +113,7 @@ def score_direction(
 ) -> DirectionResult:
     """Fill in corpus scores (with signatures) and segment scores for one direction."""
     # one pass: references preprocessed once, statistics shared with the segment scores
-    sacre = [s for s in specs if not s.neural]  # COMET-family metrics: run.neural.apply_neural
+    sacre = [s for s in specs if not s.segment_mean]  # the others: run.segment_metrics
     scores, segments = M.direction_scores(sacre, result.outputs, refs, result.pair.tgt)
     for res in scores:
         result.scores[res.name] = res
@@ -180,7 +180,7 @@ def evaluate(
         from mtharness.validity.checks import check_config
 
         check_config(validity)  # a bad key or missing package fails before the translation, not after
-    check_neural(specs)  # the COMET environment and checkpoint, before translating too
+    check_segment_metrics(specs)  # e.g. COMET's environment and checkpoint, before translating too
     ds = dataset.subset(limit)
     empty = count_empty(ds.sources)
     if empty == len(ds):
@@ -230,9 +230,9 @@ def evaluate(
         segment_fields=fields,
     )
     result.extras.update(run_info(translator))  # e.g. {"truncation": {...}} from the neural backends
-    if any(s.neural for s in specs):
+    if any(s.segment_mean for s in specs):
         start = time.perf_counter()
-        apply_neural(result, specs, score_cache_dir)
+        apply_segment_metrics(result, specs, score_cache_dir)
         timings["comet_s"] = time.perf_counter() - start
     if validity is not None:
         from mtharness.validity.checks import apply_validity  # imports heavy models only when enabled

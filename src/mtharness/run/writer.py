@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mtharness import __version__
-from mtharness.core import RunResult, arrow
+from mtharness.core import RunResult, arrow, format_score
+from mtharness.scoring.registry import precision_of
 from mtharness.textio import (
     atomic_write_json,
     atomic_write_jsonl,
@@ -185,7 +186,8 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
     for direction, metrics in payload["scores"].items():
         for name, m in metrics.items():
             lines.append(
-                f"| {direction} | {name} {arrow(m['higher_is_better'])} | {m['score']:.2f} | `{m['signature']}` |"
+                f"| {direction} | {name} {arrow(m['higher_is_better'])} | "
+                f"{format_score(m['score'], precision_of(name, m))} | `{m['signature']}` |"
             )
     scored = [r for r in rows if r.get("round_trip") is not None and "round_trip" in r["scores"]]
     if scored:

@@ -14,36 +14,17 @@ import numpy as np
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric
 
-from mtharness.core import MetricResult, MtharnessError
-from mtharness.scoring import sacrebleu_api
-from mtharness.scoring.comet import COMET_KINDS
+from mtharness.core import DEFAULT_PRECISION, MetricResult, MtharnessError
+from mtharness.scoring import registry, sacrebleu_api
 from mtharness.scoring.means import MeanMetric
+from mtharness.scoring.protocol import CORPUS_STATISTICS, MetricInfo, SegmentMetric
+from mtharness.scoring.sacrebleu_metrics import ASIAN_LANGS, SacrebleuMetric
 from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
 
-# kind -> (sacrebleu class, fixed constructor arguments, higher_is_better)
-KINDS: dict[str, tuple[type[Metric], dict[str, Any], bool]] = {
-    "bleu": (BLEU, {}, True),
-    "chrf": (CHRF, {"word_order": 0}, True),
-    "chrfpp": (CHRF, {"word_order": 2}, True),
-    "ter": (TER, {}, False),
-}
-ASIAN_LANGS = {"zh", "ja", "ko"}
+__all__ = ["ASIAN_LANGS", "DEFAULT_METRICS", "MetricSpec", "canonical_metric", "parse_specs"]
+
 DEFAULT_METRICS = ("bleu", "chrf", "chrfpp", "ter")
-ALL_KINDS = (*KINDS, *COMET_KINDS)  # every kind `metrics=[...]` and `--metrics` accept
-# every name a user may type for a metric (compared lower-cased) -> its kind: our config names and
-# sacrebleu's score names, so `chrf` and `chrF2` mean the same in run, compare, report and gate
-METRIC_ALIASES: dict[str, str] = {
-    "bleu": "bleu",
-    "chrf": "chrf",
-    "chrf2": "chrf",
-    "chrfpp": "chrfpp",
-    "chrf2pp": "chrfpp",
-    "chrf++": "chrfpp",
-    "chrf2++": "chrfpp",
-    "ter": "ter",
-    "comet": "comet",  # COMET and CometKiwi: scored in the managed environment (scoring.comet)
-    "cometkiwi": "cometkiwi",
-}
+ALL_KINDS = tuple(registry.BUILTIN)  # every shipped kind `metrics=[...]` and `--metrics` accept
 KNOWN_METRIC_NAMES = (
     "bleu (BLEU), chrf (chrF, chrF2), chrfpp (chrF++, chrF2++), ter (TER), comet (COMET), "
     "cometkiwi (CometKiwi), in any case"
@@ -71,19 +52,21 @@ SACREBLEU_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def canonical_metric(name: str) -> str:
-    """The metric kind (bleu, chrf, chrfpp, ter) a user's name stands for; one line if unknown.
+    """The metric kind (bleu, chrf, chrfpp, ter, comet, ...) a user's name stands for; one line if unknown.
 
     The one resolver every command uses, so a name that works in one place works in all.
     """
-    kind = METRIC_ALIASES.get(str(name).strip().lower())
+    kind = registry.resolve(name)
     if kind is None:
-        raise MtharnessError(f"unknown metric {name!r}; known names: {KNOWN_METRIC_NAMES}")
+        plugins = registry.plugin_kinds()
+        more = f", {', '.join(plugins)}" if plugins else ""
+        raise MtharnessError(f"unknown metric {name!r}; known names: {KNOWN_METRIC_NAMES}{more}")
     return kind
 
 
 def metric_kind_or_none(name: str) -> str | None:
     """canonical_metric, but None for a name that is not a metric (a rate, a pattern, chrF3)."""
-    return METRIC_ALIASES.get(str(name).strip().lower())
+    return registry.resolve(name)
 
 
 def apply_options(specs: Sequence[MetricSpec], options: Mapping[str, Any]) -> list[MetricSpec]:
@@ -113,23 +96,41 @@ class MetricSpec:
         object.__setattr__(self, "kind", canonical_metric(self.kind))  # chrF2 -> chrf, BLEU -> bleu
 
     @property
-    def higher_is_better(self) -> bool:
-        return True if self.neural else KINDS[self.kind][2]
+    def info(self) -> MetricInfo:
+        """What the metric declares (direction, precision, needs, aggregation)."""
+        return registry.get(self.kind).info
 
     @property
-    def neural(self) -> bool:
-        """COMET/CometKiwi: scored by a model in the managed environment, not by sacrebleu."""
-        return self.kind in COMET_KINDS
+    def higher_is_better(self) -> bool:
+        return self.info.higher_is_better
+
+    @property
+    def segment_mean(self) -> bool:
+        """Scored as a mean of segment scores (COMET-style) rather than from sacrebleu's statistics."""
+        return self.info.aggregation != CORPUS_STATISTICS
+
+    def segment_metric(self) -> SegmentMetric:
+        metric = registry.get(self.kind)
+        if not isinstance(metric, SegmentMetric):
+            raise MtharnessError(f"metric {self.kind} is not scored as a mean of segment scores")
+        return metric
 
 
 def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[MetricSpec]:
-    """From the ``metrics`` config node ({key: {metric: kind, ...args}}) or a list of kinds."""
+    """From the ``metrics`` config node ({key: {metric: kind, ...args}}) or a list of kinds.
+
+    A node with ``_target_`` (a metric outside the package, configs/metrics/<key>.yaml under
+    --config-dir) registers that metric first; its other keys are the metric's arguments.
+    """
     if not config:
         return [MetricSpec(k) for k in DEFAULT_METRICS]
     if isinstance(config, Mapping):
         specs = []
         for key, node in config.items():
             args = dict(node or {})
+            if args.get("_target_"):
+                args["metric"] = registry.from_config(str(key), args)
+            args.pop("_target_", None)
             kind = args.pop("metric", key)
             specs.append(MetricSpec(str(kind), {k: v for k, v in args.items() if v is not None}))
         return specs
@@ -139,22 +140,10 @@ def parse_specs(config: Mapping[str, Any] | Sequence[str] | None) -> list[Metric
 
 def make_metric(spec: MetricSpec, trg_lang: str) -> Metric:
     """Instantiate the sacrebleu metric for one target language."""
-    if spec.neural:
-        raise MtharnessError(
-            f"metric {spec.kind} is not a sacrebleu metric (mtharness.scoring.comet scores it)"
-        )
-    cls, fixed, _ = KINDS[spec.kind]
-    args: dict[str, Any] = {**fixed, **spec.args}
-    if cls is BLEU:
-        args.setdefault("trg_lang", trg_lang)  # picks tok:zh / ja-mecab / ko-mecab where needed
-    if cls is TER:
-        args.setdefault("asian_support", trg_lang in ASIAN_LANGS)
-    try:
-        return cls(**args)
-    except (TypeError, ValueError) as exc:
-        raise MtharnessError(
-            f"metric {spec.kind}: bad argument ({exc}); see sacrebleu's {cls.__name__}"
-        ) from None
+    metric = registry.get(spec.kind)
+    if not isinstance(metric, SacrebleuMetric):
+        raise MtharnessError(f"metric {spec.kind} is not a sacrebleu metric (its scorer scores it)")
+    return metric.make(spec.args, trg_lang)
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity equality (numpy arrays have no truth value)
@@ -175,6 +164,7 @@ class SystemStats:
     metric: Metric | MeanMetric = field(repr=False, compare=False)  # MeanMetric: COMET-style means
     # (method, n_samples, seed) -> resampled corpus scores; filled lazily by scoring.significance
     resampled: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    precision: int = DEFAULT_PRECISION  # the metric's display precision (COMET 4)
 
     def __len__(self) -> int:
         return int(self.stats.shape[0])
@@ -186,7 +176,9 @@ class SystemStats:
 
     def result(self) -> MetricResult:
         """The corpus score with its signature, as run folders and tables carry it."""
-        return MetricResult(self.metric_name, self.score, self.signature, self.higher_is_better)
+        return MetricResult(
+            self.metric_name, self.score, self.signature, self.higher_is_better, precision=self.precision
+        )
 
 
 def score_function(metric: Metric | MeanMetric) -> Callable[[Sequence[float]], Any]:
@@ -205,6 +197,7 @@ def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: Stat
         score=float(score.score),
         signature=metric.get_signature().format(),
         higher_is_better=spec.higher_is_better,
+        precision=spec.info.precision,
         stats=np.asarray(raw, dtype=np.float64).reshape(len(raw), -1),
         metric=metric,
     )
@@ -343,8 +336,8 @@ def direction_scores(
 
 def score_name(spec: MetricSpec, trg_lang: str) -> str:
     """sacrebleu's own score name (BLEU, chrF2, chrF2++, TER; COMET, CometKiwi) without scoring anything."""
-    if spec.neural:
-        return COMET_KINDS[spec.kind][0]
+    if spec.segment_mean:
+        return spec.info.score_name
     metric = make_metric(spec, trg_lang)
     return metric.corpus_score([""], [[""]]).name
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 from sacrebleu.significance import estimate_ci
 
-from mtharness.core import DEFAULT_SEED, MtharnessError
+from mtharness.core import DEFAULT_PRECISION, DEFAULT_SEED, MtharnessError
 from mtharness.scoring import sacrebleu_api
 from mtharness.scoring.means import MeanMetric, mean_rows
 from mtharness.scoring.metrics import (
@@ -62,7 +62,12 @@ _CHUNK_CELLS = 4_000_000
 
 
 def mean_stats(
-    name: str, metric_name: str, scores: Sequence[float], signature: str, higher_is_better: bool = True
+    name: str,
+    metric_name: str,
+    scores: Sequence[float],
+    signature: str,
+    higher_is_better: bool = True,
+    precision: int = DEFAULT_PRECISION,
 ) -> SystemStats:
     """A system's segment scores (COMET-style) as statistics for bootstrap_ci and paired_test."""
     if not scores:
@@ -76,6 +81,7 @@ def mean_stats(
         higher_is_better,
         mean_rows(values),
         MeanMetric(),
+        precision=precision,
     )
 
 

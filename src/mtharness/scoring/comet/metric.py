@@ -1,7 +1,7 @@
 """COMET and CometKiwi scores through a worker process in the managed environment.
 
 unbabel-comet cannot live in the main environment (it pins transformers<5), so the model runs in
-``mtharness env setup comet``'s venv: ``CometScorer`` starts ``comet_worker.py`` there with that venv's
+``mtharness env setup comet``'s venv: ``CometScorer`` starts ``worker.py`` there with that venv's
 python (once per run and metric, and only when some segment is not cached), sends batches as JSON
 lines and reads the scores back. Segment scores are cached by (checkpoint sha256, src, mt, ref).
 
@@ -23,16 +23,52 @@ from pathlib import Path
 from typing import IO, Any
 
 from mtharness.core import MetricResult, MtharnessError
-from mtharness.scoring.comet_cache import CometCache, segment_key
-from mtharness.scoring.comet_env import env_python, require_env
+from mtharness.scoring.comet.cache import CometCache, segment_key
+from mtharness.scoring.comet.env import env_python, require_env
+from mtharness.scoring.protocol import SEGMENT_MEAN, MetricInfo, SegmentMetric
 
-WORKER = Path(__file__).with_name("comet_worker.py")
-# metric kind -> (score name in scores.json, default model, needs references)
-COMET_KINDS: dict[str, tuple[str, str, bool]] = {
-    "comet": ("COMET", "Unbabel/wmt22-comet-da", True),
-    "cometkiwi": ("CometKiwi", "Unbabel/wmt22-cometkiwi-da", False),
-}
+WORKER = Path(__file__).with_name("worker.py")
 REQUEST_SIZE = 2048  # segments per request: progress is cached request by request
+OPTIONS = ("model", "batch_size", "device")
+
+
+def _info(kind: str, score_name: str, needs_refs: bool) -> MetricInfo:
+    return MetricInfo(
+        kind,
+        score_name,
+        higher_is_better=True,
+        precision=4,  # wmt22 models live in about [0, 1]: real differences are 0.001-0.01
+        range=(None, None),  # a regression head: roughly 0-1, but not bounded
+        options=OPTIONS,
+        needs_source=True,
+        needs_references=needs_refs,
+        managed_env="comet",
+        gpu=True,
+        aggregation=SEGMENT_MEAN,  # predict()'s system score: the mean of the segment scores
+    )
+
+
+class Comet(SegmentMetric):
+    """COMET (reference-based): (src, mt, ref)."""
+
+    info = _info("comet", "COMET", True)
+    default_model = "Unbabel/wmt22-comet-da"
+
+    def check_args(self, args: Mapping[str, Any]) -> None:
+        comet_config(self, args)
+
+    def check_ready(self, args: Mapping[str, Any]) -> None:
+        check_ready(comet_config(self, args))
+
+    def open(self, args: Mapping[str, Any], cache_dir: str | Path | None) -> CometScorer:
+        return CometScorer(comet_config(self, args), CometCache(cache_dir), owns_cache=True)
+
+
+class CometKiwi(Comet):
+    """CometKiwi (reference-free quality estimation): (src, mt)."""
+
+    info = _info("cometkiwi", "CometKiwi", False)
+    default_model = "Unbabel/wmt22-cometkiwi-da"
 
 
 @dataclass(frozen=True)
@@ -43,20 +79,25 @@ class CometConfig:
     device: str = "cpu"  # cpu, cuda or cuda:N
 
     @property
+    def metric(self) -> Comet:
+        return CometKiwi() if self.kind == CometKiwi.info.kind else Comet()
+
+    @property
     def name(self) -> str:
-        return COMET_KINDS[self.kind][0]
+        return self.metric.info.score_name
 
     @property
     def model_id(self) -> str:
-        return self.model or COMET_KINDS[self.kind][1]
+        return self.model or self.metric.default_model
 
     @property
     def needs_refs(self) -> bool:
-        return COMET_KINDS[self.kind][2]
+        return self.metric.info.needs_references
 
 
-def comet_config(kind: str, args: Mapping[str, Any]) -> CometConfig:
+def comet_config(metric: Comet | str, args: Mapping[str, Any]) -> CometConfig:
     """The metrics.<kind> node ({model, batch_size, device}) checked key by key."""
+    kind = metric if isinstance(metric, str) else metric.info.kind
     unknown = set(args) - {"model", "batch_size", "device"}
     if unknown:
         raise MtharnessError(
@@ -171,9 +212,10 @@ class CometWorker:
 class CometScorer:
     """One COMET/CometKiwi model for a whole run: cache first, the worker for what is missing."""
 
-    def __init__(self, cfg: CometConfig, cache: CometCache) -> None:
+    def __init__(self, cfg: CometConfig, cache: CometCache, owns_cache: bool = False) -> None:
         self.cfg = cfg
         self.cache = cache
+        self.owns_cache = owns_cache  # opened by Comet.open: closed with the scorer
         self.worker = CometWorker(cfg)
         self.stats = {"hits": 0, "misses": 0, "model_calls": 0}
         self._checkpoint: Path | None = local_checkpoint(cfg.model_id)
@@ -187,7 +229,11 @@ class CometScorer:
         self.close()
 
     def close(self) -> None:
-        self.worker.close()
+        try:
+            self.worker.close()
+        finally:
+            if self.owns_cache:
+                self.cache.close()
 
     def _ensure_worker(self) -> None:
         if self.worker.proc is not None:
@@ -196,7 +242,7 @@ class CometScorer:
         segments = info.get("input_segments") or []
         needs_ref = "ref" in segments if segments else info.get("model_class") != "ReferencelessRegression"
         if needs_ref != self.cfg.needs_refs:
-            other = "comet" if needs_ref else "cometkiwi"
+            other = (Comet if needs_ref else CometKiwi).info.kind
             raise MtharnessError(
                 f"metrics.{self.cfg.kind}.model {self.cfg.model_id} is "
                 f"{'reference-based' if needs_ref else 'reference-free'}: use metrics=[...,{other}] for it"
@@ -214,7 +260,7 @@ class CometScorer:
 
     def comet_version(self) -> str:
         if self._comet_version is None:
-            from mtharness.scoring.comet_env import env_versions
+            from mtharness.scoring.comet.env import env_versions
 
             self._comet_version = env_versions(require_env()).get("unbabel-comet", "unknown")
         return self._comet_version
@@ -247,6 +293,10 @@ class CometScorer:
         scores = [known[k] for k in keys]
         return self.result(scores), scores
 
+    def report(self) -> dict[str, dict[str, Any]]:
+        """What scores.json records of this scorer: the cache counters and the cache file."""
+        return {"comet_cache": {**self.stats, "file": str(self.cache.path) if self.cache.path else None}}
+
     def signature(self) -> str:
         return (
             f"model:{self.cfg.model_id}|ckpt_sha256:{self.checkpoint_sha256()[:16]}"
@@ -265,4 +315,4 @@ class CometScorer:
             "device": self.cfg.device,
             "reference_free": not self.cfg.needs_refs,
         }
-        return MetricResult(self.cfg.name, system, self.signature(), True, extra)
+        return self.cfg.metric.info.result(system, self.signature(), extra)

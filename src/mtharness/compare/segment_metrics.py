@@ -1,8 +1,8 @@
-"""COMET / CometKiwi segment scores for a comparison: read from run folders, or scored afresh.
+"""Segment-mean metrics (COMET, CometKiwi, ...) for a comparison: read from run folders, or scored afresh.
 
-A run folder made with metrics=[...,comet] holds every segment's COMET score in segments.jsonl, so
-comparing runs re-runs no model. For plain files (--src/--refs/--systems) the scores come from the
-managed environment's worker, through the segment cache (a second comparison is free).
+A run folder made with such a metric holds every segment's score in segments.jsonl, so comparing
+runs re-runs no model. For plain files (--src/--refs/--systems) the metric's scorer scores them
+(COMET: through the managed environment's worker and the segment cache; a second comparison is free).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 
 from mtharness.compare.systems import CompareInput
 from mtharness.core import MtharnessError
-from mtharness.scoring.comet import CometScorer, comet_config
-from mtharness.scoring.comet_cache import CometCache
 from mtharness.scoring.metrics import MetricSpec, score_name
+from mtharness.scoring.registry import precision_of
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
@@ -35,7 +34,10 @@ def stats_from_runs(
         if stored is None or len(scores) != len(raw):
             return None
         signatures.add(stored["signature"])
-        out[system] = mean_stats(system, name, scores, stored["signature"])
+        higher = bool(stored.get("higher_is_better", True))
+        out[system] = mean_stats(
+            system, name, scores, stored["signature"], higher, precision_of(name, stored)
+        )
     if len(signatures) > 1:
         raise MtharnessError(
             f"{name} ({label}): the runs were scored with different models or settings: {sorted(signatures)}"
@@ -46,27 +48,31 @@ def stats_from_runs(
 def score_systems(
     inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None
 ) -> dict[str, SystemStats]:
-    """Score every system of ``inp`` with the COMET-family ``spec`` (cached segment by segment)."""
-    cfg = comet_config(spec.kind, spec.args)
-    if inp.sources is None:
+    """Score every system of ``inp`` with the segment-mean ``spec`` (its scorer, its cache)."""
+    info = spec.info
+    if inp.sources is None and info.needs_source:
         raise MtharnessError(f"--metrics {spec.kind} needs the source: give --src")
-    refs = inp.refs[0] if cfg.needs_refs else None
-    cache = CometCache(cache_dir)
+    sources = inp.sources if inp.sources is not None else [""] * len(inp.refs[0])
+    refs = inp.refs[0] if info.needs_references else None
     out: dict[str, SystemStats] = {}
+    scorer = spec.segment_metric().open(spec.args, cache_dir)
     try:
-        with CometScorer(cfg, cache) as scorer:
-            for system, hyps in inp.systems.items():
-                res, scores = scorer.score(inp.sources, hyps, refs)
-                out[system] = mean_stats(system, res.name, scores, res.signature)
+        for system, hyps in inp.systems.items():
+            res, scores = scorer.score(sources, hyps, refs)
+            out[system] = mean_stats(
+                system, res.name, scores, res.signature, res.higher_is_better, res.precision
+            )
     finally:
-        cache.close()
+        scorer.close()
     return out
 
 
-def neural_stats(inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None) -> dict[str, SystemStats]:
+def mean_metric_stats(
+    inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None
+) -> dict[str, SystemStats]:
     """Stored scores where the input has them (run folders), else scored now."""
     name = score_name(spec, inp.trg_lang)
-    stored = inp.neural.get(name)
+    stored = inp.segment_means.get(name)
     if stored is not None:
         return stored
     return score_systems(inp, spec, cache_dir)

@@ -3,7 +3,7 @@
 unbabel-comet 2.2.7 pins transformers<5, huggingface_hub<1, numpy<2 and protobuf<5, so it cannot share
 the main environment (transformers 5). `mtharness env setup comet` builds a venv with versions known to
 work together; scoring then talks to a worker process running that venv's python
-(``scoring/comet_worker.py``). The location is ``$MTHARNESS_ENVS_DIR/comet``, by default
+(``scoring/comet/worker.py``). The location is ``$MTHARNESS_ENVS_DIR/comet``, by default
 ``${XDG_CACHE_HOME:-~/.cache}/mtharness/envs/comet``.
 """
 

@@ -1,0 +1,64 @@
+"""Segment-mean metrics (COMET, CometKiwi, a metric of your own) in a run: which pairs each direction
+scores, and the scorers' bookkeeping. sacrebleu's metrics are scored in ``run.evaluate``.
+
+forward     (src, mt, ref) against the first reference stream; a reference-free metric (CometKiwi)
+            scores (src, mt), also on a dataset without references.
+round_trip  (forward output, round trip, original source): the source plays the reference; a
+            reference-free metric scores (forward output, round trip).
+
+Each metric's modules are imported here only when the run asks for it (scoring.registry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mtharness.core import RunResult
+from mtharness.scoring.metrics import MetricSpec
+
+
+def mean_specs(specs: Sequence[MetricSpec]) -> list[MetricSpec]:
+    return [s for s in specs if s.segment_mean]
+
+
+def check_segment_metrics(specs: Sequence[MetricSpec]) -> None:
+    """Before translating: a missing environment or checkpoint fails now, not after an hour of MT."""
+    for spec in mean_specs(specs):
+        spec.segment_metric().check_ready(spec.args)
+
+
+def _add_report(totals: dict[str, Any], report: dict[str, dict[str, Any]]) -> None:
+    for key, counts in report.items():
+        slot = totals.setdefault(key, {})
+        for name, value in counts.items():
+            is_count = isinstance(value, int) and not isinstance(value, bool)
+            slot[name] = slot.get(name, 0) + value if is_count else value
+
+
+def apply_segment_metrics(
+    result: RunResult, specs: Sequence[MetricSpec], cache_dir: str | Path | None
+) -> None:
+    """Score every direction with each segment-mean metric; one scorer per metric for the run."""
+    chosen = mean_specs(specs)
+    if not chosen:
+        return
+    ds, fwd, back = result.dataset, result.forward, result.round_trip
+    totals: dict[str, Any] = {}
+    for spec in chosen:
+        info = spec.info
+        scorer = spec.segment_metric().open(spec.args, cache_dir)
+        try:
+            refs = ds.reference_streams[0] if ds.ref_names else None
+            if refs is not None or not info.needs_references:
+                res, seg = scorer.score(ds.sources, fwd.outputs, refs if info.needs_references else None)
+                fwd.scores[res.name], fwd.segment_scores[res.name] = res, seg
+            if back is not None:
+                rt_ref = ds.sources if info.needs_references else None
+                res, seg = scorer.score(fwd.outputs, back.outputs, rt_ref)
+                back.scores[res.name], back.segment_scores[res.name] = res, seg
+            _add_report(totals, scorer.report())
+        finally:
+            scorer.close()
+    result.extras.update(totals)
