@@ -143,3 +143,77 @@ def test_missing_checkpoint_and_small_vocabulary_are_one_line(tiny_metricx: Path
     ).save_pretrained(str(small))
     with pytest.raises(MtharnessError, match="too few for MetricX-24's score at index 250089"):
         MetricXScorer(MetricXConfig(model=str(small), tokenizer=tok)).load()
+
+
+def _run(tmp_path: Path, folder: Path, *extra: str):  # type: ignore[no-untyped-def]
+    from tests.conftest import run_cli
+
+    return run_cli(
+        [
+            "run",
+            "translator=echo",
+            "limit=6",
+            "progress=false",
+            "metrics=[bleu,metricx]",
+            f"metrics.metricx.model={folder / 'model'}",
+            f"metrics.metricx.tokenizer={folder / 'tokenizer'}",
+            *extra,
+        ],
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.slow
+def test_run_scores_metricx_in_both_directions_lower_is_better(tiny_metricx: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "run"
+    proc = _run(tmp_path, tiny_metricx, f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))["scores"]
+    rows = [json.loads(x) for x in (out / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
+    for direction in ("forward", "round_trip"):
+        stored = scores[direction]["MetricX"]
+        assert stored["higher_is_better"] is False
+        assert "mode:ref" in stored["signature"] and "maxlen:1536" in stored["signature"]
+        segment = [r["scores"][direction]["MetricX"] for r in rows]
+        assert len(segment) == 6 and all(0.0 <= x <= 25.0 for x in segment)
+        assert abs(stored["score"] - sum(segment) / len(segment)) < 1e-9
+    # the stored segment scores are the model's: the same texts scored directly give the same numbers
+    cfg = MetricXConfig(model=str(tiny_metricx / "model"), tokenizer=str(tiny_metricx / "tokenizer"))
+    direct = MetricXScorer(cfg).score(
+        [r["source"] for r in rows], [r["forward"] for r in rows], [r["references"][0] for r in rows]
+    )
+    assert max(abs(a - r["scores"]["forward"]["MetricX"]) for a, r in zip(direct, rows, strict=True)) < 1e-5
+
+
+@pytest.mark.slow
+def test_bad_checkpoints_stop_the_run_before_translating(tiny_metricx: Path, tmp_path: Path) -> None:
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    small = tmp_path / "small"
+    MT5ForConditionalGeneration(
+        MT5Config(vocab_size=1000, d_model=8, d_kv=4, d_ff=16, num_layers=1, num_heads=2)
+    ).save_pretrained(str(small / "model"))
+    (small / "tokenizer").symlink_to(tiny_metricx / "tokenizer")
+    for folder, words in [(small, "too few for MetricX-24"), (tmp_path / "absent", "could not be loaded")]:
+        out = tmp_path / f"run_{folder.name}"
+        proc = _run(tmp_path, folder, f"hydra.run.dir={out}")
+        assert proc.returncode == 2, proc.stderr
+        lines = [x for x in proc.stderr.splitlines() if x.strip()]
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in proc.stderr
+        assert not (out / "scores.json").exists() and not (out / "hyp.es.txt").exists()
+
+
+def test_presets_compose_offline() -> None:
+    from tests.conftest import compose
+
+    for preset, model in [
+        ("metricx", "google/metricx-24-hybrid-large-v2p6"),
+        ("metricx_xl", "google/metricx-24-hybrid-xl-v2p6"),
+        ("metricx_xxl", "google/metricx-24-hybrid-xxl-v2p6"),
+    ]:
+        cfg = compose([f"metrics=[bleu,{preset}]"])
+        node = cfg.metrics.metricx  # type: ignore[attr-defined]
+        assert node.model == model and node.tokenizer == "google/mt5-xl" and node.max_input_length == 1536
+        metricx_config({k: v for k, v in node.items()})

@@ -18,9 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import MetricResult, MtharnessError
+from mtharness.scoring.protocol import SEGMENT_MEAN, MetricInfo, SegmentMetric
 
 SCORE_INDEX = 250089  # <extra_id_10> in mT5's vocabulary: the logit MetricX-24 reads
 SCORE_RANGE = (0.0, 25.0)
@@ -205,6 +207,61 @@ class MetricXScorer:
             f"model:{cfg.model}|tokenizer:{cfg.tokenizer}|mode:{cfg.mode}|maxlen:{cfg.max_input_length}"
             f"|dtype:{cfg.dtype}|device:{cfg.device.split(':')[0]}|transformers:{self.transformers_version}"
         )
+
+
+class MetricX(SegmentMetric):
+    """MetricX-24 as a metric of the registry: lower is better, 0-25, the mean of segment scores."""
+
+    info = MetricInfo(
+        "metricx",
+        "MetricX",
+        higher_is_better=False,
+        precision=2,
+        range=SCORE_RANGE,
+        options=(*_KEYS, "metric"),
+        needs_source=True,
+        needs_references=True,  # in ref mode; mode=qe needs none (needs_references_for)
+        gpu=True,
+        aggregation=SEGMENT_MEAN,
+    )
+
+    def check_args(self, args: Mapping[str, Any]) -> None:
+        metricx_config(args)
+
+    def needs_references_for(self, args: Mapping[str, Any]) -> bool:
+        return metricx_config(args).needs_refs
+
+    def check_ready(self, args: Mapping[str, Any]) -> None:
+        """Before translating: tokenizer and checkpoint load (a missing one fails now, in one line)."""
+        _SCORERS.setdefault(metricx_config(args), MetricXScorer(metricx_config(args))).load()
+
+    def open(self, args: Mapping[str, Any], cache_dir: str | Path | None) -> _OpenMetricX:
+        cfg = metricx_config(args)
+        return _OpenMetricX(self, _SCORERS.pop(cfg, None) or MetricXScorer(cfg))
+
+
+# a model loaded by check_ready is handed to the open() that follows it in the same process
+_SCORERS: dict[MetricXConfig, MetricXScorer] = {}
+
+
+class _OpenMetricX:
+    def __init__(self, metric: MetricX, scorer: MetricXScorer) -> None:
+        self.metric, self.scorer = metric, scorer
+        self.counts = {"segments": 0, "unique_inputs": 0}
+
+    def score(
+        self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
+    ) -> tuple[MetricResult, list[float]]:
+        scores = self.scorer.score(sources, hyps, refs if self.scorer.config.needs_refs else None)
+        self.counts["segments"] += len(scores)
+        mean = sum(scores) / len(scores) if scores else 0.0
+        return self.metric.info.result(mean, self.scorer.signature()), scores
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def close(self) -> None:
+        self.scorer = MetricXScorer(self.scorer.config)  # drop the model
 
 
 def _first_line(exc: BaseException) -> str:
