@@ -237,7 +237,7 @@ class MetricX(SegmentMetric):
 
     def open(self, args: Mapping[str, Any], cache_dir: str | Path | None) -> _OpenMetricX:
         cfg = metricx_config(args)
-        return _OpenMetricX(self, _SCORERS.pop(cfg, None) or MetricXScorer(cfg))
+        return _OpenMetricX(self, _SCORERS.pop(cfg) if cfg in _SCORERS else MetricXScorer(cfg))
 
 
 # a model loaded by check_ready is handed to the open() that follows it in the same process
