@@ -45,9 +45,10 @@ def score_with_model(
     if inp.sources is None and info.needs_source:
         raise MtharnessError(f"--metrics {spec.kind} needs the source: give --src")
     sources = inp.sources if inp.sources is not None else [""] * len(inp.refs[0])
-    refs = inp.refs[0] if info.needs_references else None
+    metric = spec.segment_metric()
+    refs = inp.refs[0] if metric.needs_references_for(spec.args) else None
     out: dict[str, SystemStats] = {}
-    scorer = spec.segment_metric().open(spec.args, cache_dir)
+    scorer = metric.open(spec.args, cache_dir)
     try:
         for system, hyps in inp.systems.items():
             res, scores = scorer.score(sources, hyps, refs)

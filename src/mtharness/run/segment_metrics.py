@@ -47,15 +47,16 @@ def apply_segment_metrics(
     ds, fwd, back = result.dataset, result.forward, result.round_trip
     totals: dict[str, Any] = {}
     for spec in chosen:
-        info = spec.info
-        scorer = spec.segment_metric().open(spec.args, cache_dir)
+        metric = spec.segment_metric()
+        needs_refs = metric.needs_references_for(spec.args)
+        scorer = metric.open(spec.args, cache_dir)
         try:
             refs = ds.reference_streams[0] if ds.ref_names else None
-            if refs is not None or not info.needs_references:
-                res, seg = scorer.score(ds.sources, fwd.outputs, refs if info.needs_references else None)
+            if refs is not None or not needs_refs:
+                res, seg = scorer.score(ds.sources, fwd.outputs, refs if needs_refs else None)
                 fwd.scores[res.name], fwd.segment_scores[res.name] = res, seg
             if back is not None:
-                rt_ref = ds.sources if info.needs_references else None
+                rt_ref = ds.sources if needs_refs else None
                 res, seg = scorer.score(fwd.outputs, back.outputs, rt_ref)
                 back.scores[res.name], back.segment_scores[res.name] = res, seg
             _add_report(totals, scorer.report())

@@ -96,6 +96,10 @@ class Metric:
             known = ", ".join(self.info.options) or "none"
             raise MtharnessError(f"metrics.{self.info.kind}: unknown key(s) {unknown}; known: {known}")
 
+    def needs_references_for(self, args: Mapping[str, Any]) -> bool:
+        """Whether these settings need references (MetricX: mode=ref yes, mode=qe no)."""
+        return self.info.needs_references
+
     def check_ready(self, args: Mapping[str, Any]) -> None:
         """Before translating: what the metric needs (an environment, a checkpoint) is there."""
         self.check_args(args)

@@ -26,6 +26,7 @@ BUILTIN: dict[str, str] = {
     "ter": "mtharness.scoring.sacrebleu_metrics:Ter",
     "comet": "mtharness.scoring.comet.metric:Comet",
     "cometkiwi": "mtharness.scoring.comet.metric:CometKiwi",
+    "metricx": "mtharness.scoring.metricx:MetricX",
 }
 _loaded: dict[str, Metric] = {}
 _plugins: dict[str, str] = {}  # kind -> "module:Class" of metrics registered from configs
