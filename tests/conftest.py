@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 # tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100) for the hf/ct2/cache tests
-pytest_plugins = ["tests.neural_fixtures", "tests.comet_fixtures"]
+pytest_plugins = ["tests.helpers.neural_fixtures", "tests.helpers.comet_fixtures"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -24,7 +24,7 @@ from mtharness.run.cache import CachedTranslator
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO, compose
-from tests.neural_fixtures import SAMPLE_EN
+from tests.helpers.neural_fixtures import SAMPLE_EN
 
 TEXTS = [line for line in SAMPLE_EN.read_text(encoding="utf-8").splitlines() if line][:8]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, run_cli
-from tests.counting import read_calls
+from tests.helpers.counting import read_calls
 
 pytestmark = pytest.mark.slurm
 
@@ -42,7 +42,7 @@ def slurm_env() -> Iterator[dict[str, str]]:
             pytest.skip(f"no one-node SLURM cluster ({SCRIPT.name} start: {reason})")
         started = True
     conf = _script("env").stdout.strip().split("=", 1)[1]
-    pythonpath = os.pathsep.join([str(REPO / "src"), str(REPO)])  # the jobs import tests.counting too
+    pythonpath = os.pathsep.join([str(REPO / "src"), str(REPO)])  # the jobs import tests.helpers.counting too
     try:
         yield {"SLURM_CONF": conf, "PYTHONPATH": pythonpath}
     finally:
@@ -100,7 +100,10 @@ def test_sweep_two_translators_one_run_folder_each(
 
 
 def _counting_args(translator: str, calls: Path, cache_dir: Path, *extra: str) -> list[str]:
-    target = {"echo": "tests.counting.CountingEcho", "apertium": "tests.counting.CountingApertium"}
+    target = {
+        "echo": "tests.helpers.counting.CountingEcho",
+        "apertium": "tests.helpers.counting.CountingApertium",
+    }
     return [
         f"translator={translator}",
         f"translator._target_={target[translator]}",

@@ -14,7 +14,7 @@ from mtharness.translators.ct2 import CT2Translator
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO
-from tests.neural_fixtures import SAMPLE_EN, needs
+from tests.helpers.neural_fixtures import SAMPLE_EN, needs
 
 TEXTS = [line for line in SAMPLE_EN.read_text(encoding="utf-8").splitlines() if line][:9]
 
@@ -110,7 +110,7 @@ def test_llm_reports_each_batch_and_outputs_do_not_change(caplog: pytest.LogCapt
 def test_openai_reports_every_answer() -> None:
     pytest.importorskip("httpx")
     from mtharness.translators.openai import OpenAITranslator
-    from tests.translators.openai_fault_server import FaultServer
+    from tests.helpers.openai_fault_server import FaultServer
 
     with FaultServer() as server:
         server.delay_s = 0.01

@@ -12,7 +12,7 @@ from mtharness.cli.run import run_from_config
 from mtharness.core import MtharnessError
 from mtharness.textio import read_lines
 from tests.conftest import compose
-from tests.neural_fixtures import SAMPLE_EN
+from tests.helpers.neural_fixtures import SAMPLE_EN
 
 pytestmark = pytest.mark.hf
 GREEDY = {"num_beams": 1, "threads": 1, "batch_size": 8, "max_batch_tokens": 200}

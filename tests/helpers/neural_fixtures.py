@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY_MARIAN = REPO / "tests" / "fixtures" / "tiny_marian_copy"
 SAMPLE_EN = REPO / "src" / "mtharness" / "data" / "sample" / "sample.en"
 
