@@ -39,6 +39,7 @@ from mtharness.translators.base import (
     prepare,
     raw_outputs,
     run_info,
+    set_answer_sink,
     set_progress,
 )
 
@@ -229,15 +230,11 @@ def _answers_committed(
     inner: Translator, conn: sqlite3.Connection, system: str, pair: str, identity: Mapping[str, Any]
 ) -> Iterator[None]:
     """Let a backend that answers one segment at a time (openai) commit (raw) answers as they arrive."""
-    set_sink = getattr(inner, "set_answer_sink", None)
-    if not callable(set_sink):
-        yield
-        return
-    set_sink(lambda done: insert(conn, system, pair, done, identity))
+    set_answer_sink(inner, lambda done: insert(conn, system, pair, done, identity))
     try:
         yield
     finally:
-        set_sink(None)
+        set_answer_sink(inner, None)
 
 
 class CachedTranslator(TranslatorBase):
