@@ -366,6 +366,35 @@ class CachedTranslator(TranslatorBase):
             self._conn = None
 
 
+def merge_caches(main: str | Path, parts: Sequence[Path], remedy: str) -> int:
+    """Copy the translations (and their identities) of other cache files into ``main``, one
+    transaction per file; rows already there are kept, so merging twice adds nothing. Returns the
+    number of translations added; a file that cannot be merged fails with ``remedy`` in the line."""
+    conn = open_cache(main, "DELETE")
+    count = "SELECT count(*) FROM translations"
+    try:
+        before = conn.execute(count).fetchone()[0]
+        for part in parts:
+            conn.execute("ATTACH DATABASE ? AS part", (str(part),))
+            try:
+                with _transaction(conn):
+                    conn.execute(
+                        "INSERT OR IGNORE INTO main.translations (system, pair, source_sha256, output) "
+                        "SELECT system, pair, source_sha256, output FROM part.translations"
+                    )
+                    conn.execute(
+                        "INSERT OR IGNORE INTO main.systems (system, identity) "
+                        "SELECT system, identity FROM part.systems"
+                    )
+            except sqlite3.Error as exc:
+                raise MtharnessError(f"cache {part}: cannot merge it ({exc}); {remedy}") from None
+            finally:
+                conn.execute("DETACH DATABASE part")
+        return int(conn.execute(count).fetchone()[0] - before)
+    finally:
+        conn.close()
+
+
 class LangIdCache:
     """Language-ID labels by (langid signature, text), in the translation cache file.
 
