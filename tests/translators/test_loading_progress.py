@@ -64,6 +64,7 @@ def test_hf_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path) -> N
     assert loud._on_progress is None  # reports stop with set_progress(None)
 
 
+@pytest.mark.ct2
 def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2")
 

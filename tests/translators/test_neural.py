@@ -53,6 +53,7 @@ def test_order_and_length_restored_for_shuffled_lengths(tiny_marian: Path, sente
         assert chrf.sentence_score(out, [src]).score > chrf.sentence_score(out, [other]).score
 
 
+@pytest.mark.ct2
 def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[str], tmp_path: Path) -> None:
     ours = hf(tiny_marian).translate(sentences, "en", "xx")
     theirs = ct2(tiny_marian, tmp_path / "ct2").translate(sentences, "en", "xx")
@@ -62,6 +63,7 @@ def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[
     assert len(converted) == 1 and (converted[0] / "model.bin").exists()
 
 
+@pytest.mark.ct2
 def test_ct2_parallel_batches_same_outputs_as_serial(
     tiny_marian: Path, sentences: list[str], tmp_path: Path
 ) -> None:
@@ -74,6 +76,7 @@ def test_ct2_parallel_batches_same_outputs_as_serial(
     assert parallel.run_info()["ct2_threads"] == {"inter_threads": 2, "intra_threads": 1}
 
 
+@pytest.mark.ct2
 def test_ct2_thread_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unset: one single-threaded batch per core on CPU; explicit settings are kept as given."""
     import os
@@ -91,6 +94,7 @@ def test_ct2_thread_split(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "ct2_threads" not in CT2Translator(device="cpu").run_info()  # nothing loaded yet
 
 
+@pytest.mark.ct2
 def test_multilingual_language_codes_nllb(tiny_nllb: Path, tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -128,6 +132,7 @@ def test_multilingual_language_codes_m2m100(tiny_m2m100: Path) -> None:
     assert len(out) == 2 and "__fr__" not in out[0] and out[1] == ""
 
 
+@pytest.mark.ct2
 def test_ct2_m2m100_conversion_fails_with_one_line(tiny_m2m100: Path, tmp_path: Path) -> None:
     """Known CTranslate2 4.8 + transformers 5 limitation (ENVIRONMENT.md): a clear error, not a trace."""
     translator = ct2(tiny_m2m100, tmp_path / "ct2")
@@ -195,6 +200,7 @@ def test_offline_hub_id_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert "\n" not in message
 
 
+@pytest.mark.ct2
 def test_too_long_inputs_are_truncated_counted_and_recorded(
     tiny_marian: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
