@@ -55,6 +55,14 @@ def tiny_marian() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ct2_convert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CTranslate2 conversion folder for the session. Conversions are keyed by checkpoint,
+    revision, quantization and ctranslate2 version, so tests share them instead of converting the
+    same tiny checkpoint again (several seconds each)."""
+    return tmp_path_factory.mktemp("ct2")
+
+
+@pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     needs("torch", "transformers", "tokenizers")
     out = tmp_path_factory.mktemp("tiny_nllb")

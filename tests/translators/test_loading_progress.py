@@ -65,13 +65,13 @@ def test_hf_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path) -> N
 
 
 @pytest.mark.ct2
-def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, tmp_path: Path) -> None:
+def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, ct2_convert_dir: Path) -> None:
     pytest.importorskip("ctranslate2")
 
     def make() -> CT2Translator:
         return CT2Translator(
             model=str(tiny_marian), num_beams=1, max_new_tokens=32, batch_size=2,
-            compute_type="float32", convert_dir=str(tmp_path / "ct2"), threads=1,
+            compute_type="float32", convert_dir=str(ct2_convert_dir), threads=1,
         )  # fmt: skip
 
     quiet, loud = make(), make()

@@ -65,12 +65,12 @@ def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[
 
 @pytest.mark.ct2
 def test_ct2_parallel_batches_same_outputs_as_serial(
-    tiny_marian: Path, sentences: list[str], tmp_path: Path
+    tiny_marian: Path, sentences: list[str], ct2_convert_dir: Path
 ) -> None:
     """inter_threads=2 decodes the queued batches two at a time; each output stays in its place."""
     texts = [*sentences, "", sentences[0]]  # 42 texts in 6 batches of <= 8, plus an empty source
-    serial = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8").translate(texts, "en", "xx")
-    parallel = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8", inter_threads=2)
+    serial = ct2(tiny_marian, ct2_convert_dir, compute_type="int8").translate(texts, "en", "xx")
+    parallel = ct2(tiny_marian, ct2_convert_dir, compute_type="int8", inter_threads=2)
     assert parallel.translate(texts, "en", "xx") == serial
     assert serial[-2] == "" and serial[-1] == serial[0]
     assert parallel.run_info()["ct2_threads"] == {"inter_threads": 2, "intra_threads": 1}
@@ -202,7 +202,7 @@ def test_offline_hub_id_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.ct2
 def test_too_long_inputs_are_truncated_counted_and_recorded(
-    tiny_marian: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_marian: Path, tmp_path: Path, ct2_convert_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from mtharness.data.loaders import load_files
     from mtharness.run.evaluate import evaluate
@@ -213,7 +213,7 @@ def test_too_long_inputs_are_truncated_counted_and_recorded(
     ds = load_files(str(tmp_path / "src.en"), "en", "es")
     for translator in (
         hf(tiny_marian, max_input_tokens=12),
-        ct2(tiny_marian, tmp_path / "ct2", max_input_tokens=12),
+        ct2(tiny_marian, ct2_convert_dir, max_input_tokens=12),
     ):
         with caplog.at_level("WARNING", logger="mtharness"):
             result = evaluate(ds, translator, progress=False)
