@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -26,10 +27,16 @@ WMT23 = SHARED_DATA / "wmt23"
 
 
 def apertium_has(mode: str) -> bool:
+    return mode in _apertium_modes()
+
+
+@functools.cache
+def _apertium_modes() -> tuple[str, ...]:
+    """`apertium -l`, asked once per session (the installed modes do not change while tests run)."""
     if shutil.which("apertium") is None:
-        return False
+        return ()
     out = subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout
-    return mode in out.split()
+    return tuple(out.split())
 
 
 @pytest.fixture(scope="session")
