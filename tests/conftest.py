@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 # tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100) for the hf/ct2/cache tests
-pytest_plugins = ["tests.neural_fixtures", "tests.comet_fixtures"]
+pytest_plugins = ["tests.helpers.neural_fixtures", "tests.helpers.comet_fixtures"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -26,10 +27,16 @@ WMT23 = SHARED_DATA / "wmt23"
 
 
 def apertium_has(mode: str) -> bool:
+    return mode in _apertium_modes()
+
+
+@functools.cache
+def _apertium_modes() -> tuple[str, ...]:
+    """`apertium -l`, asked once per session (the installed modes do not change while tests run)."""
     if shutil.which("apertium") is None:
-        return False
+        return ()
     out = subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout
-    return mode in out.split()
+    return tuple(out.split())
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,66 @@
 """Two boundaries, enforced by reading the source: sacrebleu's private API is used in exactly one
 module (scoring/sacrebleu_api.py), and a translator's optional capabilities are asked for in exactly
 one module (translators/base.py), never probed with getattr/hasattr elsewhere.
+
+The capability names come from their one declaration (``translators.base.HOOKS``); a getattr/hasattr
+probe, outside the backends' own modules, of any other attribute a shipped translator class has is
+an undeclared hook and fails too (how ``set_answer_sink`` once slipped past a hand-written list).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Score, Signature
 
+from mtharness.translators import base
 from tests.architecture.test_import_rules import PKG
 
 SACREBLEU_ADAPTER = "scoring/sacrebleu_api.py"
 CAPABILITIES_HOME = "translators/base.py"
-CAPABILITIES = {
-    "stats", "run_info", "check_direction", "cacheable", "context_free", "batch_keyed",
-    "direction_identity", "translate_raw", "finish", "output_notes", "prepare", "set_progress",
-}  # fmt: skip
+CAPABILITIES = frozenset(base.HOOKS)
+BACKENDS = "translators/"  # a backend's module may probe its own libraries' objects (tokenizers, torch)
+
+
+def translator_classes() -> list[type]:
+    """Every translator class the package ships: the classes in translators/*.py with translate()."""
+    found = []
+    for path in sorted((PKG / "translators").glob("*.py")):
+        module = importlib.import_module(f"mtharness.translators.{path.stem}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and callable(getattr(cls, "translate", None)):
+                found.append(cls)
+    return found
+
+
+def translator_attributes() -> frozenset[str]:
+    """Public attributes and methods of the shipped translators (set in __init__ or on the class)."""
+    names: set[str] = set()
+    for cls in translator_classes():
+        names.update(n for n in dir(cls) if not n.startswith("_"))
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or not hasattr(init, "__code__"):
+                continue
+            for node in ast.walk(ast.parse(inspect.cleandoc("\n" + inspect.getsource(init)))):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                    and isinstance(node.ctx, ast.Store)
+                    and not node.attr.startswith("_")
+                ):
+                    names.add(node.attr)
+    return frozenset(names - PROTOCOL)
+
+
+PROTOCOL = {"name", "translate", "identity"}  # the protocol itself: always there, never probed for
+TRANSLATOR_ATTRIBUTES = translator_attributes()
 
 
 def sacrebleu_private_names() -> set[str]:
@@ -65,6 +106,15 @@ def capability_probes(path: Path) -> list[str]:
     ]
 
 
+def undeclared_probes(path: Path) -> list[str]:
+    """Probes of a translator attribute that is not a declared hook (a hook in all but name)."""
+    return [
+        f"{node.lineno}: {node.func.id}(..., {_literal_attr(node)!r})"  # type: ignore[attr-defined]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if isinstance(node, ast.Call) and _literal_attr(node) in TRANSLATOR_ATTRIBUTES - CAPABILITIES
+    ]
+
+
 def violations(root: Path = PKG) -> list[str]:
     bad = []
     for path in sorted(root.rglob("*.py")):
@@ -78,6 +128,12 @@ def violations(root: Path = PKG) -> list[str]:
             bad += [
                 f"{rel}:{hit} (translator capability probed outside {CAPABILITIES_HOME})"
                 for hit in capability_probes(path)
+            ]
+        if not rel.startswith(BACKENDS):
+            bad += [
+                f"{rel}:{hit} (a translator attribute probed like a hook: declare it in "
+                f"{CAPABILITIES_HOME} HOOKS and ask through a function there)"
+                for hit in undeclared_probes(path)
             ]
     return bad
 
@@ -97,6 +153,23 @@ def test_the_adapter_and_the_capabilities_home_exist() -> None:
     assert capability_probes(PKG / CAPABILITIES_HOME)
 
 
+def test_every_hook_is_declared_documented_and_asked_for_in_one_place() -> None:
+    home = (PKG / CAPABILITIES_HOME).read_text(encoding="utf-8")
+    doc = base.__doc__ or ""
+    assert len(set(base.HOOKS)) == len(base.HOOKS)
+    for hook in base.HOOKS:
+        assert f"``{hook}" in doc, f"{hook}: describe it in the module docstring of {CAPABILITIES_HOME}"
+        assert f'getattr(translator, "{hook}"' in home, f"{hook}: ask for it through a function in base.py"
+    probed = {hit.split("'")[1] for hit in capability_probes(PKG / CAPABILITIES_HOME)}
+    assert probed <= CAPABILITIES, f"base.py asks for undeclared hooks: {probed - CAPABILITIES}"
+
+
+def test_the_shipped_translators_are_seen() -> None:
+    names = {cls.__name__ for cls in translator_classes()}
+    assert {"HFTranslator", "OpenAITranslator", "CommandTranslator", "ApertiumTranslator"} <= names
+    assert {"set_answer_sink", "max_input_tokens", "chat_template"} <= TRANSLATOR_ATTRIBUTES
+
+
 @pytest.mark.parametrize(
     ("rel", "source"),
     [
@@ -106,6 +179,9 @@ def test_the_adapter_and_the_capabilities_home_exist() -> None:
         ("gate/bad.py", "def f(m):\n    return getattr(m, '_force')\n"),
         ("run/bad.py", "def f(t):\n    return getattr(t, 'stats', None)\n"),
         ("cli/bad.py", "def f(t):\n    return hasattr(t, 'context_free')\n"),
+        ("run/cache2.py", "def f(t):\n    return getattr(t, 'set_answer_sink', None)\n"),
+        ("run/bad.py", "def f(t):\n    return getattr(t, 'usage', None)\n"),
+        ("translators/bad.py", "def f(t):\n    return getattr(t, 'prepare', None)\n"),
     ],
 )
 def test_a_violation_fails(tmp_path: Path, rel: str, source: str) -> None:

@@ -22,7 +22,7 @@ from mtharness.scoring.metrics import parse_specs
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.files import FilesTranslator
 from tests.conftest import compose
-from tests.gate_helpers import corrupt_every
+from tests.helpers.gate import corrupt_every
 
 
 def cli_json(argv: list[str], capsys: Any) -> tuple[dict[str, Any], str]:

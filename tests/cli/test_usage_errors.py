@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -64,17 +66,38 @@ def test_every_command_has_a_bad_flag_case() -> None:
     assert set(BAD_FLAG) == set(COMMANDS) and SCRIPT.exists()
 
 
+@dataclass
+class Outcome:
+    returncode: int
+    stderr: str
+    written: list[Path]  # files the command left in its own empty working folder
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every case run once, two console scripts at a time (each is a fresh interpreter, mostly
+    waiting on start-up): what it printed and what it left in its own empty folder."""
+
+    def one(case: str) -> tuple[str, Outcome]:
+        cwd = tmp_path_factory.mktemp("case")
+        proc = mtharness(CASES[case], cwd)
+        # nothing written (a failed sweep leaves only Hydra's own multirun.yaml in its sweep folder)
+        written = [p for p in cwd.rglob("*") if p.is_file() and p.name != "multirun.yaml"]
+        return case, Outcome(proc.returncode, proc.stderr, written)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, CASES))
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_usage_error_is_one_line_and_exit_2(case: str, tmp_path: Path) -> None:
-    args = CASES[case]
-    proc = mtharness(args, tmp_path)
-    lines = proc.stderr.splitlines()
-    assert proc.returncode == 2, proc.stderr
-    assert len(lines) == 1, proc.stderr
+def test_usage_error_is_one_line_and_exit_2(case: str, outcomes: dict[str, Outcome]) -> None:
+    args, out = CASES[case], outcomes[case]
+    lines = out.stderr.splitlines()
+    assert out.returncode == 2, out.stderr
+    assert len(lines) == 1, out.stderr
     assert lines[0].startswith(f"mtharness {args[0]}") and ": error: " in lines[0]
-    assert "Traceback" not in proc.stderr and "HYDRA_FULL_ERROR" not in proc.stderr
-    # nothing written (a failed sweep leaves only Hydra's own multirun.yaml in its sweep folder)
-    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "multirun.yaml"]
+    assert "Traceback" not in out.stderr and "HYDRA_FULL_ERROR" not in out.stderr
+    assert out.written == []
 
 
 def test_messages_say_what_to_do(tmp_path: Path) -> None:

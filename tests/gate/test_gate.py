@@ -21,7 +21,7 @@ from mtharness.gate.rules import (
     with_rate_guards,
 )
 from mtharness.reports.gate import junit_xml, markdown, payload
-from tests.gate_helpers import corrupt_every, write_outputs_run
+from tests.helpers.gate import corrupt_every, write_outputs_run
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from mtharness.data.loaders import load_sample
 from tests.conftest import REPO, compose, run_cli
-from tests.gate_helpers import corrupt_every, read_segments, wmt_run, write_outputs_run
+from tests.helpers.gate import corrupt_every, read_segments, wmt_run, write_outputs_run
 
 
 @pytest.fixture(scope="module")

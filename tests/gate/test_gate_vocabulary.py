@@ -15,7 +15,7 @@ from mtharness.data.loaders import load_sample
 from mtharness.gate.baseline import load_baseline, load_run
 from mtharness.gate.config import assemble
 from mtharness.gate.rules import run_gate
-from tests.gate_helpers import corrupt_every, write_outputs_run
+from tests.helpers.gate import corrupt_every, write_outputs_run
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from mtharness.textio import read_lines
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO, compose
-from tests.neural_fixtures import SAMPLE_EN
+from tests.helpers.neural_fixtures import SAMPLE_EN
 
 
 class CountingHF(HFTranslator):

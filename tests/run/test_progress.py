@@ -19,13 +19,13 @@ import pytest
 from tqdm.auto import tqdm
 
 from mtharness.cli.run import run_from_config
-from mtharness.run import evaluate as E
+from mtharness.run import translate as E  # the translation loop (evaluate and shard runs share it)
 from mtharness.run.cache import CachedTranslator
 from mtharness.run.record import CacheCounts, RunRecord
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO, compose
-from tests.neural_fixtures import SAMPLE_EN
+from tests.helpers.neural_fixtures import SAMPLE_EN
 
 TEXTS = [line for line in SAMPLE_EN.read_text(encoding="utf-8").splitlines() if line][:8]
 
@@ -164,10 +164,16 @@ def test_tiny_model_config_runs_from_another_directory(tiny_marian: Path, tmp_pa
 
 
 class SlowEcho(EchoTranslator):
-    """A backend whose one call takes a while and reports nothing in between."""
+    """A backend whose one call lasts until ``done()`` (at most ``bound_s``), reporting nothing meanwhile."""
+
+    def __init__(self, done: Any = lambda: False, bound_s: float = 0.3) -> None:
+        super().__init__()
+        self.done, self.bound_s = done, bound_s
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        time.sleep(0.5)
+        deadline = time.monotonic() + self.bound_s
+        while not self.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return super().translate(texts, src, tgt)
 
 
@@ -180,7 +186,9 @@ def test_on_a_terminal_the_bar_keeps_redrawing_while_a_batch_decodes(monkeypatch
     screen, log = Terminal(), io.StringIO()
     monkeypatch.setattr(E, "TICK_S", 0.05)
     monkeypatch.setattr(E, "tqdm", functools.partial(tqdm, file=screen))
-    assert E.translate_all(SlowEcho(), TEXTS[:2], "en", "es", progress=True) == TEXTS[:2]
+    # the call lasts until the screen shows the redraws (bounded): no guess at how fast a busy machine ticks
+    slow = SlowEcho(lambda: screen.getvalue().count("0/2") >= 4, bound_s=60)
+    assert E.translate_all(slow, TEXTS[:2], "en", "es", progress=True) == TEXTS[:2]
     redraws = screen.getvalue().count("0/2")
     assert redraws >= 4, screen.getvalue()  # the clock moved while nothing was finished
     monkeypatch.setattr(E, "tqdm", functools.partial(tqdm, file=log))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.counting import read_calls
+from tests.helpers.counting import read_calls
 
 pytest.importorskip("mtharness.run.cache", reason="the translation cache (branch neural) is not merged yet")
 
@@ -26,7 +26,7 @@ def _args(tmp: Path, log: Path, cache_dir: Path, run_dir: Path, *extra: str) -> 
         "mtharness",
         "run",
         "translator=apertium",
-        "translator._target_=tests.counting.CountingApertium",
+        "translator._target_=tests.helpers.counting.CountingApertium",
         f"+translator.calls_log={log}",
         f"cache.dir={cache_dir}",
         "limit=60",

@@ -1,6 +1,6 @@
 """COMET / CometKiwi through the managed environment's worker equal unbabel-comet's own predict().
 
-The environment is the real one (`mtharness env setup comet`, tests/comet_fixtures.py) and the
+The environment is the real one (`mtharness env setup comet`, tests/helpers/comet_fixtures.py) and the
 models are tiny random-init checkpoints built in it by scripts/make_tiny_comet.py; the reference
 numbers come from a direct `load_from_checkpoint(...).predict(...)` in that environment.
 """

@@ -14,6 +14,7 @@ from tests.conftest import REPO, apertium_has
 
 @pytest.mark.slow
 @pytest.mark.comet  # the comet section scores through the managed environment
+@pytest.mark.ct2  # the ct2_vs_transformers section
 def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--out", str(tmp_path)],

@@ -13,7 +13,7 @@ from mtharness.core import MtharnessError
 from mtharness.translators.llm import LLMTranslator
 from mtharness.translators.prompts import DEFAULT_ZERO_SHOT
 from tests.conftest import REPO, compose, run_cli
-from tests.neural_fixtures import needs
+from tests.helpers.neural_fixtures import needs
 
 TINY_LLM = REPO / "tests" / "fixtures" / "tiny_llm"
 COPY_CHRF_MIN = 15  # the committed tiny model's copies of sample.en score chrF ~22

@@ -14,7 +14,7 @@ from mtharness.translators.ct2 import CT2Translator
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO
-from tests.neural_fixtures import SAMPLE_EN, needs
+from tests.helpers.neural_fixtures import SAMPLE_EN, needs
 
 TEXTS = [line for line in SAMPLE_EN.read_text(encoding="utf-8").splitlines() if line][:9]
 
@@ -64,13 +64,14 @@ def test_hf_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path) -> N
     assert loud._on_progress is None  # reports stop with set_progress(None)
 
 
-def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, tmp_path: Path) -> None:
+@pytest.mark.ct2
+def test_ct2_reports_each_batch_and_outputs_do_not_change(tiny_marian: Path, ct2_convert_dir: Path) -> None:
     pytest.importorskip("ctranslate2")
 
     def make() -> CT2Translator:
         return CT2Translator(
             model=str(tiny_marian), num_beams=1, max_new_tokens=32, batch_size=2,
-            compute_type="float32", convert_dir=str(tmp_path / "ct2"), threads=1,
+            compute_type="float32", convert_dir=str(ct2_convert_dir), threads=1,
         )  # fmt: skip
 
     quiet, loud = make(), make()
@@ -110,7 +111,7 @@ def test_llm_reports_each_batch_and_outputs_do_not_change(caplog: pytest.LogCapt
 def test_openai_reports_every_answer() -> None:
     pytest.importorskip("httpx")
     from mtharness.translators.openai import OpenAITranslator
-    from tests.translators.openai_fault_server import FaultServer
+    from tests.helpers.openai_fault_server import FaultServer
 
     with FaultServer() as server:
         server.delay_s = 0.01

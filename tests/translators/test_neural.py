@@ -12,7 +12,7 @@ from mtharness.cli.run import run_from_config
 from mtharness.core import MtharnessError
 from mtharness.textio import read_lines
 from tests.conftest import compose
-from tests.neural_fixtures import SAMPLE_EN
+from tests.helpers.neural_fixtures import SAMPLE_EN
 
 pytestmark = pytest.mark.hf
 GREEDY = {"num_beams": 1, "threads": 1, "batch_size": 8, "max_batch_tokens": 200}
@@ -53,6 +53,7 @@ def test_order_and_length_restored_for_shuffled_lengths(tiny_marian: Path, sente
         assert chrf.sentence_score(out, [src]).score > chrf.sentence_score(out, [other]).score
 
 
+@pytest.mark.ct2
 def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[str], tmp_path: Path) -> None:
     ours = hf(tiny_marian).translate(sentences, "en", "xx")
     theirs = ct2(tiny_marian, tmp_path / "ct2").translate(sentences, "en", "xx")
@@ -62,18 +63,20 @@ def test_hf_and_ct2_float32_greedy_identical(tiny_marian: Path, sentences: list[
     assert len(converted) == 1 and (converted[0] / "model.bin").exists()
 
 
+@pytest.mark.ct2
 def test_ct2_parallel_batches_same_outputs_as_serial(
-    tiny_marian: Path, sentences: list[str], tmp_path: Path
+    tiny_marian: Path, sentences: list[str], ct2_convert_dir: Path
 ) -> None:
     """inter_threads=2 decodes the queued batches two at a time; each output stays in its place."""
     texts = [*sentences, "", sentences[0]]  # 42 texts in 6 batches of <= 8, plus an empty source
-    serial = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8").translate(texts, "en", "xx")
-    parallel = ct2(tiny_marian, tmp_path / "ct2", compute_type="int8", inter_threads=2)
+    serial = ct2(tiny_marian, ct2_convert_dir, compute_type="int8").translate(texts, "en", "xx")
+    parallel = ct2(tiny_marian, ct2_convert_dir, compute_type="int8", inter_threads=2)
     assert parallel.translate(texts, "en", "xx") == serial
     assert serial[-2] == "" and serial[-1] == serial[0]
     assert parallel.run_info()["ct2_threads"] == {"inter_threads": 2, "intra_threads": 1}
 
 
+@pytest.mark.ct2
 def test_ct2_thread_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unset: one single-threaded batch per core on CPU; explicit settings are kept as given."""
     import os
@@ -91,6 +94,7 @@ def test_ct2_thread_split(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "ct2_threads" not in CT2Translator(device="cpu").run_info()  # nothing loaded yet
 
 
+@pytest.mark.ct2
 def test_multilingual_language_codes_nllb(tiny_nllb: Path, tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -128,6 +132,7 @@ def test_multilingual_language_codes_m2m100(tiny_m2m100: Path) -> None:
     assert len(out) == 2 and "__fr__" not in out[0] and out[1] == ""
 
 
+@pytest.mark.ct2
 def test_ct2_m2m100_conversion_fails_with_one_line(tiny_m2m100: Path, tmp_path: Path) -> None:
     """Known CTranslate2 4.8 + transformers 5 limitation (ENVIRONMENT.md): a clear error, not a trace."""
     translator = ct2(tiny_m2m100, tmp_path / "ct2")
@@ -195,8 +200,9 @@ def test_offline_hub_id_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert "\n" not in message
 
 
+@pytest.mark.ct2
 def test_too_long_inputs_are_truncated_counted_and_recorded(
-    tiny_marian: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tiny_marian: Path, tmp_path: Path, ct2_convert_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from mtharness.data.loaders import load_files
     from mtharness.run.evaluate import evaluate
@@ -207,7 +213,7 @@ def test_too_long_inputs_are_truncated_counted_and_recorded(
     ds = load_files(str(tmp_path / "src.en"), "en", "es")
     for translator in (
         hf(tiny_marian, max_input_tokens=12),
-        ct2(tiny_marian, tmp_path / "ct2", max_input_tokens=12),
+        ct2(tiny_marian, ct2_convert_dir, max_input_tokens=12),
     ):
         with caplog.at_level("WARNING", logger="mtharness"):
             result = evaluate(ds, translator, progress=False)

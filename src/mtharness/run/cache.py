@@ -39,6 +39,7 @@ from mtharness.translators.base import (
     prepare,
     raw_outputs,
     run_info,
+    set_answer_sink,
     set_progress,
 )
 
@@ -229,15 +230,11 @@ def _answers_committed(
     inner: Translator, conn: sqlite3.Connection, system: str, pair: str, identity: Mapping[str, Any]
 ) -> Iterator[None]:
     """Let a backend that answers one segment at a time (openai) commit (raw) answers as they arrive."""
-    set_sink = getattr(inner, "set_answer_sink", None)
-    if not callable(set_sink):
-        yield
-        return
-    set_sink(lambda done: insert(conn, system, pair, done, identity))
+    set_answer_sink(inner, lambda done: insert(conn, system, pair, done, identity))
     try:
         yield
     finally:
-        set_sink(None)
+        set_answer_sink(inner, None)
 
 
 class CachedTranslator(TranslatorBase):
@@ -367,6 +364,35 @@ class CachedTranslator(TranslatorBase):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def merge_caches(main: str | Path, parts: Sequence[Path], remedy: str) -> int:
+    """Copy the translations (and their identities) of other cache files into ``main``, one
+    transaction per file; rows already there are kept, so merging twice adds nothing. Returns the
+    number of translations added; a file that cannot be merged fails with ``remedy`` in the line."""
+    conn = open_cache(main, "DELETE")
+    count = "SELECT count(*) FROM translations"
+    try:
+        before = conn.execute(count).fetchone()[0]
+        for part in parts:
+            conn.execute("ATTACH DATABASE ? AS part", (str(part),))
+            try:
+                with _transaction(conn):
+                    conn.execute(
+                        "INSERT OR IGNORE INTO main.translations (system, pair, source_sha256, output) "
+                        "SELECT system, pair, source_sha256, output FROM part.translations"
+                    )
+                    conn.execute(
+                        "INSERT OR IGNORE INTO main.systems (system, identity) "
+                        "SELECT system, identity FROM part.systems"
+                    )
+            except sqlite3.Error as exc:
+                raise MtharnessError(f"cache {part}: cannot merge it ({exc}); {remedy}") from None
+            finally:
+                conn.execute("DETACH DATABASE part")
+        return int(conn.execute(count).fetchone()[0] - before)
+    finally:
+        conn.close()
 
 
 class LangIdCache:

@@ -2,111 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from mtharness.core import Dataset, Direction, DirectionResult, LanguagePair, MtharnessError, RunResult
+from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.run.segment_metrics import apply_segment_metrics, check_segment_metrics
 from mtharness.run.settings import RunSettings
+from mtharness.run.translate import translate_all, translate_direction, translate_round_trip
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
-from mtharness.translators.base import SegmentFailed, Translator, check_outputs, run_info, translation_stats
+from mtharness.translators.base import Translator, run_info, translation_stats
 
-TICK_S = 1.0  # a terminal's bar is redrawn this often (elapsed time moves) while a batch decodes
-
-
-@contextmanager
-def _ticking(bar: Any, every: float) -> Iterator[None]:
-    """Redraw the bar every ``every`` seconds from a helper thread, so a long batch still shows the
-    clock moving; only on a terminal (a log file would fill with redraws)."""
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(every):
-            bar.refresh()
-
-    thread = threading.Thread(target=tick, name="mtharness-progress", daemon=True)
-    if not bar.disable and getattr(bar.fp, "isatty", lambda: False)():
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        if thread.is_alive():
-            thread.join()
-
-
-def translate_all(
-    translator: Translator,
-    texts: Sequence[str],
-    src: str,
-    tgt: str,
-    chunk_size: int = 256,
-    progress: bool = True,
-    desc: str = "",
-    ids: Sequence[str] | None = None,
-) -> list[str]:
-    """Translate in chunks, so a cache can persist finished chunks, with a progress bar.
-
-    The bar advances as the backend reports finished batches (base.set_progress: hf, ct2, llm, and
-    cache hits at once), else once per chunk; reporting never changes which segments are batched.
-    ``ids`` (the segment ids, aligned with ``texts``) name the segment in a backend's failure.
-    """
-    outputs: list[str] = []
-    size = max(1, chunk_size)
-    bar = tqdm(
-        total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress, mininterval=0.5
-    )
-    with bar, _ticking(bar, TICK_S):
-        for start in range(0, len(texts), size):
-            chunk = list(texts[start : start + size])
-            done = 0
-
-            def advance(n: int, limit: int = len(chunk)) -> None:
-                nonlocal done
-                n = min(n, limit - done)  # never past this chunk, whatever a backend reports
-                if n > 0:
-                    done += n
-                    bar.update(n)
-
-            base.set_progress(translator, advance if progress else None)
-            try:
-                out = translator.translate(chunk, src, tgt)
-            except SegmentFailed as exc:
-                index = start + chunk.index(exc.text) if exc.text in chunk else None
-                name = ids[index] if ids is not None and index is not None else index
-                raise exc.at(f"segment {name} ({src}->{tgt})") from None
-            finally:
-                base.set_progress(translator, None)
-            outputs.extend(check_outputs(translator.name, chunk, out))
-            bar.update(len(chunk) - done)
-    return outputs
-
-
-def translate_direction(
-    translator: Translator,
-    direction: Direction,
-    texts: Sequence[str],
-    pair: LanguagePair,
-    chunk_size: int = 256,
-    progress: bool = True,
-    desc: str = "",
-    ids: Sequence[str] | None = None,
-) -> DirectionResult:
-    """One direction, timed in two parts: ``load_seconds`` (base.prepare: loading or converting the
-    model) and ``seconds`` (translating only), so sentences/s measures translation, not loading."""
-    start = time.perf_counter()
-    base.prepare(translator, texts, pair.src, pair.tgt)
-    loaded = time.perf_counter()
-    outputs = translate_all(translator, texts, pair.src, pair.tgt, chunk_size, progress, desc, ids)
-    done = time.perf_counter()
-    return DirectionResult(direction, pair, outputs, seconds=done - loaded, load_seconds=loaded - start)
+__all__ = [
+    "evaluate",
+    "score_direction",
+    "translate_all",
+    "translate_direction",
+]  # the loop: run/translate.py
 
 
 def score_direction(
@@ -198,19 +112,15 @@ def run_settings(
     ids = [s.id for s in ds.segments]
     chunk, progress = settings.chunk_size, settings.progress
 
-    forward = translate_direction(
-        translator, "forward", ds.sources, pair, chunk, progress, f"forward {pair}", ids
+    forward, back = translate_round_trip(
+        translator, ds.sources, pair, settings.round_trip, chunk, progress, ids
     )
     fwd_out = forward.outputs
     forward.cache = _cache_counts(translator, pair)
     fields, summaries = output_notes(translator, "forward", ds.sources, pair)
 
-    back: DirectionResult | None = None
-    if settings.round_trip:
-        rpair = pair.reversed()
-        back = translate_direction(
-            translator, "round_trip", fwd_out, rpair, chunk, progress, f"back {rpair}", ids
-        )
+    if back is not None:
+        rpair = back.pair
         back.cache = _cache_counts(translator, rpair)
         rt_fields, rt_summaries = output_notes(translator, "round_trip", fwd_out, rpair)
         fields.update(rt_fields)

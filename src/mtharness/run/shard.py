@@ -8,13 +8,12 @@ numbers would only mislead. The final run without ``shard.*`` scores everything 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import Dataset, MtharnessError
 from mtharness.run.cache import CachedTranslator
-from mtharness.run.evaluate import translate_direction
+from mtharness.run.translate import translate_round_trip
 from mtharness.textio import atomic_write_json
 from mtharness.translators.base import Translator, translation_stats
 
@@ -72,40 +71,14 @@ def cache_settings(shard: tuple[int, int] | None, per_shard: bool) -> dict[str, 
 
 def merge_shard_caches(cache_dir: str | Path) -> dict[str, int]:
     """Copy every cache-<i>-of-<n>.sqlite in cache_dir into its main cache file; idempotent."""
-    from mtharness.run.cache import CACHE_FILE, open_cache
+    from mtharness.run.cache import CACHE_FILE, merge_caches
 
     folder = Path(cache_dir).expanduser()
     parts = sorted(folder.glob(SHARD_CACHE_GLOB))
     if not parts:
         return {"files": 0, "added": 0}
-    conn = open_cache(folder / CACHE_FILE, "DELETE")
-    count = "SELECT count(*) FROM translations"
-    try:
-        before = conn.execute(count).fetchone()[0]
-        for part in parts:
-            conn.execute("ATTACH DATABASE ? AS part", (str(part),))
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(
-                    "INSERT OR IGNORE INTO main.translations (system, pair, source_sha256, output) "
-                    "SELECT system, pair, source_sha256, output FROM part.translations"
-                )
-                conn.execute(
-                    "INSERT OR IGNORE INTO main.systems (system, identity) SELECT system, identity FROM part.systems"
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise MtharnessError(
-                    f"cache {part}: cannot merge it ({exc}); rerun that shard or delete the file"
-                ) from None
-            finally:
-                conn.execute("DETACH DATABASE part")
-        added = conn.execute(count).fetchone()[0] - before
-    finally:
-        conn.close()
-    return {"files": len(parts), "added": int(added)}
+    added = merge_caches(folder / CACHE_FILE, parts, "rerun that shard or delete the file")
+    return {"files": len(parts), "added": added}
 
 
 def require_cache(translator: Translator) -> Translator:
@@ -136,17 +109,19 @@ def translate_shard(
     pair = part.pair
     ids = [s.id for s in part.segments]
     seconds: dict[str, float] = {}
-    fwd = translate_direction(
-        translator, "forward", part.sources, pair, chunk_size, progress, f"shard {index}", ids
+    fwd, back = translate_round_trip(
+        translator,
+        part.sources,
+        pair,
+        round_trip,
+        chunk_size,
+        progress,
+        ids,
+        (f"shard {index}", f"shard {index} back"),
     )
-    forward = fwd.outputs
     seconds["forward_s"] = round(fwd.seconds, 4)
     loads = fwd.load_seconds
-    if round_trip:
-        back = translate_direction(
-            translator, "round_trip", forward, pair.reversed(), chunk_size, progress,
-            f"shard {index} back", ids,
-        )  # fmt: skip
+    if back is not None:
         seconds["round_trip_s"] = round(back.seconds, 4)
         loads += back.load_seconds
     seconds["load_s"] = round(loads, 4)

@@ -60,6 +60,14 @@ package asks through the functions at the end of this module, never by probing a
     reports. Reporting never changes which segments are batched together. A backend that does not
     report leaves the bar to move once per call (the runner tops it up after each call anyway).
     TranslatorBase stores the callback; a backend calls ``self.report_progress(n)``.
+``set_answer_sink(sink) -> None``
+    For a backend that finishes segments one at a time within a call (openai: one request per
+    segment): ``sink(done)`` receives ``{source: raw answer}`` for finished segments while the call
+    still runs, so the translation cache commits them and a killed run loses about a second of
+    answers, not the whole chunk; None stops it. Default: answers arrive when the call returns.
+
+Every hook above is named in ``HOOKS``; tests/architecture/test_encapsulation.py derives the names it
+guards from that tuple, so a hook used anywhere must be declared here first.
 """
 
 from __future__ import annotations
@@ -68,6 +76,24 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mtharness.core import MtharnessError
+
+#: The optional capabilities, declared once (each is described in the module docstring and asked
+#: for only through the functions at the end of this module).
+HOOKS: tuple[str, ...] = (
+    "check_direction",
+    "run_info",
+    "stats",
+    "cacheable",
+    "context_free",
+    "batch_keyed",
+    "direction_identity",
+    "translate_raw",
+    "finish",
+    "output_notes",
+    "prepare",
+    "set_progress",
+    "set_answer_sink",
+)
 
 
 @runtime_checkable
@@ -122,6 +148,9 @@ class TranslatorBase:
     def set_progress(self, callback: Callable[[int], None] | None) -> None:
         """Remember whom to tell about finished segments (see report_progress)."""
         self._on_progress = callback
+
+    def set_answer_sink(self, sink: Callable[[dict[str, str]], None] | None) -> None:
+        """Answers arrive when translate returns by default: nothing to hand over early."""
 
     def report_progress(self, n: int) -> None:
         """For subclasses: n more segments of the current call are done (after a batch)."""
@@ -230,3 +259,11 @@ def set_progress(translator: Translator, callback: Callable[[int], None] | None)
     hook = getattr(translator, "set_progress", None)
     if callable(hook):
         hook(callback)
+
+
+def set_answer_sink(translator: Translator, sink: Callable[[dict[str, str]], None] | None) -> None:
+    """Ask the translator to hand finished raw answers to ``sink`` while a call still runs (no-op
+    for backends that answer a whole call at once)."""
+    hook = getattr(translator, "set_answer_sink", None)
+    if callable(hook):
+        hook(sink)

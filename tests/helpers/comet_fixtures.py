@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEST_ENVS = Path(os.environ.get("MTHARNESS_TEST_ENVS_DIR", REPO / ".cache" / "envs"))
 
 

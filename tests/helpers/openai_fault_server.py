@@ -6,6 +6,8 @@ that fault for its first N requests (N = the digit after the word, default: alwa
   RATE<n>  429 with Retry-After: 1      FIVEHUNDRED<n>  HTTP 500
   SLOW<n>  sleeps past the client timeout    BADJSON<n>  200 with a broken body
   NOKEY    401 (a fatal error: never retried)
+  HOLD     answered only once ``server.release`` is set (at most HOLD_MAX_S later), so a test can
+           look at what happened while that request is still in flight, whatever the machine's speed
 Every request's path, headers and body are recorded (``server.requests``), and the most
 requests ever in flight at once (``server.max_in_flight``).
 """
@@ -20,7 +22,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULT = re.compile(r"(RATE|FIVEHUNDRED|SLOW|BADJSON|NOKEY)(\d*)")
+FAULT = re.compile(r"(RATE|FIVEHUNDRED|SLOW|BADJSON|NOKEY|HOLD)(\d*)")
+HOLD_MAX_S = 120.0  # a HOLD request never blocks forever, even if the test forgets to release it
 
 
 def segment_of(body: dict[str, Any]) -> str:
@@ -41,6 +44,7 @@ class FaultServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.release = threading.Event()  # lets HOLD requests answer
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -104,7 +108,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, b'{"choices": [{"message": ')
             if kind == "NOKEY":
                 return self._send(401, b'{"error": {"message": "invalid api key"}}')
+            if kind == "HOLD":
+                srv.release.wait(HOLD_MAX_S)
+                return self._ok(segment, body)
             time.sleep(srv.slow_s)  # SLOW: past the client's timeout
+        self._ok(segment, body)
+
+    def _ok(self, segment: str, body: dict[str, Any]) -> None:
         answer = segment.upper()
         if self.path.endswith("/chat/completions"):
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": answer}}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY_MARIAN = REPO / "tests" / "fixtures" / "tiny_marian_copy"
 SAMPLE_EN = REPO / "src" / "mtharness" / "data" / "sample" / "sample.en"
 
@@ -52,6 +52,14 @@ def tiny_marian() -> Path:
     if not (TINY_MARIAN / "model.safetensors").exists():
         pytest.skip(f"{TINY_MARIAN} missing: python scripts/make_tiny_models.py marian-copy {TINY_MARIAN}")
     return TINY_MARIAN
+
+
+@pytest.fixture(scope="session")
+def ct2_convert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CTranslate2 conversion folder for the session. Conversions are keyed by checkpoint,
+    revision, quantization and ctranslate2 version, so tests share them instead of converting the
+    same tiny checkpoint again (several seconds each)."""
+    return tmp_path_factory.mktemp("ct2")
 
 
 @pytest.fixture(scope="session")
