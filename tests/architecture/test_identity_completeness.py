@@ -313,7 +313,15 @@ METRIC_KNOWN_GAPS: dict[str, str] = {
 
 def sacrebleu_kinds() -> dict[str, tuple[type, dict[str, Any]]]:
     """Every sacrebleu-backed metric kind scoring.metrics offers, with its fixed arguments."""
-    return {kind: (cls, dict(fixed)) for kind, (cls, fixed, _) in M.KINDS.items()}
+    from mtharness.scoring import registry
+    from mtharness.scoring.sacrebleu_metrics import SacrebleuMetric
+
+    out: dict[str, tuple[type, dict[str, Any]]] = {}
+    for kind in registry.BUILTIN:
+        metric = registry.get(kind)
+        if isinstance(metric, SacrebleuMetric):
+            out[kind] = (metric.sacrebleu_class, dict(metric.fixed))
+    return out
 
 
 def metric_signature(kind: str, args: Mapping[str, Any]) -> str:

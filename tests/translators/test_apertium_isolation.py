@@ -164,3 +164,15 @@ def test_tagger_reuse_rules() -> None:
     assert unchanged(i_class, unknown_after, report)  # alone it would see S_c at the unknown word too
     assert not unchanged(i_class, unknown_first, report)  # alone, the unknown word saw the full class
     assert not unchanged(i_class, known, other) and not unchanged(i_class, known, b"Segmentation fault")
+
+
+def test_a_trailing_caret_never_shifts_later_segments(apertium) -> None:  # type: ignore[no-untyped-def]
+    """Found by test_reliability's random texts: a segment ending in "^" lost its boundary in Apertium's
+    transfer stages, so every later output moved up by one line."""
+    from mtharness.translators.apertium import ApertiumTranslator
+
+    texts = ["Start.", "^", "$ @ ^", "The dog ^", "a ^ b", "", "End."]
+    batch = ApertiumTranslator().translate(texts, "en", "es")
+    assert batch[0] == "Inicio." and batch[-1] == "Fin."
+    assert batch[1] == "^" and batch[2] == "$ @ ^" and batch[3].endswith(" ^") and batch[5] == ""
+    assert batch == [ApertiumTranslator().translate([t], "en", "es")[0] for t in texts]

@@ -84,7 +84,7 @@ class ApertiumTranslator(TranslatorBase):
 
     context_free = True
     #: how segments are kept apart; part of identity(), so caches of the old leaking method never mix
-    ISOLATION = "stages-z+fresh-hmm-tagger-v1"
+    ISOLATION = "stages-z+fresh-hmm-tagger-v2"  # v2: trailing stream characters kept aside
 
     def __init__(
         self,
@@ -114,15 +114,21 @@ class ApertiumTranslator(TranslatorBase):
         if not texts:
             return []
         pipeline = self.pipeline(self.mode(src, tgt))
-        blocks = [escape(t) for t in texts]
+        # Stream characters after the last word are blank text that Apertium copies through, except
+        # that an escaped "^" there makes its transfer stages drop the segment's \0 boundary (every
+        # later segment would shift by one): that tail is kept aside and put back after translation
+        tails = [_TRAILING_STREAM_CHARS.search(t) for t in texts]
+        cores = [t[: m.start()] if m else t for t, m in zip(texts, tails, strict=True)]
+        blocks = [escape(t) for t in cores]
         todo = [i for i, b in enumerate(blocks) if b]  # an empty segment translates to ""
-        outputs = [""] * len(texts)
+        done: dict[int, str] = {}
         if todo:
             # a final blank ends the last word (without it lt-proc drops a closing ".")
             payload = [blocks[i].encode("utf-8", "replace") + b"\n" for i in todo]
-            done = self._run(pipeline, payload)
-            for i, out in zip(todo, done, strict=True):
-                outputs[i] = _SPACES.sub(" ", out).strip()
+            done = dict(zip(todo, self._run(pipeline, payload), strict=True))
+        outputs = [
+            _SPACES.sub(" ", done.get(i, "") + (m.group(0) if m else "")).strip() for i, m in enumerate(tails)
+        ]
         return check_outputs(self.name, texts, outputs)
 
     def _run(self, pipeline: Pipeline, blocks: list[bytes]) -> list[str]:
@@ -144,6 +150,9 @@ class ApertiumTranslator(TranslatorBase):
             "version": apertium_version(self.binary),
             "isolation": self.ISOLATION,
         }
+
+
+_TRAILING_STREAM_CHARS = re.compile(r"[\s\\^$\[\]/<>@*#{}]+$")
 
 
 @cache
