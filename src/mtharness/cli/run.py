@@ -23,6 +23,7 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
+from mtharness.cli.sweep import check_tracker, track_run
 from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
@@ -269,8 +270,12 @@ def _hydra_app(cfg: DictConfig) -> None:
 
     def job() -> dict[str, Any]:
         threads = check_run_options(cfg)["threads"]
+        check_tracker(cfg)
         apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
-        return run_from_config(cfg, run_dir)
+        payload = run_from_config(cfg, run_dir)
+        if "shard" not in payload:  # the folder is complete: only now does a tracker see it
+            track_run(cfg, run_dir, hydra_cfg)
+        return payload
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
     payload = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
