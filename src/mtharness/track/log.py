@@ -26,6 +26,7 @@ from mtharness.track.settings import TrackerSettings, tracker_settings
 PARENT_FILE = ".mtharness-tracker.json"
 INSTALL = "pip install 'mtharness[track]'"
 _LINE_CHARS = 300
+_UNREACHABLE = ("Max retries exceeded", "NewConnectionError", "Connection refused", "ConnectionError")
 
 
 class TrackerError(MtharnessError):
@@ -50,7 +51,10 @@ def _quiet() -> Iterator[None]:
 def failure_line(kind: str, exc: BaseException) -> str:
     if isinstance(exc, ImportError):
         return f"tracker {kind}: the {kind} package is not installed ({INSTALL})"
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = str(exc)
+    if any(sign in text for sign in _UNREACHABLE):
+        return f"tracker {kind}: cannot reach the tracking server ({type(exc).__name__}: connection failed)"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     detail = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     if len(detail) > _LINE_CHARS:
         detail = detail[: _LINE_CHARS - 1] + "…"
