@@ -135,7 +135,9 @@ def _check_logged(server: Server, run: Any, run_dir: Path) -> None:
 def test_run_logged_and_not_twice(server: Server, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     proc = run_cli(
-        [*_run_args(tmp_path, server, "single", "limit=6"), f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=SECRET_ENV
+        [*_run_args(tmp_path, server, "single", "limit=6"), f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        env=SECRET_ENV,
     )
     assert proc.returncode == 0, proc.stderr
     (run,) = _runs(server, "single")
@@ -154,7 +156,9 @@ def test_run_logged_and_not_twice(server: Server, tmp_path: Path) -> None:
 def test_joblib_sweep_has_one_parent_and_a_table(server: Server, tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     args = _run_args(tmp_path, server, "sweep", "limit=4,6", f"hydra.sweep.dir={sweep}")
-    proc = run_cli([args[0], "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *args[1:]], cwd=tmp_path)
+    proc = run_cli(
+        [args[0], "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *args[1:]], cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     runs = _runs(server, "sweep")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -178,14 +182,19 @@ def test_joblib_sweep_has_one_parent_and_a_table(server: Server, tmp_path: Path)
 def test_server_down_warns_once_or_fails_when_required(server: Server, tmp_path: Path) -> None:
     server.stop()
     run_dir = tmp_path / "run"
-    proc = run_cli([*_run_args(tmp_path, server, "single", "limit=6"), f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    proc = run_cli(
+        [*_run_args(tmp_path, server, "single", "limit=6"), f"hydra.run.dir={run_dir}"], cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert (run_dir / "scores.json").is_file()
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: tracker mlflow: "), proc.stderr
     strict = tmp_path / "strict"
     proc = run_cli(
-        [*_run_args(tmp_path, server, "single", "limit=6", "tracker.required=true"), f"hydra.run.dir={strict}"],
+        [
+            *_run_args(tmp_path, server, "single", "limit=6", "tracker.required=true"),
+            f"hydra.run.dir={strict}",
+        ],
         cwd=tmp_path,
     )
     assert proc.returncode == 2

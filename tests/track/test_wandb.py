@@ -28,7 +28,9 @@ def wandb_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_offline_run_holds_metrics_and_config_and_no_secret(tmp_path: Path, wandb_env: dict[str, str]) -> None:
+def test_offline_run_holds_metrics_and_config_and_no_secret(
+    tmp_path: Path, wandb_env: dict[str, str]
+) -> None:
     run_dir = tmp_path / "run"
     args = [
         "run",
@@ -53,13 +55,17 @@ def test_offline_run_holds_metrics_and_config_and_no_secret(tmp_path: Path, wand
     assert logged["config"]["translator"] == config["translator"]
     assert logged["config"]["limit"] == 6 and logged["config"]["metrics"] == config["metrics"]
     assert logged["config"]["tracker"]["token"] == "***"
-    assert logged["config"]["mtharness"]["mtharness.content_hash"] == scores(run_dir)["dataset"]["content_hash"]
+    assert (
+        logged["config"]["mtharness"]["mtharness.content_hash"] == scores(run_dir)["dataset"]["content_hash"]
+    )
     # the per-segment W&B Table: one row per segment
     assert logged["history"]["segments._type"] == "table-file" and logged["history"]["segments.nrows"] == 6
     for secret in (SENTINEL, *SECRET_ENV.values()):
         assert files_containing(Path(wandb_env["WANDB_DIR"]), secret) == []
 
-    again = run_cli(["track", str(run_dir), "--to", "wandb", "--mode", "offline"], cwd=tmp_path, env=wandb_env)
+    again = run_cli(
+        ["track", str(run_dir), "--to", "wandb", "--mode", "offline"], cwd=tmp_path, env=wandb_env
+    )
     assert again.returncode == 0, again.stderr
     assert "already logged" in again.stdout
     assert len(list((Path(wandb_env["WANDB_DIR"]) / "wandb").glob("offline-run-*"))) == 1

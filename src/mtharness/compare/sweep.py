@@ -24,7 +24,6 @@ from mtharness.textio import markdown_cell
 from mtharness.validity.notes import run_warn_rates
 
 SWEEP_MARKER = "multirun.yaml"  # Hydra writes it at the top of every sweep folder
-SWEEP_FILES = (SWEEP_MARKER, "sweep.md", "sweep.json", "leaderboard.md", "leaderboard.csv")
 _JOB_NUM = re.compile(r"^(\d+)")
 
 
@@ -51,7 +50,7 @@ def is_sweep(path: Path) -> bool:
 
 def expand_runs(paths: Sequence[str | Path]) -> list[str]:
     """Run folders as given, a sweep folder as its finished jobs; a sweep's own files (multirun.yaml,
-    sweep.md) from a shell glob like SWEEP/* are passed over."""
+    sweep.md, leaderboard.csv) from a shell glob like SWEEP/* are passed over."""
     out: list[str] = []
     for given in paths:
         path = Path(given)
@@ -60,7 +59,7 @@ def expand_runs(paths: Sequence[str | Path]) -> list[str]:
             if not jobs:
                 raise MtharnessError(f"sweep folder {path}: no job has a scores.json (did the sweep finish?)")
             out += [str(p) for p in jobs]
-        elif path.is_file() and path.name in SWEEP_FILES and is_sweep(path.parent):
+        elif path.is_file() and path.name != SCORES_FILE and is_sweep(path.parent):
             continue
         else:
             out.append(str(given))
