@@ -286,7 +286,7 @@ def main(argv: Sequence[str]) -> int:
     if any(a in ("-h", "--help") for a in argv) and "--hydra-help" not in argv:
         print(
             "usage: mtharness run [key=value ...] [-m key=a,b ...]\n\n"
-            "Composes configs/evaluate.yaml with Hydra. Groups: dataset, translator, metrics, validity, experiment.\n"
+            "Composes configs/evaluate.yaml with Hydra. Groups: dataset, translator, metrics, validity, tracker, experiment.\n"
             "  mtharness run                                  # bundled sample, Apertium en->es->en\n"
             "  mtharness run translator=echo limit=20\n"
             "  mtharness run -m translator=echo,apertium      # multirun sweep\n"
