@@ -126,8 +126,10 @@ def sweep_table(sweep_dir: str | Path) -> dict[str, Any]:
     labels = differing_overrides(jobs)
     rows = []
     for job in jobs:
-        name = read_run(job).name if (job / SCORES_FILE).is_file() else job.name
-        rows.append(_job_row(job, " ".join(labels[job]) or name, labels[job]))
+        row = _job_row(job, " ".join(labels[job]) or job.name, labels[job])
+        if not labels[job] and "translator" in row:  # a one-job sweep: its translator names the row
+            row["label"] = row["translator"]
+        rows.append(row)
     cols = columns([r["entry"] for r in rows if "entry" in r])
     return {"sweep_dir": str(root), "columns": cols, "rows": rows}
 

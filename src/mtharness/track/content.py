@@ -26,6 +26,9 @@ ARTIFACTS = ("scores.json", "summary.md", "segments.jsonl", "report.html")
 HASHED_FILES = ("scores.json", "segments.jsonl")  # what a run's results are; report.html may come later
 IDENTITY_TAG = "mtharness.identity"
 FOLDER_HASH_TAG = "mtharness.folder_hash"
+# the segment table is for reading in the tracker's UI (W&B refuses tables over 200k rows);
+# segments.jsonl, logged beside it, keeps every segment
+TABLE_ROWS = 10_000
 _BAD_NAME_CHAR = re.compile(r"[^\w./\- :]")
 
 
@@ -123,7 +126,8 @@ def all_metrics(run: RunFolder, ci_n: int) -> dict[str, float]:
 
 
 def segment_table(run: RunFolder) -> tuple[list[str], list[list[Any]]]:
-    """One row per segment: id, source, first reference, translation, round trip, segment scores."""
+    """One row per segment (the first TABLE_ROWS): id, source, first reference, translation, round
+    trip, segment scores."""
     names = sorted({(d, m) for r in run.rows for d, per in (r.get("scores") or {}).items() for m in per})
     columns = [
         "id",
@@ -134,7 +138,7 @@ def segment_table(run: RunFolder) -> tuple[list[str], list[list[Any]]]:
         *[metric_name(d, m) for d, m in names],
     ]
     rows = []
-    for i, r in enumerate(run.rows, 1):
+    for i, r in enumerate(run.rows[:TABLE_ROWS], 1):
         scores = r.get("scores") or {}
         rows.append(
             [

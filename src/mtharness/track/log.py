@@ -114,7 +114,8 @@ def start_sweep(tracker_node: Mapping[str, Any] | None, sweep_dir: Path) -> None
         with _quiet():
             parent = backend(settings.kind).start_parent(settings, sweep_dir)
     except Exception as exc:
-        _failed(settings, failure_line(settings.kind, exc) + " (the sweep's parent run)")
+        if not settings.required:  # required: each job fails with its own line, its folder written
+            _failed(settings, failure_line(settings.kind, exc) + " (the sweep's parent run)")
         return
     sweep_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(sweep_dir / PARENT_FILE, parent)
