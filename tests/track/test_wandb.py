@@ -69,3 +69,18 @@ def test_offline_run_holds_metrics_and_config_and_no_secret(
     assert again.returncode == 0, again.stderr
     assert "already logged" in again.stdout
     assert len(list((Path(wandb_env["WANDB_DIR"]) / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_sweep_jobs_share_one_group(tmp_path: Path, wandb_env: dict[str, str]) -> None:
+    sweep = tmp_path / "sweeps" / "s1"
+    args = ["run", "-m", "translator=echo", "limit=3,4", "progress=false", "tracker=wandb", "tracker.ci_n=0"]
+    proc = run_cli(
+        [*args, f"results_dir={tmp_path / 'results'}", f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path,
+        env=wandb_env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = [read_run(d) for d in sorted((Path(wandb_env["WANDB_DIR"]) / "wandb").glob("offline-run-*"))]
+    assert sorted(r["config"]["limit"] for r in runs) == [3, 4]
+    assert {r["group"] for r in runs} == {"sweeps/s1"}  # the sweep folder names the group
+    assert (sweep / "sweep.md").is_file() and f"Sweep {sweep}: 2 jobs" in proc.stdout
