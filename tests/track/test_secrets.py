@@ -68,6 +68,8 @@ def test_artifacts_of_a_run_with_a_secret_are_redacted_copies(tmp_path: Path) ->
         "n_segments": 1,
         "scores": {"forward": {"BLEU": {"score": 1.5, "signature": "s", "higher_is_better": True}}},
         "copy_rate": 1.0,
+        "timings": {"forward_s": 0.5},
+        "usage": {"prompt_tokens": 12, "cost_estimate": 0.002, "model": "m"},
         "config": {"tracker": {"name": "mlflow", "token": "tok-secret-123"}, "seed": 1},
     }  # fmt: skip
     (run / "scores.json").write_text(json.dumps(doc))
@@ -82,7 +84,13 @@ def test_artifacts_of_a_run_with_a_secret_are_redacted_copies(tmp_path: Path) ->
     (run / "summary.md").write_text("# run\n")
     logged = what_to_log(run, ci_n=0)
     assert logged.params["tracker.token"] == REDACTED and logged.params["seed"] == "1"
-    assert logged.metrics == {"forward.BLEU": 1.5, "copy_rate": 1.0}
+    assert logged.metrics == {
+        "forward.BLEU": 1.5,
+        "copy_rate": 1.0,
+        "timings.forward_s": 0.5,
+        "usage.prompt_tokens": 12.0,
+        "usage.cost_estimate": 0.002,
+    }
     assert logged.table_columns[-1] == "forward.BLEU" and logged.table_rows == [["1", "a", "b", "a", "", 1.5]]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
