@@ -1,7 +1,8 @@
 """The package's layering, enforced by reading every import statement (top-level and lazy ones).
 
-core/textio/host <- data, translators, scoring <- validity <- run <- compare, gate <- reports <- cli.
-(run sits above validity: evaluate() applies the validity checks to a run's outputs.)
+core/textio/host <- data, translators, scoring <- validity <- run <- compare, gate <- reports, track <- cli.
+(run sits above validity: evaluate() applies the validity checks to a run's outputs; track logs a
+finished run with its identity from compare, so it sits beside reports.)
 A package may import its own modules and any package of a LOWER layer, never one beside or above it;
 nothing imports cli; no `_private` name is imported across packages.
 """
@@ -27,6 +28,7 @@ LAYERS: dict[str, int] = {
     "compare": 4,
     "gate": 4,
     "reports": 5,
+    "track": 5,
     "cli": 6,
     "__main__": 7,
 }

@@ -15,6 +15,7 @@ SHARED = {
     "mtharness.cli.configcheck",
     "mtharness.cli.failures",
     "mtharness.cli.launchers",
+    "mtharness.cli.sweep",  # the run app's tracker step and multirun callback (Hydra's side, like launchers)
 }
 
 

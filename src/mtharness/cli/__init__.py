@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "collect every run under a folder into leaderboard.md/.csv",
     ),
     "report": ("mtharness.cli.compare", "report_main", "self-contained HTML report of one finished run"),
+    "track": (
+        "mtharness.cli.track",
+        "main",
+        "log finished runs to MLflow or Weights & Biases (idempotent)",
+    ),
     "align": (
         "mtharness.cli.align",
         "align_main",

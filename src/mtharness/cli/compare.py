@@ -207,6 +207,10 @@ def main(argv: Sequence[str]) -> int:
 
     register_run_metrics(argv)  # metrics of the runs' own (_target_) configs, before --metrics is read
     args = _compare_parser().parse_args(list(argv))
+    if args.runs:  # a sweep folder stands for its jobs' run folders
+        from mtharness.compare.sweep import expand_runs
+
+        args.runs = expand_runs(args.runs)
     if args.paired_n is not None and args.paired_n < 1:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:

@@ -23,6 +23,7 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
+from mtharness.cli.sweep import check_tracker, track_run
 from mtharness.core import Dataset, MtharnessError
 from mtharness.host import config_dir
 from mtharness.run.cache import LangIdCache, with_cache
@@ -274,8 +275,12 @@ def _hydra_app(cfg: DictConfig) -> None:
         settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
         prepared = settings is not None
         settings = settings or settings_of(cfg)
+        check_tracker(cfg)
         apply_threads(resolve_threads(settings.threads, os.environ, parallel_launcher(hydra_cfg)))
-        return run_from_config(cfg, run_dir, settings, prepare=not prepared)
+        outcome = run_from_config(cfg, run_dir, settings, prepare=not prepared)
+        if isinstance(outcome, RunRecord):  # the folder is complete: only now does a tracker see it
+            track_run(cfg, run_dir, hydra_cfg)
+        return outcome
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
     outcome = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
@@ -286,7 +291,7 @@ def main(argv: Sequence[str]) -> int:
     if any(a in ("-h", "--help") for a in argv) and "--hydra-help" not in argv:
         print(
             "usage: mtharness run [key=value ...] [-m key=a,b ...]\n\n"
-            "Composes configs/evaluate.yaml with Hydra. Groups: dataset, translator, metrics, validity, experiment.\n"
+            "Composes configs/evaluate.yaml with Hydra. Groups: dataset, translator, metrics, validity, tracker, experiment.\n"
             "  mtharness run                                  # bundled sample, Apertium en->es->en\n"
             "  mtharness run translator=echo limit=20\n"
             "  mtharness run -m translator=echo,apertium      # multirun sweep\n"
