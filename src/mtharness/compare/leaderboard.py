@@ -26,6 +26,10 @@ from mtharness.scoring.registry import get, precision_of
 from mtharness.scoring.significance import ConfidenceInterval
 from mtharness.validity.notes import WarnRates, lead_reasons, run_warn_rates
 
+# the leaderboard's flag mark and rate columns, shared by its renderer and the sweep table
+FLAG = "⚠"
+RATE_COLUMNS = (("copy_rate", "copy rate"), ("off_target_rate", "off-target"))
+
 METRIC_ORDER = tuple(get(kind).info.score_name for kind in DEFAULT_METRICS)  # BLEU, chrF2, chrF2++, TER
 SHORT_ID = 8  # characters of the identity hash shown in tables
 CI_CACHE = "leaderboard.ci.json"  # beside leaderboard.md: CIs of runs already seen

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.compare.identity import identity_key
-from mtharness.compare.leaderboard import SHORT_ID, Entry, columns
-from mtharness.compare.leaderboard_render import FLAG, RATE_COLUMNS
+from mtharness.compare.leaderboard import FLAG, RATE_COLUMNS, SHORT_ID, Entry, columns
 from mtharness.core import MtharnessError
 from mtharness.run.folder import finished_marker
 from mtharness.run.reader import SCORES_FILE, read_run

@@ -17,6 +17,8 @@ from typing import Any
 from mtharness.compare.leaderboard import (
     CI_CACHE,
     CI_CACHE_VERSION,
+    FLAG,
+    RATE_COLUMNS,
     SHORT_ID,
     Entry,
     Group,
@@ -31,9 +33,6 @@ from mtharness.compare.leaderboard import (
 )
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.textio import arrow, atomic_write_json, atomic_write_text, markdown_cell
-
-FLAG = "⚠"
-RATE_COLUMNS = (("copy_rate", "copy rate"), ("off_target_rate", "off-target"))
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
