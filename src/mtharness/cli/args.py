@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from mtharness.core import DEFAULT_SEED, MtharnessError
@@ -144,3 +146,16 @@ def add_sacrebleu_options(parser: argparse.ArgumentParser) -> None:
 def sacrebleu_options(args: argparse.Namespace) -> dict[str, Any]:
     """The sacrebleu options given on the command line (absent ones left out)."""
     return {k: getattr(args, k) for k in SACREBLEU_OPTIONS if getattr(args, k, None) is not None}
+
+
+# suffixes of system files that are file types, not target languages
+NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
+
+
+def infer_tgt_lang(systems: Sequence[str]) -> str:
+    """The target language from the system files' shared suffix (sys.de); one line if there is none."""
+    suffixes = {Path(s).suffix.lstrip(".") for s in systems}
+    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
+    if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
+        return lang
+    raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")

@@ -21,6 +21,7 @@ from mtharness.cli.args import (
     add_seed,
     add_tgt_lang,
     add_warn_rates,
+    infer_tgt_lang,
     sacrebleu_options,
     text_stream,
     write_json,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from mtharness.run.reader import RunFolder
 
 PAIRED = ("bs", "ar", "none")
-NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 
 
 def _compare_parser() -> argparse.ArgumentParser:
@@ -130,14 +130,6 @@ def _compare_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _infer_tgt_lang(systems: Sequence[str]) -> str:
-    suffixes = {Path(s).suffix.lstrip(".") for s in systems}
-    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
-    if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
-        return lang
-    raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
-
-
 def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[RunRates], list[RunFolder]]:
     """The comparisons to make, what they were made from (JSON ``sources``), the runs' rates, and the
     run folders (each read once)."""
@@ -154,7 +146,7 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[R
         return inputs, {"runs": [str(r) for r in args.runs], "notes": run_notes(rates)}, rates, runs
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
-    tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
+    tgt = args.tgt_lang or infer_tgt_lang(args.systems)
     inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
     return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}, [], []
 

@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inputs(args: argparse.Namespace) -> list[CompareInput]:
-    from mtharness.cli.compare import _infer_tgt_lang
+    from mtharness.cli.args import infer_tgt_lang
     from mtharness.compare.systems import inputs_from_files
 
     if args.runs and (args.systems or args.refs or args.src):
@@ -110,7 +110,7 @@ def _inputs(args: argparse.Namespace) -> list[CompareInput]:
         return inputs_from_runs(args.runs)
     if not args.systems:
         raise MtharnessError("nothing to evaluate: give --systems FILE ... with --refs, or run folders")
-    tgt = args.tgt_lang or _infer_tgt_lang(args.systems)
+    tgt = args.tgt_lang or infer_tgt_lang(args.systems)
     return [inputs_from_files(args.src, args.refs, args.systems, tgt)]
 
 
