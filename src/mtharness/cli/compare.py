@@ -25,6 +25,7 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
+from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError, usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
@@ -208,6 +209,14 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
+    check_outputs(
+        {
+            f"--{k.replace('_', '-')}": getattr(args, k)
+            for k in ("json", "csv", "markdown", "latex", "html", "sentence_level")
+        },
+        [args.src, *args.refs, *args.systems, args.human, args.domains],
+        args.runs,
+    )
     inputs, sources, rates = _inputs(args)
     if args.seed is None:
         args.seed = run_seed(args.runs) if args.runs else DEFAULT_SEED
@@ -339,6 +348,8 @@ def report_main(argv: Sequence[str]) -> int:
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
+    default_out = Path(args.run_dir) / "report.html"
+    check_outputs({"--out": args.out, "--json": args.json}, [], [args.run_dir], [default_out])
     run = read_run(args.run_dir)
     seed = run_seed([args.run_dir]) if args.seed is None else args.seed
     specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
