@@ -374,7 +374,11 @@ def report_main(argv: Sequence[str]) -> int:
         meta=meta,
         run_summary=run_summary(run.payload),
     )
-    out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
+    out = atomic_write_text(args.out or default_out, html)
+    if not args.out:  # the run folder's own report: listed, so overwrite=true may replace it later
+        from mtharness.run.folder import record_files
+
+        record_files(args.run_dir, [out])
     if args.json:
         from mtharness.compare.systems import report_payload
 

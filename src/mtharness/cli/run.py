@@ -7,6 +7,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,13 @@ from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
 from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
+from mtharness.cli.pathnames import check_under_results  # registers ${safe_name:...} for the configs
+from mtharness.cli.secrets import check_overrides, mask_logs, redact_tree
 from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
-from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
+from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
+from mtharness.run.lock import LOCK_NAME, lock_run_dir, unlock_run_dir
 from mtharness.run.options import check_run_options
 from mtharness.run.shard import (
     cache_settings,
@@ -136,7 +140,9 @@ def run_shard(
         chunk_size=int(cfg.chunk_size),
         progress=bool(cfg.progress),
     )
-    return write_manifest(manifest, run_dir)
+    payload = write_manifest(manifest, run_dir)
+    record_files(run_dir, [Path(run_dir) / "shard.json"])
+    return payload
 
 
 def run_seed(value: Any) -> int:
@@ -154,8 +160,21 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     cfg.seed = run_seed(cfg.get("seed"))  # recorded in scores.json; report/compare resample with it
     container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     shard = parse_shard(opts["shard.index"], opts["shard.count"])
+    took_lock = lock_run_dir(run_dir)  # a sweep's job folder; a single run's guard holds it already
+    try:
+        return _locked_run(cfg, run_dir, opts, container, shard)
+    finally:
+        if took_lock:
+            unlock_run_dir(run_dir)
+
+
+def _locked_run(
+    cfg: DictConfig, run_dir: str | Path, opts: dict[str, Any], container: dict[str, Any], shard: Any
+) -> dict[str, Any]:
     # never two runs' files in one folder (Hydra's own files in it are this run's)
     prepare_run_dir(run_dir, opts["overwrite"], keep_hydra=True)
+    # Hydra's files are this run's: listed first, so even a crashed run's folder can be replaced later
+    record_files(run_dir, [Path(run_dir) / name for name in HYDRA_FILES])
     dataset = build_dataset(cfg)
     translator = build_cached_translator(cfg, shard)
     if shard is not None:
@@ -172,7 +191,7 @@ def run_from_config(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         limit=opts["limit"],
         chunk_size=opts["chunk_size"],
         progress=opts["progress"],
-        config=container,
+        config=redact_tree(container),  # recorded in scores.json: credentials masked
         validity=container.get("validity") or {},
         langid_cache=build_langid_cache(cfg),
         score_cache_dir=cache["dir"] if cache.get("enabled") and cache.get("dir") else None,
@@ -231,8 +250,24 @@ def guard_folder(config: DictConfig, key: str) -> None:
     folder writable. A run that fails here leaves no trace (no folder, no .hydra/ over another run's)."""
     opts = check_run_options(config)
     run_dir = Path(str(OmegaConf.select(config, key)))
-    prepare_run_dir(run_dir, opts["overwrite"])
-    check_writable(run_dir)
+    check_under_results(config, run_dir)
+    lock_file = run_dir / LOCK_NAME
+    created, before = not run_dir.exists(), lock_file.read_bytes() if lock_file.is_file() else None
+    lock_run_dir(run_dir)  # held until the run's process ends
+    try:
+        prepare_run_dir(run_dir, opts["overwrite"])
+        check_writable(run_dir)
+    except BaseException:
+        # refused: leave no trace (the lock file as it was, no new folder)
+        if before is None:
+            lock_file.unlink(missing_ok=True)
+        else:
+            lock_file.write_bytes(before)
+        unlock_run_dir(run_dir)
+        if created:
+            with suppress(OSError):
+                run_dir.rmdir()
+        raise
 
 
 class RunFolderGuard(Callback):
@@ -266,6 +301,7 @@ class RunFolderGuard(Callback):
 def _hydra_app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
+    mask_logs()
 
     def job() -> dict[str, Any]:
         threads = check_run_options(cfg)["threads"]
@@ -290,6 +326,7 @@ def main(argv: Sequence[str]) -> int:
         )
         return 0
     check_hydra_flags(argv)
+    check_overrides(argv)  # before Hydra writes .hydra/*.yaml: a pasted key refused, any other masked
     dirs = [config_dir(), *extra_config_dirs(argv)]
     argv = canonical_metric_overrides(argv, dirs)
     check_config_dirs(dirs)

@@ -12,6 +12,7 @@ from typing import Any
 
 from mtharness import __version__
 from mtharness.core import RunResult, arrow
+from mtharness.run.folder import record_files
 from mtharness.textio import (
     atomic_write_json,
     atomic_write_jsonl,
@@ -213,10 +214,13 @@ def write_run(result: RunResult, run_dir: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     payload = scores_payload(result, out)
     rows = segment_rows(result)
-    atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)
+    written = [atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)]
     if result.round_trip is not None:
-        atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
-    atomic_write_jsonl(out / "segments.jsonl", rows)
-    atomic_write_text(out / "summary.md", summary_markdown(payload, rows))
-    atomic_write_json(out / "scores.json", payload)
+        written.append(
+            atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
+        )
+    written.append(atomic_write_jsonl(out / "segments.jsonl", rows))
+    written.append(atomic_write_text(out / "summary.md", summary_markdown(payload, rows)))
+    record_files(out, written)  # manifest.json: what a later overwrite=true may remove
+    record_files(out, [atomic_write_json(out / "scores.json", payload)])
     return payload
