@@ -65,6 +65,11 @@ def split_lines(text: str) -> list[str]:
     return (text[:-1] if text.endswith("\n") else text).split("\n")
 
 
+def one_line(text: str) -> str:
+    """A segment as one line of a line-aligned file: line breaks inside it become spaces."""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
 def markdown_cell(text: str) -> str:
     """Text safe inside a markdown table cell: pipes escaped, line breaks flattened."""
     return text.replace("|", "\\|").replace("\n", " ")

@@ -124,3 +124,18 @@ def test_report_out_onto_a_run_file_refused(tmp_path: Path) -> None:
     done = run_cli(["report", "run", "--out", "run/segments.jsonl"], tmp_path)
     assert done.returncode == 2 and "inside the run folder" in done.stderr
     assert (tmp_path / "run" / "segments.jsonl").read_text(encoding="utf-8") == "{}\n"
+
+
+def test_json_writers_never_write_nan_or_infinity(tmp_path: Path) -> None:
+    from mtharness.textio import atomic_write_json, atomic_write_jsonl
+
+    data = {"a": float("nan"), "b": [float("inf"), -float("inf"), 1.5]}
+    atomic_write_json(tmp_path / "x.json", data)
+    atomic_write_jsonl(tmp_path / "x.jsonl", [data])
+    for name in ("x.json", "x.jsonl"):
+        text = (tmp_path / name).read_text()
+        assert "NaN" not in text and "Infinity" not in text
+        assert json.loads(text.splitlines()[0] if name.endswith("l") else text) == {
+            "a": None,
+            "b": [None, None, 1.5],
+        }

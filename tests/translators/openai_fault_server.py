@@ -6,12 +6,17 @@ that fault for its first N requests (N = the digit after the word, default: alwa
   RATE<n>  429 with Retry-After: 1      FIVEHUNDRED<n>  HTTP 500
   SLOW<n>  sleeps past the client timeout    BADJSON<n>  200 with a broken body
   NOKEY    401 (a fatal error: never retried)
+Content words shape a 200 answer instead: MULTILINE (two lines), NULLCONTENT (content null),
+LISTCONTENT (content as a list of text parts), HUGE (a 5 MB answer).
+With ``fault_rate`` > 0 a deterministic share of all segments (chosen by a hash of the segment) gets
+one of 500, 429 + Retry-After, a timeout or a broken body on its first request (``server.injected``).
 Every request's path, headers and body are recorded (``server.requests``), and the most
 requests ever in flight at once (``server.max_in_flight``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -21,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULT = re.compile(r"(RATE|FIVEHUNDRED|SLOW|BADJSON|NOKEY)(\d*)")
+RANDOM_KINDS = ("FIVEHUNDRED", "RATE", "SLOW", "BADJSON")
 
 
 def segment_of(body: dict[str, Any]) -> str:
@@ -33,9 +39,13 @@ def segment_of(body: dict[str, Any]) -> str:
 class FaultServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, slow_s: float = 3.0, delay_s: float = 0.0) -> None:
+    def __init__(
+        self, slow_s: float = 3.0, delay_s: float = 0.0, fault_rate: float = 0.0, retry_after: str = "1"
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.slow_s, self.delay_s = slow_s, delay_s
+        self.fault_rate, self.retry_after = fault_rate, retry_after
+        self.injected: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
@@ -94,10 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.delay_s:
             time.sleep(srv.delay_s)
         fault = FAULT.search(segment)
-        if fault and (not fault.group(2) or nth <= int(fault.group(2))):
-            kind = fault.group(1)
+        kind = fault.group(1) if fault and (not fault.group(2) or nth <= int(fault.group(2))) else None
+        if kind is None and srv.fault_rate and nth == 1:
+            h = int.from_bytes(hashlib.sha256(segment.encode()).digest()[:8], "big")
+            if h % 100_000 < srv.fault_rate * 100_000:
+                kind = RANDOM_KINDS[(h // 100_000) % len(RANDOM_KINDS)]
+                with srv.lock:
+                    srv.injected[kind] += 1
+        if kind is not None:
             if kind == "RATE":
-                return self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"})
+                headers = {"Retry-After": srv.retry_after}
+                return self._send(429, b'{"error": {"message": "slow down"}}', headers)
             if kind == "FIVEHUNDRED":
                 return self._send(500, b'{"error": {"message": "internal error"}}')
             if kind == "BADJSON":
@@ -106,8 +123,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(401, b'{"error": {"message": "invalid api key"}}')
             time.sleep(srv.slow_s)  # SLOW: past the client's timeout
         answer = segment.upper()
+        content: Any = answer
+        if "MULTILINE" in segment:
+            content = answer = f"{answer}\nSECOND LINE"
+        elif "NULLCONTENT" in segment:
+            content = None
+        elif "LISTCONTENT" in segment:
+            content = [{"type": "text", "text": answer[:3]}, {"type": "text", "text": answer[3:]}]
+        elif "HUGE" in segment:
+            content = answer = "A" * 5_000_000
         if self.path.endswith("/chat/completions"):
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": answer}}
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
         else:
             choice = {"index": 0, "text": " " + answer}
         usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(answer.split())}

@@ -19,6 +19,7 @@ from mtharness.textio import (
     atomic_write_lines,
     atomic_write_text,
     markdown_cell,
+    one_line,
 )
 from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
 
@@ -214,10 +215,16 @@ def write_run(result: RunResult, run_dir: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     payload = scores_payload(result, out)
     rows = segment_rows(result)
-    written = [atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)]
+    # a multi-line answer (sentence_level=false) is one line in the line-aligned files; segments.jsonl
+    # keeps its raw text
+    written = [
+        atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", map(one_line, result.forward.outputs))
+    ]
     if result.round_trip is not None:
         written.append(
-            atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
+            atomic_write_lines(
+                out / f"rt.{result.round_trip.pair.tgt}.txt", map(one_line, result.round_trip.outputs)
+            )
         )
     written.append(atomic_write_jsonl(out / "segments.jsonl", rows))
     written.append(atomic_write_text(out / "summary.md", summary_markdown(payload, rows)))
