@@ -23,7 +23,15 @@ from omegaconf.errors import OmegaConfBaseException
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
+from mtharness.cli.launchers import (
+    SweepJobFailed,
+    basic_sweep,
+    guarded_job,
+    in_submitit_job,
+    sweep_job,
+    sweep_summary,
+    uncompleted_job_line,
+)
 from mtharness.cli.pathnames import check_under_results  # registers ${safe_name:...} for the configs
 from mtharness.cli.secrets import check_overrides, mask_logs, redact_tree
 from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
@@ -309,7 +317,15 @@ def _hydra_app(cfg: DictConfig) -> None:
         return run_from_config(cfg, run_dir)
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
-    payload = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
+    if in_submitit_job(hydra_cfg):
+        payload = guarded_job(job)
+    elif basic_sweep(hydra_cfg):  # every job runs; the failures are listed at the end
+        found = sweep_job(hydra_cfg, job)  # Ctrl-C still ends the sweep
+        if found is None:
+            return
+        payload = found
+    else:
+        payload = guarded("run", job, INTERRUPTED)
     print(format_summary(payload))
 
 
@@ -333,6 +349,8 @@ def main(argv: Sequence[str]) -> int:
     sys.argv = ["mtharness run", *argv]
     try:
         call_hydra(_hydra_app)
+        if code := sweep_summary():
+            return code
     except SweepJobFailed as failed:  # a submitit job failed: its one line, its exit code
         print(failed.message, file=sys.stderr)
         return int(failed.code or 1)
