@@ -15,6 +15,9 @@ SHARED = {
     "mtharness.cli.configcheck",
     "mtharness.cli.failures",
     "mtharness.cli.launchers",
+    "mtharness.cli.outputs",
+    "mtharness.cli.pathnames",
+    "mtharness.cli.secrets",
 }
 
 

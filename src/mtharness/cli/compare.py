@@ -209,6 +209,10 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
+    if not 0 < args.alpha < 1:
+        raise MtharnessError(f"--alpha {args.alpha}: must be between 0 and 1 (e.g. 0.05)")
+    if args.jobs < 0:
+        raise MtharnessError(f"--jobs {args.jobs}: must be 0 (one per CPU) or a number of processes")
     check_outputs(
         {
             f"--{k.replace('_', '-')}": getattr(args, k)

@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
+from mtharness.cli.hydra_errors import one_line as hydra_one_line
 from mtharness.cli.launchers import (
     SweepJobFailed,
     basic_sweep,
@@ -312,9 +313,12 @@ def _hydra_app(cfg: DictConfig) -> None:
     mask_logs()
 
     def job() -> dict[str, Any]:
-        threads = check_run_options(cfg)["threads"]
-        apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
-        return run_from_config(cfg, run_dir)
+        try:
+            threads = check_run_options(cfg)["threads"]
+            apply_threads(resolve_threads(threads, os.environ, parallel_launcher(hydra_cfg)))
+            return run_from_config(cfg, run_dir)
+        except OmegaConfBaseException as exc:  # an unresolvable ${...}: our one line, not Hydra's extra one
+            raise MtharnessError(hydra_one_line(exc)) from None
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
     if in_submitit_job(hydra_cfg):

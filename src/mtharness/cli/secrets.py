@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mtharness.core import MtharnessError
 
@@ -73,6 +74,23 @@ def check_overrides(argv: Sequence[str]) -> None:
     _SECRETS.sort(key=len, reverse=True)  # a longer secret containing a shorter one is masked whole
     if _SECRETS:
         _mask_hydra_files()
+        # anything else that prints (Hydra's "Error executing job with overrides: [...]", a bug's
+        # traceback) goes through the mask too
+        if not isinstance(sys.stderr, _RedactingStream):
+            sys.stderr = _RedactingStream(sys.stderr)
+        if not isinstance(sys.stdout, _RedactingStream):
+            sys.stdout = _RedactingStream(sys.stdout)
+
+
+class _RedactingStream:
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        return self._inner.write(redact(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def _mask_hydra_files() -> None:
