@@ -86,6 +86,6 @@ def test_markers_are_removed_first_and_written_last(tmp_path: Path, monkeypatch:
         write_run(result, tmp_path)
     assert not (tmp_path / "scores.json").exists()  # a crash before the end leaves no finished run
     # the crashed write's hyp file is not in the manifest yet: refused (named), never removed
-    with pytest.raises(MtharnessError, match="hyp.es.txt"):
+    with pytest.raises(MtharnessError, match=r"hyp\.es\.txt"):
         prepare_run_dir(tmp_path, overwrite=True)
     assert (tmp_path / "hyp.es.txt").exists()
