@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -121,23 +122,38 @@ def _rows(path: Path) -> int:
     if not path.is_file():
         return 0
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+        with closing(sqlite3.connect(path, timeout=5)) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM translations").fetchone()[0])
     except sqlite3.Error:
         return 0
 
 
-def slurm_kill(work: Path, n: int) -> dict[str, Any]:
+def _wait_gone(job: str, env: dict[str, str]) -> None:
+    """Until SLURM has no task of array ``job`` left (the sweep returns at its first failed task)."""
+    while subprocess.run(["squeue", "-h", "-j", job], env=env, capture_output=True, text=True).stdout.strip():
+        time.sleep(0.5)
+
+
+def slurm_kill(work: Path, n: int, concurrency: int = 16) -> dict[str, Any]:
     """Shard 1 of 3 cancelled mid-run, resubmitted; the merge compared with an unsharded run."""
     if _slurm("status").returncode != 0 and _slurm("start").returncode != 0:  # left running: shared
         return {"skipped": "no one-node SLURM cluster (scripts/slurm_local.sh start needs root)"}
     env = {**ENV, "SLURM_CONF": _slurm("env").stdout.strip().split("=", 1)[1]}
-    slurm = ["-m", "hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=30", "cache.per_shard=true"]
+    slurm = ["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=30", "cache.per_shard=true"]
     cache = work / "slurm_cache"
-    with FaultServer(delay_s=0.02) as server:  # slow enough to cancel a shard while it translates
+    with FaultServer(delay_s=0.2) as server:  # slow enough to cancel a shard while it translates
         base = run_args(server.base_url, work / "unused", cache)
         base = [a for a in base if not a.startswith("hydra.run.dir=")]
-        shard_cmd = [*base, *slurm, "shard.count=3", f"results_dir={work / 'slurm_results'}"]
+        # Hydra's -m goes before the overrides: base[:4] is `python -m mtharness run`
+        shard_cmd = [
+            *base[:4],
+            "-m",
+            *base[4:],
+            *slurm,
+            "shard.count=3",
+            f"results_dir={work / 'slurm_results'}",
+        ]
+        shard_cmd.append(f"translator.max_concurrency={concurrency}")
         proc = subprocess.Popen(
             [*shard_cmd, "shard.index=range(3)"], cwd=work, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
@@ -151,11 +167,11 @@ def slurm_kill(work: Path, n: int) -> dict[str, Any]:
             subprocess.run(["scancel", jobs[0]], env=env, check=False)
         _, err = proc.communicate()
         cancelled = proc.returncode != 0
+        if jobs:
+            _wait_gone(jobs[0].split("_")[0], env)
         rows_after_kill = _rows(shard1)
         resubmit_s, _ = timed([*shard_cmd, "shard.index=1"], work, env)
-        merge_s, _ = timed(
-            [*base[:-1], "cache.per_shard=true", f"hydra.run.dir={work / 'merged'}"], work, env
-        )
+        merge_s, _ = timed([*base, "cache.per_shard=true", f"hydra.run.dir={work / 'merged'}"], work, env)
     with FaultServer() as clean:
         timed(run_args(clean.base_url, work / "unsharded", work / "unsharded_cache"), work)
     same = all(
@@ -183,6 +199,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10_000, help="segments (default 10,000)")
     p.add_argument("--slurm", action="store_true", help="also the SLURM shard kill + resubmit")
     p.add_argument("--only", choices=["faults", "shared", "slurm"], help="one section")
+    p.add_argument("--slurm-concurrency", type=int, default=16, help="requests in flight per shard")
     args = p.parse_args()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mth-faults-") as tmp:
@@ -195,7 +212,7 @@ def main() -> None:
             out["shared_cache"] = shared_cache(work, args.n)
             print(json.dumps({"shared_cache": out["shared_cache"]}), flush=True)
         if args.slurm or args.only == "slurm":
-            out["slurm"] = slurm_kill(work, args.n)
+            out["slurm"] = slurm_kill(work, args.n, args.slurm_concurrency)
             print(json.dumps({"slurm": out["slurm"]}), flush=True)
     print(json.dumps(out, indent=2))
 
