@@ -55,3 +55,11 @@ def test_bad_override_error_line_masks_the_credential(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert SK not in done.stderr and "***" in done.stderr
     assert _leaks(tmp_path, SK) == []
+
+
+def test_a_key_in_the_base_url_is_not_in_the_identity() -> None:
+    from mtharness.translators.openai import OpenAITranslator
+
+    t = OpenAITranslator(model="m", base_url=f"https://user:{SK}@example.org/v1?key={HEX}")
+    shown = str(t.identity())
+    assert SK not in shown and HEX not in shown and "https://user:***@example.org/v1?key=***" in shown

@@ -17,6 +17,7 @@ of this run, and a cost estimate when prices are set.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -29,6 +30,15 @@ from mtharness.translators.llm_base import LLMBackend
 from mtharness.translators.prompts import Prompt
 
 ENDPOINTS = {"chat": "/chat/completions", "completions": "/completions"}
+_URL_SECRETS = re.compile(
+    r"(://[^/:@\s]+:)[^@/\s]+(@)|([?&](?:key|api_key|apikey|token|access_token|sig)=)[^&#\s]+", re.I
+)
+
+
+def public_url(url: str) -> str:
+    """``url`` with a password or a key-like query parameter as ***: what identity() and messages show
+    (the cache file and scores.json must not hold a key some servers take in the URL)."""
+    return _URL_SECRETS.sub(lambda m: f"{m.group(1) or m.group(3)}***{m.group(2) or ''}", url)
 
 
 def _content_text(content: Any) -> str:
@@ -216,7 +226,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         except RequestFailed as exc:
             done = {texts[i]: self._keep(a) for i, a in exc.done.items()}
             raise SegmentFailed(
-                self.name, self._scrub(f"{exc.reason} from {url}"), texts[exc.index], done
+                self.name, self._scrub(f"{exc.reason} from {public_url(url)}"), texts[exc.index], done
             ) from None
         return check_outputs(self.name, texts, [self._keep(a) for a in answers])
 
@@ -257,7 +267,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         """Everything that decides an answer; the key itself never (only the variable's name)."""
         return {
             "backend": "openai",
-            "base_url": self.base_url,
+            "base_url": public_url(self.base_url),
             "model": self.model,
             "endpoint": self.endpoint,
             "temperature": self.temperature,
