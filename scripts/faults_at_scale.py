@@ -163,7 +163,8 @@ def slurm_kill(work: Path, n: int, concurrency: int = 16) -> dict[str, Any]:
             time.sleep(0.2)
         jobs = sorted(p.name for p in (work / "slurm_results").glob("multirun/*/*/.submitit/*_1"))
         killed_at = _rows(shard1)
-        if jobs:
+        if jobs:  # SIGKILL, as the OOM killer would: submitit ignores scancel's first SIGTERM
+            subprocess.run(["scancel", "--signal=KILL", jobs[0]], env=env, check=False)  # its steps
             subprocess.run(["scancel", jobs[0]], env=env, check=False)
         _, err = proc.communicate()
         cancelled = proc.returncode != 0
