@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,24 @@ def _rows(path: Path) -> int:
         return 0
 
 
+def _kill_task(array: str, task: str) -> list[int]:
+    """SIGKILL every process of SLURM array task ``array_task`` on this node (found by its environment)."""
+    want = {f"SLURM_ARRAY_JOB_ID={array}".encode(), f"SLURM_ARRAY_TASK_ID={task}".encode()}
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            env = set((proc / "environ").read_bytes().split(b"\0"))
+        except OSError:
+            continue
+        if want <= env:
+            with suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed
+
+
 def _wait_gone(job: str, env: dict[str, str]) -> None:
     """Until SLURM has no task of array ``job`` left (the sweep returns at its first failed task)."""
     while subprocess.run(["squeue", "-h", "-j", job], env=env, capture_output=True, text=True).stdout.strip():
@@ -163,9 +182,12 @@ def slurm_kill(work: Path, n: int, concurrency: int = 16) -> dict[str, Any]:
             time.sleep(0.2)
         jobs = sorted(p.name for p in (work / "slurm_results").glob("multirun/*/*/.submitit/*_1"))
         killed_at = _rows(shard1)
-        if jobs:  # SIGKILL, as the OOM killer would: submitit ignores scancel's first SIGTERM
-            subprocess.run(["scancel", "--signal=KILL", jobs[0]], env=env, check=False)  # its steps
+        killed_pids: list[int] = []
+        if jobs:
             subprocess.run(["scancel", jobs[0]], env=env, check=False)
+            # the one-node cluster tracks processes by process group (no cgroups in this container), and
+            # submitit's step outlives scancel there: end it with SIGKILL as a node's OOM killer would
+            killed_pids = _kill_task(*jobs[0].split("_"))
         _, err = proc.communicate()
         cancelled = proc.returncode != 0
         if jobs:
@@ -184,6 +206,7 @@ def slurm_kill(work: Path, n: int, concurrency: int = 16) -> dict[str, Any]:
         "segments": n,
         "shards": 3,
         "cancelled_job": jobs[0] if jobs else None,
+        "killed_processes": len(killed_pids),
         "sweep_reported_failure": cancelled,
         "shard1_rows_when_cancelled": killed_at,
         "shard1_rows_kept": rows_after_kill,
