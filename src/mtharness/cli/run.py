@@ -7,7 +7,6 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
-from mtharness.run.lock import LOCK_NAME, lock_run_dir, unlock_run_dir
+from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
 from mtharness.run.options import check_run_options
 from mtharness.run.shard import (
     cache_settings,
@@ -260,23 +259,13 @@ def guard_folder(config: DictConfig, key: str) -> None:
     opts = check_run_options(config)
     run_dir = Path(str(OmegaConf.select(config, key)))
     check_under_results(config, run_dir)
-    lock_file = run_dir / LOCK_NAME
-    created, before = not run_dir.exists(), lock_file.read_bytes() if lock_file.is_file() else None
-    lock_run_dir(run_dir)  # held until the run's process ends
-    try:
+
+    # locked until the run's process ends; a refusal leaves no trace (no lock file, no new folder)
+    def check() -> None:
         prepare_run_dir(run_dir, opts["overwrite"])
         check_writable(run_dir)
-    except BaseException:
-        # refused: leave no trace (the lock file as it was, no new folder)
-        if before is None:
-            lock_file.unlink(missing_ok=True)
-        else:
-            lock_file.write_bytes(before)
-        unlock_run_dir(run_dir)
-        if created:
-            with suppress(OSError):
-                run_dir.rmdir()
-        raise
+
+    lock_and_check(run_dir, check)
 
 
 class RunFolderGuard(Callback):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from mtharness.core import MtharnessError
@@ -61,3 +63,24 @@ def unlock_run_dir(run_dir: str | Path) -> None:
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def lock_and_check(run_dir: str | Path, check: Callable[[], object]) -> None:
+    """Lock ``run_dir`` for this process, then ``check()`` it; when the check refuses, the folder is
+    left as it was: the lock released, its file as before (or gone), a folder made for it removed."""
+    folder = Path(run_dir)
+    lock_file = folder / LOCK_NAME
+    created, before = not folder.exists(), lock_file.read_bytes() if lock_file.is_file() else None
+    lock_run_dir(folder)
+    try:
+        check()
+    except BaseException:
+        if before is None:
+            lock_file.unlink(missing_ok=True)
+        else:
+            lock_file.write_bytes(before)
+        unlock_run_dir(folder)
+        if created:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
