@@ -51,8 +51,9 @@ def lock_run_dir(run_dir: str | Path) -> bool:
             f"run folder {folder} is in use by another run ({holder}); wait for it to finish or choose "
             "another folder (hydra.run.dir=...)"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+    with suppress(OSError):  # who holds it, for the second run's message; a full disk is reported next
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
     _HELD[key] = fd
     return True
 
@@ -75,10 +76,11 @@ def lock_and_check(run_dir: str | Path, check: Callable[[], object]) -> None:
     try:
         check()
     except BaseException:
-        if before is None:
-            lock_file.unlink(missing_ok=True)
-        else:
-            lock_file.write_bytes(before)
+        with suppress(OSError):  # the refusal is what the user needs to see, not a second failure
+            if before is None:
+                lock_file.unlink(missing_ok=True)
+            else:
+                lock_file.write_bytes(before)
         unlock_run_dir(folder)
         if created:
             with suppress(OSError):
