@@ -58,7 +58,12 @@ def test_files_no_run_is_known_to_have_written_are_refused_never_removed(tmp_pat
     for overwrite in (False, True):
         with pytest.raises(MtharnessError, match="no earlier run is known to have written there"):
             prepare_run_dir(crashed, overwrite=overwrite)
-    assert sorted(p.name for p in crashed.iterdir()) == ["data.tsv", "hyp.de.txt", "rt.en.txt", "segments.jsonl"]
+    assert sorted(p.name for p in crashed.iterdir()) == [
+        "data.tsv",
+        "hyp.de.txt",
+        "rt.en.txt",
+        "segments.jsonl",
+    ]
     # a folder of the user's own files with other names is left alone and accepted
     mine = tmp_path / "mine"
     mine.mkdir()
