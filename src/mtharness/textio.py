@@ -5,7 +5,10 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import math
 import os
+import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,6 +63,11 @@ def split_lines(text: str) -> list[str]:
     if text == "":
         return []
     return (text[:-1] if text.endswith("\n") else text).split("\n")
+
+
+def one_line(text: str) -> str:
+    """A segment as one line of a line-aligned file: line breaks inside it become spaces."""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def markdown_cell(text: str) -> str:
@@ -152,11 +160,53 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write to a temp file in the same folder, fsync, then rename: readers see all or nothing."""
+def output_target(path: str | Path) -> tuple[Path, bool]:
+    """Where a write to ``path`` goes, and whether it streams instead of replacing a file.
+
+    A device, FIFO or `-` is written in place (renaming a temp file over /dev/null would turn the
+    machine's device into a regular file); a symlink is followed, so its target is the file replaced.
+    """
+    if str(path) == "-":
+        return Path("-"), True
     p = Path(path)
-    if p.is_dir():
+    try:
+        mode = os.stat(p).st_mode  # follows symlinks: /dev/stdout is judged by what it points at
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise MtharnessError(describe_os_error(exc, p)) from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise MtharnessError(f"{p}: is a directory; give the path of a file to write")
+    if mode is not None and stat.S_ISSOCK(mode):
+        raise MtharnessError(f"{p}: is a socket, not a file; give the path of a file to write")
+    if mode is not None and not stat.S_ISREG(mode):
+        return p, True
+    if p.is_symlink():
+        return Path(os.path.realpath(p)), False
+    return p, False
+
+
+def _stream_write(p: Path, text: str) -> Path:
+    if str(p) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return p
+    try:
+        with open(p, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise MtharnessError(describe_os_error(exc, p)) from None
+    return p
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write to a temp file in the same folder, fsync, then rename: readers see all or nothing.
+
+    Never replaces anything but a regular file: see output_target.
+    """
+    p, stream = output_target(path)
+    if stream:
+        return _stream_write(p, text)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -177,6 +227,28 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return p
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one existing file (links and relative spellings included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every NaN/Infinity float as None: JSON has no such numbers (json.dumps would write
+    bare NaN, which no strict parser reads)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalars
+        return finite_json(obj.item())
+    return obj
+
+
 def _json_default(obj: Any) -> Any:
     # numpy scalars (sacrebleu returns float32 for some statistics) are not JSON-serialisable
     if hasattr(obj, "item"):
@@ -187,7 +259,10 @@ def _json_default(obj: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return (
+        json.dumps(finite_json(data), indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+        + "\n"
+    )
 
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:
@@ -200,7 +275,11 @@ def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> Path:
 
 def atomic_write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     return atomic_write_text(
-        path, "".join(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n" for r in rows)
+        path,
+        "".join(
+            json.dumps(finite_json(r), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+            for r in rows
+        ),
     )
 
 

@@ -16,6 +16,9 @@ SHARED = {
     "mtharness.cli.failures",
     "mtharness.cli.launchers",
     "mtharness.cli.sweep",  # the run app's tracker step and multirun callback (Hydra's side, like launchers)
+    "mtharness.cli.outputs",
+    "mtharness.cli.pathnames",
+    "mtharness.cli.secrets",
 }
 
 

@@ -8,14 +8,20 @@ that fault for its first N requests (N = the digit after the word, default: alwa
   NOKEY    401 (a fatal error: never retried)
   HOLD     answered only once ``server.release`` is set (at most HOLD_MAX_S later), so a test can
            look at what happened while that request is still in flight, whatever the machine's speed
+Content words shape a 200 answer instead: MULTILINE (two lines), NULLCONTENT (content null),
+LISTCONTENT (content as a list of text parts), HUGE (a 5 MB answer).
+With ``fault_rate`` > 0 a deterministic share of all segments (chosen by a hash of the segment) gets
+one of 500, 429 + Retry-After, a timeout or a broken body on its first request (``server.injected``).
 Every request's path, headers and body are recorded (``server.requests``), and the most
 requests ever in flight at once (``server.max_in_flight``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -24,6 +30,7 @@ from typing import Any
 
 FAULT = re.compile(r"(RATE|FIVEHUNDRED|SLOW|BADJSON|NOKEY|HOLD)(\d*)")
 HOLD_MAX_S = 120.0  # a HOLD request never blocks forever, even if the test forgets to release it
+RANDOM_KINDS = ("FIVEHUNDRED", "RATE", "SLOW", "BADJSON")
 
 
 def segment_of(body: dict[str, Any]) -> str:
@@ -36,9 +43,13 @@ def segment_of(body: dict[str, Any]) -> str:
 class FaultServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, slow_s: float = 3.0, delay_s: float = 0.0) -> None:
+    def __init__(
+        self, slow_s: float = 3.0, delay_s: float = 0.0, fault_rate: float = 0.0, retry_after: str = "1"
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.slow_s, self.delay_s = slow_s, delay_s
+        self.fault_rate, self.retry_after = fault_rate, retry_after
+        self.injected: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
@@ -46,6 +57,11 @@ class FaultServer(ThreadingHTTPServer):
         self.max_in_flight = 0
         self.release = threading.Event()  # lets HOLD requests answer
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout the test injected) is expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:
@@ -98,10 +114,17 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.delay_s:
             time.sleep(srv.delay_s)
         fault = FAULT.search(segment)
-        if fault and (not fault.group(2) or nth <= int(fault.group(2))):
-            kind = fault.group(1)
+        kind = fault.group(1) if fault and (not fault.group(2) or nth <= int(fault.group(2))) else None
+        if kind is None and srv.fault_rate and nth == 1:
+            h = int.from_bytes(hashlib.sha256(segment.encode()).digest()[:8], "big")
+            if h % 100_000 < srv.fault_rate * 100_000:
+                kind = RANDOM_KINDS[(h // 100_000) % len(RANDOM_KINDS)]
+                with srv.lock:
+                    srv.injected[kind] += 1
+        if kind is not None:
             if kind == "RATE":
-                return self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"})
+                headers = {"Retry-After": srv.retry_after}
+                return self._send(429, b'{"error": {"message": "slow down"}}', headers)
             if kind == "FIVEHUNDRED":
                 return self._send(500, b'{"error": {"message": "internal error"}}')
             if kind == "BADJSON":
@@ -116,8 +139,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _ok(self, segment: str, body: dict[str, Any]) -> None:
         answer = segment.upper()
+        content: Any = answer
+        if "MULTILINE" in segment:
+            content = answer = f"{answer}\nSECOND LINE"
+        elif "NULLCONTENT" in segment:
+            content = None
+        elif "LISTCONTENT" in segment:
+            content = [{"type": "text", "text": answer[:3]}, {"type": "text", "text": answer[3:]}]
+        elif "HUGE" in segment:
+            content = answer = "A" * 5_000_000
         if self.path.endswith("/chat/completions"):
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": answer}}
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
         else:
             choice = {"index": 0, "text": " " + answer}
         usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(answer.split())}

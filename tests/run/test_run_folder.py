@@ -27,7 +27,8 @@ def test_finished_run_is_refused_then_replaced_with_overwrite(tmp_path: Path) ->
     run_dir = tmp_path / "run"
     first = _run(tmp_path, run_dir, "limit=5", f"cache.dir={run_dir / 'cache'}")
     assert first.returncode == 0, first.stderr
-    (run_dir / "report.html").write_text("<html>report of the first run</html>", encoding="utf-8")
+    report = run_cli(["report", str(run_dir), "--ci-n", "5"], cwd=tmp_path)
+    assert report.returncode == 0, report.stderr  # report.html joins the run's manifest
     (run_dir / "notes.txt").write_text("the user's own notes", encoding="utf-8")
     before = {p.name: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
 
@@ -49,25 +50,26 @@ def test_finished_run_is_refused_then_replaced_with_overwrite(tmp_path: Path) ->
     assert "limit=3" in (run_dir / ".hydra" / "overrides.yaml").read_text()
 
 
-def test_unfinished_run_debris_is_cleared_user_files_are_not(tmp_path: Path) -> None:
+def test_files_no_run_is_known_to_have_written_are_refused_never_removed(tmp_path: Path) -> None:
     crashed = tmp_path / "crashed"
     crashed.mkdir()
-    for name in ("hyp.de.txt", "rt.en.txt", "segments.jsonl", ".scores.json.x1y2.tmp", "data.tsv"):
+    for name in ("hyp.de.txt", "rt.en.txt", "segments.jsonl", "data.tsv"):
         (crashed / name).write_text("x\n")
-    removed = prepare_run_dir(crashed, overwrite=False)
-    assert sorted(p.name for p in removed) == [
-        ".scores.json.x1y2.tmp",
+    for overwrite in (False, True):
+        with pytest.raises(MtharnessError, match="no earlier run is known to have written there"):
+            prepare_run_dir(crashed, overwrite=overwrite)
+    assert sorted(p.name for p in crashed.iterdir()) == [
+        "data.tsv",
         "hyp.de.txt",
         "rt.en.txt",
         "segments.jsonl",
     ]
-    assert [p.name for p in crashed.iterdir()] == ["data.tsv"]
-    # a folder of the user's own files, with no trace of a run, is left alone
+    # a folder of the user's own files with other names is left alone and accepted
     mine = tmp_path / "mine"
     mine.mkdir()
-    (mine / "hyp.de.txt").write_text("my system's output\n")
+    (mine / "data.tsv").write_text("my notes\n")
     assert prepare_run_dir(mine, overwrite=False) == []
-    assert (mine / "hyp.de.txt").exists()
+    assert (mine / "data.tsv").exists()
 
 
 def test_markers_are_removed_first_and_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,5 +90,7 @@ def test_markers_are_removed_first_and_written_last(tmp_path: Path, monkeypatch:
     with pytest.raises(OSError):
         write_run(result, tmp_path)
     assert not (tmp_path / "scores.json").exists()  # a crash before the end leaves no finished run
-    assert prepare_run_dir(tmp_path, overwrite=False)  # and its debris goes with the next run
-    assert not any(tmp_path.iterdir())
+    # the crashed write's hyp file is not in the manifest yet: refused (named), never removed
+    with pytest.raises(MtharnessError, match=r"hyp\.es\.txt"):
+        prepare_run_dir(tmp_path, overwrite=True)
+    assert (tmp_path / "hyp.es.txt").exists()

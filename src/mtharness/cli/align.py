@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mtharness.cli.args import Parser, add_json, text_stream, write_json
+from mtharness.core import MtharnessError
 
 
 def _diff_text(pieces: Sequence[Sequence[str]]) -> str:
@@ -69,6 +70,8 @@ def align_main(argv: Sequence[str]) -> int:
         help="below this (chrF 0-1) a paragraph stays unmatched rather than paired (default 0.35)",
     )
     args = parser.parse_args(list(argv))
+    if not 0 <= args.min_similarity <= 1:
+        raise MtharnessError(f"--min-similarity {args.min_similarity}: must be between 0 and 1 (chrF/100)")
     from mtharness.validity.align import align_report
 
     report = align_report(args.original, args.garbled, args.min_similarity, args.lang, args.layout)

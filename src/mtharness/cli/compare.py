@@ -26,6 +26,7 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
+from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.host import usable_cores
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
@@ -207,6 +208,18 @@ def main(argv: Sequence[str]) -> int:
         raise MtharnessError("--paired-n must be at least 1")
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
+    if not 0 < args.alpha < 1:
+        raise MtharnessError(f"--alpha {args.alpha}: must be between 0 and 1 (e.g. 0.05)")
+    if args.jobs < 0:
+        raise MtharnessError(f"--jobs {args.jobs}: must be 0 (one per CPU) or a number of processes")
+    check_outputs(
+        {
+            f"--{k.replace('_', '-')}": getattr(args, k)
+            for k in ("json", "csv", "markdown", "latex", "html", "sentence_level")
+        },
+        [args.src, *args.refs, *args.systems, args.human, args.domains],
+        args.runs,
+    )
     inputs, sources, rates, runs = _inputs(args)
     if args.seed is None:
         args.seed = common_seed(runs) if runs else DEFAULT_SEED
@@ -343,6 +356,8 @@ def report_main(argv: Sequence[str]) -> int:
     args = p.parse_args(list(argv))
     if args.ci_n < 1:
         raise MtharnessError("--ci-n must be at least 1")
+    default_out = Path(args.run_dir) / "report.html"
+    check_outputs({"--out": args.out, "--json": args.json}, [], [args.run_dir], [default_out])
     run = read_run(args.run_dir)  # the one read of this run: everything below uses it
     seed = common_seed([run]) if args.seed is None else args.seed
     specs = apply_options(parse_specs(args.metrics), sacrebleu_options(args))
@@ -370,7 +385,11 @@ def report_main(argv: Sequence[str]) -> int:
         meta=meta,
         run_summary=run_summary(rec),
     )
-    out = atomic_write_text(args.out or Path(args.run_dir) / "report.html", html)
+    out = atomic_write_text(args.out or default_out, html)
+    if not args.out:  # the run folder's own report: listed, so overwrite=true may replace it later
+        from mtharness.run.folder import record_files
+
+        record_files(args.run_dir, [out])
     if args.json:
         from mtharness.compare.systems import report_payload
 

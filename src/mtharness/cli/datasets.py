@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mtharness.cli.args import Parser, add_json, text_stream, write_json
+from mtharness.core import MtharnessError
 from mtharness.data.testsets import TestSet, available, data_roots, sacrebleu_cache
 from mtharness.textio import read_lines
 
@@ -22,8 +23,15 @@ def _row(ts: TestSet, count: bool) -> dict[str, Any]:
         "systems": list(ts.systems),
         "human": list(ts.human),
     }
-    if count:
-        row["segments"] = len(read_lines(ts.source, "source file"))
+    if count:  # a broken test set is listed as broken, with its reason; the others still are
+        try:
+            row["segments"] = n = len(read_lines(ts.source, "source file"))
+            for ref in ts.references.values():
+                if (m := len(read_lines(ref, "reference file"))) != n:
+                    raise MtharnessError(f"reference {ref.name} has {m} lines, the source {n}")
+        except (MtharnessError, OSError) as exc:
+            row.pop("segments", None)
+            row["broken"] = str(exc)
     return row
 
 
@@ -51,6 +59,9 @@ def main(argv: Sequence[str]) -> int:
         return 0
     width = max(len(f"{r['testset']} {r['pair']}") for r in rows)
     for r in rows:
+        if "broken" in r:
+            print(f"  {r['testset']} {r['pair']}  [{r['origin']}]  BROKEN: {r['broken']}", file=out)
+            continue
         extras = [f"refs {','.join(r['references']) or '-'}"]
         if "segments" in r:
             extras.insert(0, f"{r['segments']} segments")

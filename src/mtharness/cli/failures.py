@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from mtharness.cli.secrets import redact
 from mtharness.core import MtharnessError
 from mtharness.textio import describe_os_error
 
@@ -44,6 +45,7 @@ def report(command: str, exc: BaseException, interrupted: str = "") -> int | Non
     if found is None:
         return None
     message, code = found
+    message = redact(message)  # a credential typed into an override is never echoed
     prefix = "" if code == EXIT_INTERRUPTED else "error: "
     print(f"mtharness {command}: {prefix}{message}", file=sys.stderr, flush=True)
     return code

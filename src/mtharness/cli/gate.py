@@ -18,6 +18,7 @@ from mtharness.cli.args import (
     text_stream,
     write_json,
 )
+from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.gate.baseline import RunSnapshot, load_baseline, load_run, save_baseline
 from mtharness.gate.config import assemble
@@ -82,6 +83,8 @@ def gate_main(argv: Sequence[str]) -> int:
     from mtharness.reports.gate import payload, terminal_table, write_error_outputs, write_outputs
 
     args = gate_parser().parse_args(list(argv))
+    outputs = {"--junit": args.junit, "--markdown": args.markdown, "--json": args.json}
+    check_outputs(outputs, [args.baseline], [args.current])
     try:
         specs, settings = assemble(
             args.config,
@@ -166,6 +169,7 @@ def baseline_main(argv: Sequence[str]) -> int:
         print(describe(snap), file=text_stream(args))
         return 0
     target = Path(args.file)
+    check_outputs({"FILE": target}, [], [args.run_dir])
     if args.action == "save" and target.exists() and not args.force:
         raise MtharnessError(
             f"baseline {target} exists; `mtharness baseline refresh {args.run_dir} {target}` replaces it "

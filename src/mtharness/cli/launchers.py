@@ -114,3 +114,50 @@ def uncompleted_job_line(exc: BaseException, argv: Sequence[str]) -> str | None:
     log = Path(f"{stem}_log.err")
     found_log = f"log: {log}" if log.exists() else f"no log: it never started (see {log.parent})"
     return f"mtharness run: error: {where} {job} failed: ended without a result (state: {state}); {found_log}"
+
+
+# Hydra's BasicLauncher runs a sweep's jobs one after another in this process, and a SystemExit from
+# one job would end the whole sweep: a failing job is recorded here instead and the sweep goes on;
+# `mtharness run` lists the failures at the end and exits 2.
+SWEEP_JOBS: list[int] = []
+SWEEP_FAILURES: list[str] = []
+
+
+def basic_sweep(hydra_cfg: Any) -> bool:
+    """True in a job of a multirun on Hydra's own (serial, in-process) launcher."""
+    target = str(OmegaConf.select(hydra_cfg, "launcher._target_", default=""))
+    return bool(hydra_cfg.mode == RunMode.MULTIRUN) and target.endswith("BasicLauncher")
+
+
+def sweep_job(hydra_cfg: Any, func: Callable[[], T]) -> T | None:
+    """Run one job of a basic-launcher sweep; a failure is printed, recorded (job number and overrides)
+    and returns None. Ctrl-C still ends the sweep."""
+    from mtharness.cli.secrets import redact
+
+    num = OmegaConf.select(hydra_cfg, "job.num", default="?")
+    overrides = " ".join(str(o) for o in (OmegaConf.select(hydra_cfg, "overrides.task", default=[]) or []))
+    SWEEP_JOBS.append(1)
+    try:
+        return func()
+    except Exception as exc:
+        found = one_line(exc)
+        if found is None:  # a bug: its traceback is what a report needs
+            traceback.print_exception(exc, file=sys.stderr)
+            lines = str(exc).strip().splitlines()
+            message = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        else:
+            message = found[0]
+        line = redact(f"job {num} ({overrides}): {message}")
+        print(f"mtharness run: error: {line}", file=sys.stderr, flush=True)
+        SWEEP_FAILURES.append(line)
+        return None
+
+
+def sweep_summary() -> int:
+    """After a basic-launcher sweep: the failed jobs listed again, one per line; 2 if any failed."""
+    if not SWEEP_FAILURES:
+        return 0
+    print(f"mtharness run: {len(SWEEP_FAILURES)} of {len(SWEEP_JOBS)} sweep jobs failed:", file=sys.stderr)
+    for line in SWEEP_FAILURES:
+        print(f"  {line}", file=sys.stderr)
+    return 2

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mtharness.cli.args import Parser, add_json, add_warn_rates, text_stream, write_json
+from mtharness.cli.outputs import check_outputs
 from mtharness.core import MtharnessError
 
 
@@ -34,6 +36,9 @@ def leaderboard_main(argv: Sequence[str]) -> int:
     add_warn_rates(p)
     add_json(p, "the leaderboard (one row per run and group)")
     args = p.parse_args(list(argv))
+    root = Path(args.results_dir)
+    read = [*root.rglob("scores.json"), *root.rglob("segments.jsonl")] if root.is_dir() else []
+    check_outputs({"--json": args.json}, read)
     if args.ci_n < 0:
         raise MtharnessError("--ci-n must be 0 (no CIs) or a number of resamples")
     info = write_leaderboard(

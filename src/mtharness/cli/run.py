@@ -22,13 +22,25 @@ from omegaconf.errors import OmegaConfBaseException
 from mtharness.cli.configcheck import check_config_dirs, extra_config_dirs
 from mtharness.cli.failures import guarded
 from mtharness.cli.hydra_errors import call_hydra, check_hydra_flags
-from mtharness.cli.launchers import SweepJobFailed, guarded_job, in_submitit_job, uncompleted_job_line
+from mtharness.cli.hydra_errors import one_line as hydra_one_line
+from mtharness.cli.launchers import (
+    SweepJobFailed,
+    basic_sweep,
+    guarded_job,
+    in_submitit_job,
+    sweep_job,
+    sweep_summary,
+    uncompleted_job_line,
+)
+from mtharness.cli.pathnames import check_under_results  # registers ${safe_name:...} for the configs
+from mtharness.cli.secrets import check_overrides, mask_logs, redact_tree
 from mtharness.cli.sweep import check_tracker, track_run
 from mtharness.core import Dataset, MtharnessError
 from mtharness.host import config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import run_settings
-from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
+from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
+from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
 from mtharness.run.record import RunRecord
 from mtharness.run.settings import RunSettings
 from mtharness.run.shard import (
@@ -139,7 +151,9 @@ def run_shard(
         chunk_size=settings.chunk_size,
         progress=settings.progress,
     )
-    return write_manifest(manifest, run_dir)
+    payload = write_manifest(manifest, run_dir)
+    record_files(run_dir, [Path(run_dir) / "shard.json"])
+    return payload
 
 
 def settings_of(cfg: DictConfig) -> RunSettings:
@@ -148,7 +162,7 @@ def settings_of(cfg: DictConfig) -> RunSettings:
     with open_dict(node):
         node.pop("hydra", None)
     container: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
-    return RunSettings.from_config(container)
+    return RunSettings.from_config(redact_tree(container))  # recorded in scores.json: credentials masked
 
 
 def run_from_config(
@@ -158,8 +172,21 @@ def run_from_config(
     or a shard run's manifest. ``settings`` already built (by the folder guard) are not built again;
     ``prepare=False`` when the guard has already prepared the folder."""
     settings = settings or settings_of(cfg)
+    took_lock = lock_run_dir(run_dir)  # a sweep's job folder; a single run's guard holds it already
+    try:
+        return _locked_run(cfg, run_dir, settings, prepare)
+    finally:
+        if took_lock:
+            unlock_run_dir(run_dir)
+
+
+def _locked_run(
+    cfg: DictConfig, run_dir: str | Path, settings: RunSettings, prepare: bool
+) -> RunRecord | dict[str, Any]:
     if prepare:  # never two runs' files in one folder (Hydra's own files in it are this run's)
         prepare_run_dir(run_dir, settings.overwrite, keep_hydra=True)
+    # Hydra's files are this run's: listed first, so even a crashed run's folder can be replaced later
+    record_files(run_dir, [Path(run_dir) / name for name in HYDRA_FILES])
     dataset = build_dataset(cfg)
     translator = build_cached_translator(cfg, settings)
     if settings.shard is not None:
@@ -229,8 +256,14 @@ def guard_folder(config: DictConfig, key: str) -> RunSettings:
     folder writable. A run that fails here leaves no trace (no folder, no .hydra/ over another run's)."""
     settings = settings_of(config)
     run_dir = Path(str(OmegaConf.select(config, key)))
-    prepare_run_dir(run_dir, settings.overwrite)
-    check_writable(run_dir)
+    check_under_results(config, run_dir)
+
+    # locked until the run's process ends; a refusal leaves no trace (no lock file, no new folder)
+    def check() -> None:
+        prepare_run_dir(run_dir, settings.overwrite)
+        check_writable(run_dir)
+
+    lock_and_check(run_dir, check)
     return settings
 
 
@@ -269,21 +302,33 @@ class RunFolderGuard(Callback):
 def _hydra_app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
+    mask_logs()
 
     def job() -> RunRecord | dict[str, Any]:
-        # a single run was checked (and its folder prepared) by RunFolderGuard; a sweep's job is checked here
-        settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
-        prepared = settings is not None
-        settings = settings or settings_of(cfg)
-        check_tracker(cfg)
-        apply_threads(resolve_threads(settings.threads, os.environ, parallel_launcher(hydra_cfg)))
-        outcome = run_from_config(cfg, run_dir, settings, prepare=not prepared)
+        try:
+            # a single run was checked (and its folder prepared) by RunFolderGuard; a sweep's job here
+            settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
+            prepared = settings is not None
+            settings = settings or settings_of(cfg)
+            check_tracker(cfg)
+            apply_threads(resolve_threads(settings.threads, os.environ, parallel_launcher(hydra_cfg)))
+            outcome = run_from_config(cfg, run_dir, settings, prepare=not prepared)
+        except OmegaConfBaseException as exc:  # an unresolvable ${...}: our one line, not Hydra's extra one
+            raise MtharnessError(hydra_one_line(exc)) from None
         if isinstance(outcome, RunRecord):  # the folder is complete: only now does a tracker see it
             track_run(cfg, run_dir, hydra_cfg)
         return outcome
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
-    outcome = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
+    if in_submitit_job(hydra_cfg):
+        outcome = guarded_job(job)
+    elif basic_sweep(hydra_cfg):  # every job runs; the failures are listed at the end
+        found = sweep_job(hydra_cfg, job)  # Ctrl-C still ends the sweep
+        if found is None:
+            return
+        outcome = found
+    else:
+        outcome = guarded("run", job, INTERRUPTED)
     print(format_summary(outcome))
 
 
@@ -300,12 +345,15 @@ def main(argv: Sequence[str]) -> int:
         )
         return 0
     check_hydra_flags(argv)
+    check_overrides(argv)  # before Hydra writes .hydra/*.yaml: a pasted key refused, any other masked
     dirs = [config_dir(), *extra_config_dirs(argv)]
     argv = canonical_metric_overrides(argv, dirs)
     check_config_dirs(dirs)
     sys.argv = ["mtharness run", *argv]
     try:
         call_hydra(_hydra_app)
+        if code := sweep_summary():
+            return code
     except SweepJobFailed as failed:  # a submitit job failed: its one line, its exit code
         print(failed.message, file=sys.stderr)
         return int(failed.code or 1)

@@ -49,7 +49,13 @@ def data_roots() -> list[Path]:
     """Where named test sets are looked for, first match wins: $MTHARNESS_DATA, else ../shared/data."""
     env = os.environ.get("MTHARNESS_DATA")
     if env:
-        return [Path(env).expanduser()]
+        root = Path(env).expanduser()
+        if not root.is_dir():
+            raise MtharnessError(
+                f"MTHARNESS_DATA={env}: no such folder; point it at the data root (the folder holding "
+                "wmt23/en-de/...) or unset it"
+            )
+        return [root]
     checkout = Path(__file__).resolve().parents[3]
     candidates = [Path.cwd().parent / "shared" / "data", checkout.parent / "shared" / "data"]
     seen: list[Path] = []

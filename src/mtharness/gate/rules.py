@@ -9,6 +9,7 @@ numbers, a ceiling). A max-drop rule may also require the drop to be statistical
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -102,7 +103,16 @@ def parse_assignment(text: str, flag: str) -> tuple[str, float]:
         number = float("nan")
     if not sep or not name or number != number:
         raise MtharnessError(f"{flag} {text!r}: expected NAME=NUMBER (e.g. {flag} chrF2=0.5)")
+    check_limit(number, flag.lstrip("-").replace("-", "_"), f"{flag} {text!r}")
     return name.strip(), number
+
+
+def check_limit(number: float, kind: str, where: str) -> None:
+    """A rule's number is finite, and a drop is not negative (a negative drop would fail every run)."""
+    if not math.isfinite(number):
+        raise MtharnessError(f"{where}: {number} is not a finite number")
+    if kind == "max_drop" and number < 0:
+        raise MtharnessError(f"{where}: a drop cannot be negative; 0 means no drop at all is allowed")
 
 
 def rule_specs_from_config(rules: Iterable[Any], where: str) -> list[RuleSpec]:
@@ -132,6 +142,10 @@ def rule_specs_from_config(rules: Iterable[Any], where: str) -> list[RuleSpec]:
             )
         except (TypeError, ValueError) as exc:
             raise MtharnessError(f"{where}: rules[{i}]: {exc}") from None
+        for kind in ("max_drop", "min_score"):
+            value = getattr(specs[-1], kind)
+            if value is not None:
+                check_limit(value, kind, f"{where}: rules[{i}] ({node['metric']}) {kind}")
     return specs
 
 

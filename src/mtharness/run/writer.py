@@ -14,6 +14,7 @@ from typing import Any
 
 from mtharness import __version__
 from mtharness.core import RunResult
+from mtharness.run.folder import record_files
 from mtharness.run.record import CacheCounts, DatasetInfo, DirectionRecord, LangIdInfo, RunRecord
 from mtharness.textio import (
     arrow,
@@ -22,6 +23,7 @@ from mtharness.textio import (
     atomic_write_lines,
     atomic_write_text,
     markdown_cell,
+    one_line,
 )
 from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
 
@@ -233,12 +235,23 @@ def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
     out.mkdir(parents=True, exist_ok=True)
     record = record_of(result, out)
     rows = segment_rows(result)
-    atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", result.forward.outputs)
+    # a multi-line answer (sentence_level=false) is one line in the line-aligned files; segments.jsonl
+    # keeps its raw text
+    written = [
+        atomic_write_lines(out / f"hyp.{result.forward.pair.tgt}.txt", map(one_line, result.forward.outputs))
+    ]
     if result.round_trip is not None:
-        atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
-    atomic_write_jsonl(out / "segments.jsonl", rows)
-    atomic_write_text(out / "summary.md", summary_markdown(record, rows, record_warn_rates(record)))
-    atomic_write_json(out / "scores.json", record.to_json())
+        written.append(
+            atomic_write_lines(
+                out / f"rt.{result.round_trip.pair.tgt}.txt", map(one_line, result.round_trip.outputs)
+            )
+        )
+    written.append(atomic_write_jsonl(out / "segments.jsonl", rows))
+    written.append(
+        atomic_write_text(out / "summary.md", summary_markdown(record, rows, record_warn_rates(record)))
+    )
+    record_files(out, written)  # manifest.json: what a later overwrite=true may remove
+    record_files(out, [atomic_write_json(out / "scores.json", record.to_json())])
     return record
 
 

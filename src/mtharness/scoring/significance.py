@@ -307,10 +307,12 @@ def paired_test(
         sample_diffs = np.abs(sys_scores - bootstrap_scores(baseline, n, seed))
         # centre the differences (null hypothesis of no difference), as the Moses script and sacrebleu do
         p = _p_value(sample_diffs - sample_diffs.mean(), observed)
+        if observed == 0.0:  # no difference at all is never significant (sacrebleu would say 1/(n+1))
+            p = 1.0
         mean, half = estimate_ci(sys_scores)
         ci = ConfidenceInterval(float(mean), float(half), n, seed)
     else:
-        p = _ar_p_value(baseline, system, n, seed)
+        p = 1.0 if observed == 0.0 else _ar_p_value(baseline, system, n, seed)
         if ci_samples > 0:
             ci = bootstrap_ci(system, ci_samples, seed)
     return PairedResult(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtharness.core import MtharnessError
+
+log = logging.getLogger("mtharness")
+# httpx logs one INFO line per request, with the full URL (which may carry a key), to the console and
+# run.log: only its warnings are wanted
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -113,6 +120,7 @@ class _Pacer:
 async def _attempt(client: Any, url: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
     import httpx
 
+    log.debug("POST %s", url.split("?", 1)[0])  # never the query string: it may carry a key
     try:
         resp = await client.post(url, json=payload, headers=headers)
     except httpx.TimeoutException:

@@ -17,23 +17,50 @@ of this run, and a cost estimate when prices are set.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mtharness.core import MtharnessError
+from mtharness.textio import warn_once
 from mtharness.translators.base import SegmentFailed, TranslatorBase, check_outputs
 from mtharness.translators.httpretry import RequestFailed, RetryPolicy, Tally, post_all
 from mtharness.translators.llm_base import LLMBackend
 from mtharness.translators.prompts import Prompt
 
 ENDPOINTS = {"chat": "/chat/completions", "completions": "/completions"}
+_URL_SECRETS = re.compile(
+    r"(://[^/:@\s]+:)[^@/\s]+(@)|([?&](?:key|api_key|apikey|token|access_token|sig)=)[^&#\s]+", re.I
+)
+
+
+def public_url(url: str) -> str:
+    """``url`` with a password or a key-like query parameter as ***: what identity() and messages show
+    (the cache file and scores.json must not hold a key some servers take in the URL)."""
+    return _URL_SECRETS.sub(lambda m: f"{m.group(1) or m.group(3)}***{m.group(2) or ''}", url)
+
+
+def _content_text(content: Any) -> str:
+    """message.content as text: a string, or a list of text parts; null (a refusal, a tool call) or
+    anything else is a malformed answer (retried, then a failure naming the segment), never ''."""
+    if isinstance(content, str):
+        return content
+    if (
+        isinstance(content, list)
+        and content
+        and all(isinstance(p, dict) and isinstance(p.get("text"), str) for p in content)
+    ):
+        return "".join(p["text"] for p in content)
+    raise TypeError(
+        f"choices[0].message.content is {type(content).__name__ if content is not None else 'null'}"
+    )
 
 
 def _answer_chat(body: Any) -> tuple[str, dict[str, Any]]:
     choice = body["choices"][0]
-    content = choice["message"]["content"]
-    return (content if isinstance(content, str) else ""), {
+    content = _content_text(choice["message"]["content"])
+    return content, {
         **(body.get("usage") or {}),
         "_finish": choice.get("finish_reason"),
     }
@@ -99,6 +126,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         prompt: Mapping[str, Any] | Prompt | None = None,
         cleanup: bool = True,
         sentence_level: Any = "auto",
+        max_answer_chars: int = 100_000,
     ) -> None:
         if endpoint not in ENDPOINTS:
             raise MtharnessError(f"translator.endpoint={endpoint!r}: use chat or completions")
@@ -107,6 +135,17 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         if int(max_concurrency) < 1 or int(max_retries) < 0 or float(timeout_s) <= 0:
             raise MtharnessError(
                 "translator.max_concurrency must be >= 1, max_retries >= 0 and timeout_s > 0"
+            )
+        limits = {"max_tokens": max_tokens, "max_answer_chars": max_answer_chars}
+        for key, value in limits.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise MtharnessError(f"translator.{key}={value!r}: must be a whole number of at least 1")
+        rpm = requests_per_minute
+        if rpm is not None and (
+            isinstance(rpm, bool) or not isinstance(rpm, (int, float)) or not 0 < rpm < 1e9
+        ):
+            raise MtharnessError(
+                f"translator.requests_per_minute={rpm!r}: must be a positive number (or null for no cap)"
             )
         if api_key_env is not None and not str(api_key_env).replace("_", "").isalnum():
             raise MtharnessError(
@@ -132,6 +171,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         self.tally = Tally()
         self.tokens = {"prompt_tokens": 0, "completion_tokens": 0, "answers_without_usage": 0}
         self.finish_length = 0
+        self.max_answer_chars, self.truncated = int(max_answer_chars), 0
         self._sink: Callable[[dict[str, str]], None] | None = None
 
     # ---- requests -------------------------------------------------------------------------------
@@ -169,7 +209,11 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
             return []
         headers = self._headers()
         payloads = [self.payload(t, src, tgt) for t in texts]
-        parse = _answer_chat if self.endpoint == "chat" else _answer_completion
+        base = _answer_chat if self.endpoint == "chat" else _answer_completion
+
+        def parse(body: Any) -> tuple[str, dict[str, Any]]:
+            return self._capped(base(body))
+
         url = self.base_url + ENDPOINTS[self.endpoint]
         sink = _Flusher(self._sink, texts)
 
@@ -182,7 +226,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         except RequestFailed as exc:
             done = {texts[i]: self._keep(a) for i, a in exc.done.items()}
             raise SegmentFailed(
-                self.name, self._scrub(f"{exc.reason} from {url}"), texts[exc.index], done
+                self.name, self._scrub(f"{exc.reason} from {public_url(url)}"), texts[exc.index], done
             ) from None
         return check_outputs(self.name, texts, [self._keep(a) for a in answers])
 
@@ -202,6 +246,18 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         self.finish_length += usage.get("_finish") == "length"
         return text
 
+    def _capped(self, answer: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        """An answer cut at max_answer_chars (before the cache stores it): a runaway answer of megabytes
+        would otherwise cost minutes of scoring."""
+        text, usage = answer
+        if len(text) <= self.max_answer_chars:
+            return answer
+        self.truncated += 1
+        warn_once(self.name, "long answer", f"translator {self.name}: answers longer than "
+                  f"translator.max_answer_chars={self.max_answer_chars} are cut there (counted in "
+                  "scores.json usage.answers_truncated)")  # fmt: skip
+        return text[: self.max_answer_chars], usage
+
     def _scrub(self, message: str) -> str:
         key = os.environ.get(self.api_key_env or "") if self.api_key_env else None
         return message.replace(key, "***") if key else message
@@ -211,7 +267,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         """Everything that decides an answer; the key itself never (only the variable's name)."""
         return {
             "backend": "openai",
-            "base_url": self.base_url,
+            "base_url": public_url(self.base_url),
             "model": self.model,
             "endpoint": self.endpoint,
             "temperature": self.temperature,
@@ -232,6 +288,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
             "outcomes": dict(sorted(self.tally.statuses.items())),
             "answers_without_usage": self.tokens["answers_without_usage"],
             "stopped_at_max_tokens": self.finish_length,
+            "answers_truncated": self.truncated,
         }
         price_in, price_out = self.prices
         if price_in is not None or price_out is not None:

@@ -87,6 +87,11 @@ def all_models(model: str | None, models: Mapping[str, str] | None) -> dict[str,
     return out
 
 
+def looks_like_path(ref: str) -> bool:
+    """A local path, not a hub id (org/name): absolute, ./ ../ ~, or more than one slash."""
+    return ref.startswith(("/", "./", "../", "~", ".\\")) or ref.count("/") > 1 or "\\" in ref
+
+
 def is_local(ref: str) -> bool:
     return Path(ref).expanduser().is_dir()
 
@@ -128,6 +133,11 @@ def resolve_revision(ref: str, revision: str | None = None) -> str:
 
 
 def load_error(ref: str, exc: BaseException) -> MtharnessError:
+    if looks_like_path(ref) and not Path(ref).expanduser().exists():  # not a hub id: say what is missing
+        return MtharnessError(
+            f"cannot load model {ref!r}: no such folder (a local checkpoint path; relative paths are from "
+            f"{Path.cwd()}); check the path, or give a hub id like org/name"
+        )
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:200].rstrip(".")
     offline = " (HF_HUB_OFFLINE=1 is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
     return MtharnessError(

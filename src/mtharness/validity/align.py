@@ -16,6 +16,8 @@ from typing import Any
 
 from sacrebleu.metrics import CHRF
 
+from mtharness.core import MtharnessError
+
 # bead shapes: (original paragraphs, garbled paragraphs)
 BEADS: tuple[tuple[int, int], ...] = ((1, 1), (1, 0), (0, 1), (2, 1), (1, 2))
 
@@ -136,6 +138,11 @@ def align_report(
     garbled = read_paragraphs(garbled_path, "garbled document", layout)
     alignment = align_paragraphs(original, garbled, min_similarity)
     matched = alignment.matched
+    if not matched:  # nothing to score (sacrebleu fails on empty lists)
+        raise MtharnessError(
+            f"align: no paragraph of {garbled_path} matches one of {original_path} at --min-similarity "
+            f"{min_similarity}; are they the same article? (a lower --min-similarity pairs less similar ones)"
+        )
     # a merged pair is scored as the joined originals against the one garbled paragraph (and vice versa)
     hyps = [" ".join(garbled[j] for j in b.garbled) for b in matched]
     refs = [" ".join(original[i] for i in b.original) for b in matched]

@@ -28,8 +28,8 @@ def parse_score(text: str, where: str) -> float:
         value = float(text)
     except ValueError:
         raise MtharnessError(f"{where}: {text!r} is not a number") from None
-    if math.isnan(value):
-        raise MtharnessError(f"{where}: score is NaN")
+    if not math.isfinite(value):  # inf would turn every correlation into NaN
+        raise MtharnessError(f"{where}: score {text.strip()!r} is not a finite number")
     return value
 
 

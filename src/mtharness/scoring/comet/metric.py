@@ -13,6 +13,7 @@ package versions, checkpoints, batch sizes and devices: all of them are in the s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -122,6 +123,19 @@ def local_checkpoint(model: str) -> Path | None:
             f"COMET checkpoint {model} not found (want a .ckpt file or a folder with checkpoints/model.ckpt)"
         )
     return ckpt.resolve()
+
+
+def model_key(checkpoint_sha: str, checkpoint: Path | None) -> str:
+    """What the segment cache keys on: the weights' sha256 and, where the checkpoint sits in a
+    COMET folder, its hparams.yaml (COMET reads it beside checkpoints/: a changed or corrupt one must
+    not be answered from a warm cache)."""
+    if checkpoint is None:
+        return checkpoint_sha
+    hparams = checkpoint.parent.parent / "hparams.yaml"
+    if not hparams.is_file():
+        return checkpoint_sha
+    extra = hashlib.sha256(hparams.read_bytes()).hexdigest()
+    return hashlib.sha256(f"{checkpoint_sha}+hparams:{extra}".encode()).hexdigest()
 
 
 def check_ready(cfg: CometConfig) -> None:
@@ -273,7 +287,7 @@ class CometScorer:
             {"src": s, "mt": h, **({"ref": r} if self.cfg.needs_refs else {})}
             for s, h, r in zip(sources, hyps, refs if refs is not None else sources, strict=True)
         ]
-        sha = self.checkpoint_sha256()
+        sha = model_key(self.checkpoint_sha256(), self._checkpoint)
         keys = [segment_key(sha, it["src"], it["mt"], it.get("ref")) for it in items]
         known = self.cache.get_many(keys)
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.values())
