@@ -77,7 +77,7 @@ def test_hooks_are_used(tmp_path: Path) -> None:
     cached = with_cache(Upper(), True, tmp_path)
     assert isinstance(cached, CachedTranslator) and base.is_context_free(cached)
     result = evaluate(load_sample().subset(3), numbered, [], progress=False)
-    assert result.extras["numbered"] == {"calls": 1} and result.forward.cache is None
+    assert result.translator_notes["numbered"] == {"calls": 1} and result.forward.cache is None
     result = evaluate(load_sample().subset(3), cached, [], progress=False)
     assert result.forward.cache == {"hits": 0, "misses": 3}
     assert base.translation_stats(cached)["en-es"] == {"hits": 0, "misses": 3}
