@@ -41,7 +41,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.translators.base import Translator
-from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
@@ -170,7 +170,7 @@ def run_from_config(
     result = run_settings(dataset, translator, settings, build_langid_cache(settings))
     result.threads = thread_report()
     result.cache_merge = merged
-    return write_run(result, run_dir)
+    return write_run(result, run_dir, settings.warn)
 
 
 def format_shard_summary(manifest: Mapping[str, Any]) -> str:
@@ -183,8 +183,9 @@ def format_shard_summary(manifest: Mapping[str, Any]) -> str:
     )
 
 
-def format_summary(record: RunRecord | Mapping[str, Any]) -> str:
-    """The terminal summary of a finished run (or of a shard run's manifest)."""
+def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None = None) -> str:
+    """The terminal summary of a finished run (or of a shard run's manifest); ``warn``: the run's warn
+    rates (RunSettings.warn), else read from the record's config."""
     if not isinstance(record, RunRecord):
         return format_shard_summary(record)
     ds = record.dataset
@@ -192,7 +193,7 @@ def format_summary(record: RunRecord | Mapping[str, Any]) -> str:
     for d in record.directions:
         cells = "  ".join(f"{name} {m.score:6.2f}" for name, m in d.scores.items())
         lines.append(f"  {d.direction:<10} {cells}")
-    warn = run_warn_rates(record.config)
+    warn = warn or run_warn_rates(record.config)
     if record.copy_rate is not None:
         copying = copy_flag(record.copy_rate, warn.copy_rate)
         lines.append(f"  copy_rate  {record.copy_rate:.3f}" + (f"  <- {copying}" if copying else ""))
@@ -269,17 +270,17 @@ def _hydra_app(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = hydra_cfg.runtime.output_dir
 
-    def job() -> RunRecord | dict[str, Any]:
+    def job() -> tuple[RunRecord | dict[str, Any], RunSettings]:
         # a single run was checked (and its folder prepared) by RunFolderGuard; a sweep's job is checked here
         settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
         prepared = settings is not None
         settings = settings or settings_of(cfg)
         apply_threads(resolve_threads(settings.threads, os.environ, parallel_launcher(hydra_cfg)))
-        return run_from_config(cfg, run_dir, settings, prepare=not prepared)
+        return run_from_config(cfg, run_dir, settings, prepare=not prepared), settings
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
-    outcome = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
-    print(format_summary(outcome))
+    outcome, settings = guarded_job(job) if in_submitit_job(hydra_cfg) else guarded("run", job, INTERRUPTED)
+    print(format_summary(outcome, settings.warn))
 
 
 def main(argv: Sequence[str]) -> int:

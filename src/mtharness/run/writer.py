@@ -226,9 +226,10 @@ def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRa
     return "\n".join(lines) + "\n"
 
 
-def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
+def write_run(result: RunResult, run_dir: str | Path, warn: WarnRates | None = None) -> RunRecord:
     """Write every result file of a run; scores.json (from the run's record) last, so its presence means
-    the run completed. Returns the record written."""
+    the run completed. Returns the record written. ``warn``: the run's warn rates (RunSettings.warn);
+    None reads them from the run's config."""
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     record = record_of(result, out)
@@ -237,7 +238,7 @@ def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
     if result.round_trip is not None:
         atomic_write_lines(out / f"rt.{result.round_trip.pair.tgt}.txt", result.round_trip.outputs)
     atomic_write_jsonl(out / "segments.jsonl", rows)
-    atomic_write_text(out / "summary.md", summary_markdown(record, rows, record_warn_rates(record)))
+    atomic_write_text(out / "summary.md", summary_markdown(record, rows, warn or record_warn_rates(record)))
     atomic_write_json(out / "scores.json", record.to_json())
     return record
 
