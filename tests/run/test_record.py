@@ -170,4 +170,14 @@ def test_report_and_compare_read_each_run_once(
     seen.clear()
     assert cli_main(["compare", str(one), str(two), "--ci-n", "20", "--paired", "none", "--quiet"]) == 0
     assert len(seen) == 2, seen
+    seen.clear()
+    assert cli_main(["baseline", "save", str(one), str(tmp_path / "base.json")]) == 0
+    assert len(seen) == 1, seen
+    seen.clear()
+    assert cli_main(["baseline", "refresh", str(two), str(tmp_path / "base.json")]) == 0
+    assert len(seen) == 1, seen  # the comparability check and the new baseline share one read
+    seen.clear()
+    gate = ["gate", "--baseline", str(tmp_path / "base.json"), "--current", str(one), "--max-drop", "chrF2=0"]
+    assert cli_main(gate) == 0
+    assert len(seen) == 1, seen
     capsys.readouterr()
