@@ -16,7 +16,7 @@ from mtharness.cli import main as cli_main
 from mtharness.compare.leaderboard import collect
 from mtharness.compare.runs import inputs_from_runs
 from mtharness.compare.systems import compare
-from mtharness.core import MtharnessError
+from mtharness.core import MetricResult, MtharnessError
 from mtharness.data.loaders import load_sample
 from mtharness.gate.baseline import load_baseline, load_run, save_baseline
 from mtharness.gate.rules import RuleSpec, run_gate
@@ -89,6 +89,26 @@ def test_what_the_writer_writes_reads_back_equal(tmp_path: Path) -> None:
     assert again.usage == {"prompt_tokens": 120, "completion_tokens": 80, "cost_usd": 0.002}
     assert again.off_target_measured and again.langid is not None and again.langid.target == "es"
     assert json.loads((tmp_path / "run" / "scores.json").read_text(encoding="utf-8")) == again.to_json()
+
+
+def test_an_unrounded_model_score_stays_unrounded(tmp_path: Path) -> None:
+    """COMET keeps its exact mean in extra["score"] (4 decimals hide real differences): run folder,
+    record and baseline all keep it; sacrebleu's scores are stored with 4 decimals."""
+    result = evaluate(load_sample().subset(4), EchoTranslator(), parse_specs(["chrf"]), progress=False)
+    exact = 0.123456789
+    result.forward.scores["COMET"] = MetricResult(
+        "COMET", exact, "model:toy", True, {"score": exact, "model": "toy"}
+    )
+    result.forward.segment_scores["COMET"] = [exact] * 4
+    written = write_run(result, tmp_path / "run")
+    assert (
+        written.scores["forward"]["COMET"].score == exact
+        and "score" not in written.scores["forward"]["COMET"].extra
+    )
+    assert written.scores["forward"]["chrF2"].score == round(result.forward.scores["chrF2"].score, 4)
+    assert read_run(tmp_path / "run").record == written
+    save_baseline(tmp_path / "run", tmp_path / "base.json")
+    assert load_baseline(tmp_path / "base.json").scores["forward"]["COMET"].score == exact
 
 
 def test_a_record_without_validity_round_trips(tmp_path: Path) -> None:

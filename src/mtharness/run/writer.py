@@ -6,7 +6,6 @@ import datetime as dt
 import platform
 import subprocess
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -14,7 +13,14 @@ from typing import Any
 
 from mtharness import __version__
 from mtharness.core import RunResult
-from mtharness.run.record import CacheCounts, DatasetInfo, DirectionRecord, LangIdInfo, RunRecord
+from mtharness.run.record import (
+    CacheCounts,
+    DatasetInfo,
+    DirectionRecord,
+    LangIdInfo,
+    RunRecord,
+    stored_metric,
+)
 from mtharness.textio import (
     arrow,
     atomic_write_json,
@@ -68,10 +74,7 @@ def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord
             DirectionRecord(
                 direction=d.direction,
                 pair=str(d.pair),
-                scores={
-                    name: replace(m, score=round(float(m.score), 4), extra=dict(m.extra))
-                    for name, m in d.scores.items()
-                },
+                scores={name: stored_metric(m) for name, m in d.scores.items()},
                 seconds=round(d.seconds, 4),  # translating only
                 load_s=round(d.load_seconds, 4),  # loading/converting the model before it
                 sentences_per_s=round(sps, 2) if sps else None,
