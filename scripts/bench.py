@@ -459,7 +459,7 @@ from tests.conftest import compose
 from mtharness.cli.run import run_from_config
 t1 = time.perf_counter()
 cfg = compose(sys.argv[1:-1])
-payload = run_from_config(cfg, sys.argv[-1])
+payload = run_from_config(cfg, sys.argv[-1]).to_json()  # scores.json
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "torch_imported": "torch" in sys.modules,
                   "py3langid_imported": "py3langid" in sys.modules,

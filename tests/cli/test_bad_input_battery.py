@@ -158,7 +158,8 @@ def _write_baselines(world: World, run: Path) -> None:
     base = json.loads(world.path("base.json").read_text(encoding="utf-8"))
     edits: dict[str, Callable[[dict], None]] = {
         "base_rate_text.json": lambda b: b["rates"].update(copy_rate="abc"),
-        "base_rate_null.json": lambda b: b["rates"].update(copy_rate=None),
+        # a null rate means "not measured" (run.record.parse_rate); NaN is never a rate
+        "base_rate_nan.json": lambda b: b["rates"].update(copy_rate=float("nan")),
         "base_score_text.json": lambda b: b["scores"]["forward"]["BLEU"].update(score="high"),
         "base_score_bool.json": lambda b: b["scores"]["forward"]["BLEU"].update(score=True),
     }
@@ -279,7 +280,7 @@ CASES: dict[str, tuple[list[str], str | None]] = {
     ),
     "leaderboard_text_score": (["leaderboard", "board"], None),
     "gate_baseline_rate_text": (["gate", "--baseline", "base_rate_text.json", "--current", "finished"], None),
-    "gate_baseline_rate_null": (["gate", "--baseline", "base_rate_null.json", "--current", "finished"], None),
+    "gate_baseline_rate_nan": (["gate", "--baseline", "base_rate_nan.json", "--current", "finished"], None),
     "gate_baseline_score_text": (
         ["gate", "--baseline", "base_score_text.json", "--current", "finished"],
         None,
@@ -362,7 +363,7 @@ MESSAGES = {
     "cache_foreign_layout": "has columns",
     "compare_json_directory": "is a directory",
     "leaderboard_text_score": "not a number",
-    "gate_baseline_rate_text": "copy_rate is 'abc', not a number",
+    "gate_baseline_rate_text": "'copy_rate' is 'abc', not a number",
     "line_2mb_ter": "TER would align",
     "src_all_blank": "source segments is empty",
 }

@@ -124,12 +124,12 @@ def test_leaking_dev_set_is_refused_before_the_model_runs(tmp_path: Path) -> Non
 
 def test_run_files_carry_raw_outputs_and_cleanup_counts(tmp_path: Path) -> None:
     result = evaluate(dataset(), CachedTranslator(Scripted(), tmp_path / "cache"), progress=False)
-    payload = write_run(result, tmp_path / "run")
-    assert payload["llm_cleanup"]["forward"] == {
+    notes = write_run(result, tmp_path / "run").translator_notes  # scores.json's llm_cleanup, prompt
+    assert notes["llm_cleanup"]["forward"] == {
         "segments": 4, "cleaned": 3, "empty": 0, "refused": 1, "enabled": True,
     }  # fmt: skip
-    assert payload["llm_cleanup"]["round_trip"]["segments"] == 4
-    assert set(payload["prompt"]["hash"]) == {"en-es", "es-en"}
+    assert notes["llm_cleanup"]["round_trip"]["segments"] == 4
+    assert set(notes["prompt"]["hash"]) == {"en-es", "es-en"}
     rows = [json.loads(line) for line in (tmp_path / "run" / "segments.jsonl").read_text().splitlines()]
     assert rows[0]["forward"] == "The river is wide."
     assert rows[0]["forward_raw"].startswith("Sure! Here is the translation:")

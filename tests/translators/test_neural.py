@@ -218,8 +218,8 @@ def test_too_long_inputs_are_truncated_counted_and_recorded(
         with caplog.at_level("WARNING", logger="mtharness"):
             result = evaluate(ds, translator, progress=False)
         assert len(result.forward.outputs) == 3  # cut, never dropped
-        payload = write_run(result, tmp_path / translator.identity()["backend"])
-        assert payload["truncation"] == {
+        record = write_run(result, tmp_path / translator.identity()["backend"])
+        assert record.translator_notes["truncation"] == {
             "policy": "truncate",
             "max_input_tokens": 12,
             "truncated_segments": {"en-es": 1},  # the cut output is short: nothing to cut on the way back

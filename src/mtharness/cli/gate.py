@@ -23,6 +23,7 @@ from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.gate.baseline import RunSnapshot, load_baseline, load_run, save_baseline
 from mtharness.gate.config import assemble
 from mtharness.gate.rules import check_comparable, run_gate
+from mtharness.run.record import metric_json
 
 GATE_EPILOG = """\
 NAME is a score name (BLEU, chrF2, chrF2++, TER), optionally with a direction
@@ -139,7 +140,7 @@ def summary(snap: RunSnapshot) -> dict[str, Any]:
         "translator": dict(snap.translator),
         "dataset": snap.dataset_json(),
         "versions": dict(snap.versions),
-        "scores": {d: {n: m.to_json() for n, m in per.items()} for d, per in snap.scores.items()},
+        "scores": {d: {n: metric_json(m) for n, m in per.items()} for d, per in snap.scores.items()},
         "rates": snap.rates,
         "metrics": dict(snap.metrics),
         **{k: v for k, v in provenance.items() if v is not None},

@@ -54,7 +54,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.translators.base import Translator
-from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
@@ -198,7 +198,7 @@ def _locked_run(
     result = run_settings(dataset, translator, settings, build_langid_cache(settings))
     result.threads = thread_report()
     result.cache_merge = merged
-    return write_run(result, run_dir)
+    return write_run(result, run_dir, settings.warn)
 
 
 def format_shard_summary(manifest: Mapping[str, Any]) -> str:
@@ -211,8 +211,9 @@ def format_shard_summary(manifest: Mapping[str, Any]) -> str:
     )
 
 
-def format_summary(record: RunRecord | Mapping[str, Any]) -> str:
-    """The terminal summary of a finished run (or of a shard run's manifest)."""
+def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None = None) -> str:
+    """The terminal summary of a finished run (or of a shard run's manifest); ``warn``: the run's warn
+    rates (RunSettings.warn), else read from the record's config."""
     if not isinstance(record, RunRecord):
         return format_shard_summary(record)
     ds = record.dataset
@@ -220,7 +221,7 @@ def format_summary(record: RunRecord | Mapping[str, Any]) -> str:
     for d in record.directions:
         cells = "  ".join(f"{name} {m.format():>6}" for name, m in d.scores.items())
         lines.append(f"  {d.direction:<10} {cells}")
-    warn = run_warn_rates(record.config)
+    warn = warn or run_warn_rates(record.config)
     if record.copy_rate is not None:
         copying = copy_flag(record.copy_rate, warn.copy_rate)
         lines.append(f"  copy_rate  {record.copy_rate:.3f}" + (f"  <- {copying}" if copying else ""))
@@ -304,7 +305,7 @@ def _hydra_app(cfg: DictConfig) -> None:
     run_dir = hydra_cfg.runtime.output_dir
     mask_logs()
 
-    def job() -> RunRecord | dict[str, Any]:
+    def job() -> tuple[RunRecord | dict[str, Any], RunSettings]:
         try:
             # a single run was checked (and its folder prepared) by RunFolderGuard; a sweep's job here
             settings = _GUARDED.pop(str(Path(run_dir).resolve()), None)
@@ -317,19 +318,19 @@ def _hydra_app(cfg: DictConfig) -> None:
             raise MtharnessError(hydra_one_line(exc)) from None
         if isinstance(outcome, RunRecord):  # the folder is complete: only now does a tracker see it
             track_run(cfg, run_dir, hydra_cfg)
-        return outcome
+        return outcome, settings
 
     # in a submitit job a SystemExit would end the job before submitit reports back: guarded_job
     if in_submitit_job(hydra_cfg):
-        outcome = guarded_job(job)
+        outcome, settings = guarded_job(job)
     elif basic_sweep(hydra_cfg):  # every job runs; the failures are listed at the end
         found = sweep_job(hydra_cfg, job)  # Ctrl-C still ends the sweep
         if found is None:
             return
-        outcome = found
+        outcome, settings = found
     else:
-        outcome = guarded("run", job, INTERRUPTED)
-    print(format_summary(outcome))
+        outcome, settings = guarded("run", job, INTERRUPTED)
+    print(format_summary(outcome, settings.warn))
 
 
 def main(argv: Sequence[str]) -> int:

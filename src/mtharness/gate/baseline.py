@@ -18,7 +18,7 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import DIRECTIONS, MetricResult, MtharnessError
 from mtharness.run.reader import RunFolder, read_run
-from mtharness.run.record import DatasetInfo, is_number, parse_rate, scores_from_json
+from mtharness.run.record import DatasetInfo, is_number, metric_json, parse_rate, scores_from_json
 from mtharness.scoring import registry
 from mtharness.scoring.metrics import MetricSpec, parse_specs, score_name
 from mtharness.textio import atomic_write_json, read_text
@@ -147,7 +147,7 @@ def baseline_payload(run: RunSnapshot, run_dir: str | Path) -> dict[str, Any]:
         "dataset": run.dataset_json(),
         "translator": dict(run.translator),
         "versions": {k: v for k, v in run.versions.items() if k in ("mtharness", "sacrebleu", "python")},
-        "scores": {d: {n: m.to_json() for n, m in per.items()} for d, per in run.scores.items()},
+        "scores": {d: {n: metric_json(m) for n, m in per.items()} for d, per in run.scores.items()},
         "rates": run.rates,
         "metrics": {
             name: spec for name, spec in run.metrics.items() if any(name in run.scores[d] for d in run.scores)

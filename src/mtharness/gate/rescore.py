@@ -16,6 +16,7 @@ from typing import Any
 from mtharness.core import MetricResult, MtharnessError
 from mtharness.gate.baseline import RunSnapshot, metric_spec
 from mtharness.gate.significance import SCORE_TOLERANCE
+from mtharness.run.record import stored_metric
 from mtharness.scoring.metrics import MetricSpec, apply_options, score_systems
 
 
@@ -59,11 +60,6 @@ def _check_reproduced(base: RunSnapshot, direction: str, name: str, again: Metri
         )
 
 
-def _stored(result: MetricResult) -> MetricResult:
-    """A fresh score as a stored one reads (4 decimals), so it compares like the scores it replaces."""
-    return replace(result, score=round(float(result.score), 4))
-
-
 def rescore(
     base: RunSnapshot, cur: RunSnapshot, options: Mapping[str, Any]
 ) -> tuple[RunSnapshot, RunSnapshot]:
@@ -89,8 +85,9 @@ def rescore(
             hyps = [base.outputs[direction], cur.outputs[direction]]
             (old, new), (_, cur_new) = score_systems([stored, spec], hyps, refs, lang)
             _check_reproduced(base, direction, name, old)
-            scores[0][direction][new.name] = _stored(new)
-            scores[1][direction][cur_new.name] = _stored(cur_new)
+            # as stored, so they compare like the scores they replace
+            scores[0][direction][new.name] = stored_metric(new)
+            scores[1][direction][cur_new.name] = stored_metric(cur_new)
             metrics[new.name] = {"kind": spec.kind, "args": dict(spec.args)}
     return (
         replace(base, scores=scores[0], metrics=metrics),

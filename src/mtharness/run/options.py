@@ -1,4 +1,4 @@
-"""The values of a run's scalar settings, checked before anything is read or translated.
+"""Checks for the values of a run's scalar settings (run.settings.RunSettings applies them once).
 
 Hydra parses `limit=abc` as a string and `limit=2.5` as a float; neither may reach the runner, where
 they would end in a TypeError deep inside, or (worse) be truncated silently to another number.
@@ -7,7 +7,6 @@ they would end in a TypeError deep inside, or (worse) be truncated silently to a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from mtharness.core import MtharnessError
@@ -41,22 +40,3 @@ def flag(value: Any, key: str) -> bool:
     if isinstance(value, bool):
         return value
     raise MtharnessError(f"{key}={value!r} must be true or false")
-
-
-def check_run_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's scalar settings, validated: limit, chunk_size, threads, shard.*, flags (seed: cli.run.seed_setting)."""
-    cache = cfg.get("cache") or {}
-    shard = cfg.get("shard") or {}
-    opts: dict[str, Any] = {
-        "limit": whole_number(cfg.get("limit"), "limit", 1, allow_none=True),
-        "chunk_size": whole_number(cfg.get("chunk_size", 256), "chunk_size", 1),
-        "threads": whole_number(cfg.get("threads"), "threads", 1, allow_none=True),
-        "round_trip": flag(cfg.get("round_trip", True), "round_trip"),
-        "progress": flag(cfg.get("progress", True), "progress"),
-        "overwrite": flag(cfg.get("overwrite", False), "overwrite"),
-        "cache.enabled": flag(cache.get("enabled", False), "cache.enabled"),
-        "cache.per_shard": flag(cache.get("per_shard", False), "cache.per_shard"),
-        "shard.index": whole_number(shard.get("index"), "shard.index", 0, allow_none=True),
-        "shard.count": whole_number(shard.get("count", 1), "shard.count", 1),
-    }
-    return opts

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from mtharness.core import DIRECTIONS, Direction, MetricResult, MtharnessError
@@ -93,6 +93,20 @@ def metric_from_json(name: str, node: Any, where: str, hint: str = RERUN) -> Met
         extra,
         precision_of(name, node),
     )
+
+
+def stored_metric(result: MetricResult) -> MetricResult:
+    """A fresh score as a run stores it: sacrebleu's rounded to 4 decimals; a metric that carries its
+    unrounded value in ``extra["score"]`` (COMET: 4 decimals would hide real differences) keeps that."""
+    extra = dict(result.extra)
+    exact = extra.pop("score", None)
+    score = float(exact) if is_number(exact) else round(float(result.score), 4)
+    return replace(result, score=score, extra=extra)
+
+
+def metric_json(result: MetricResult) -> dict[str, Any]:
+    """A stored score's JSON ({score, signature, higher_is_better, ...}) with the score exactly as held."""
+    return {**result.to_json(), "score": result.score}
 
 
 def scores_from_json(raw: Any, where: str, hint: str = RERUN) -> dict[str, dict[str, MetricResult]]:
@@ -274,7 +288,9 @@ class RunRecord:
             "dataset": self.dataset.to_json(),
             "translator": dict(self.translator),
             "n_segments": self.n_segments,
-            "scores": {d.direction: {n: m.to_json() for n, m in d.scores.items()} for d in self.directions},
+            "scores": {
+                d.direction: {n: metric_json(m) for n, m in d.scores.items()} for d in self.directions
+            },
             "copy_rate": self.copy_rate,
             "directions": {d.direction: d.timing_json() for d in self.directions},
             "timings": dict(self.timings),

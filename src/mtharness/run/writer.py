@@ -6,7 +6,6 @@ import datetime as dt
 import platform
 import subprocess
 from collections.abc import Mapping
-from dataclasses import replace
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -15,7 +14,14 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import RunResult
 from mtharness.run.folder import record_files
-from mtharness.run.record import CacheCounts, DatasetInfo, DirectionRecord, LangIdInfo, RunRecord
+from mtharness.run.record import (
+    CacheCounts,
+    DatasetInfo,
+    DirectionRecord,
+    LangIdInfo,
+    RunRecord,
+    stored_metric,
+)
 from mtharness.textio import (
     arrow,
     atomic_write_json,
@@ -70,10 +76,7 @@ def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord
             DirectionRecord(
                 direction=d.direction,
                 pair=str(d.pair),
-                scores={
-                    name: replace(m, score=round(float(m.score), 4), extra=dict(m.extra))
-                    for name, m in d.scores.items()
-                },
+                scores={name: stored_metric(m) for name, m in d.scores.items()},
                 seconds=round(d.seconds, 4),  # translating only
                 load_s=round(d.load_seconds, 4),  # loading/converting the model before it
                 sentences_per_s=round(sps, 2) if sps else None,
@@ -228,9 +231,10 @@ def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRa
     return "\n".join(lines) + "\n"
 
 
-def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
+def write_run(result: RunResult, run_dir: str | Path, warn: WarnRates | None = None) -> RunRecord:
     """Write every result file of a run; scores.json (from the run's record) last, so its presence means
-    the run completed. Returns the record written."""
+    the run completed. Returns the record written. ``warn``: the run's warn rates (RunSettings.warn);
+    None reads them from the run's config."""
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     record = record_of(result, out)
@@ -248,7 +252,9 @@ def write_run(result: RunResult, run_dir: str | Path) -> RunRecord:
         )
     written.append(atomic_write_jsonl(out / "segments.jsonl", rows))
     written.append(
-        atomic_write_text(out / "summary.md", summary_markdown(record, rows, record_warn_rates(record)))
+        atomic_write_text(
+            out / "summary.md", summary_markdown(record, rows, warn or record_warn_rates(record))
+        )
     )
     record_files(out, written)  # manifest.json: what a later overwrite=true may remove
     record_files(out, [atomic_write_json(out / "scores.json", record.to_json())])
