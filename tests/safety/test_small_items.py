@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtharness.scoring.comet import model_key
+from mtharness.scoring.comet.metric import model_key
 from tests.conftest import run_cli
 from tests.helpers.openai_fault_server import FaultServer
 

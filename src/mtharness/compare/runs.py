@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -96,8 +97,14 @@ def register_run_metrics(paths: Sequence[str | Path]) -> None:
     """Metrics the runs were scored with from outside the package (a ``_target_`` in their recorded
     metrics config) registered here too, so `compare --metrics NAME` knows them as `run` did."""
     for path in paths:
-        if not (Path(path) / "scores.json").is_file():
+        scores = Path(path) / "scores.json"
+        if not scores.is_file():
             continue
-        metrics = read_run(path).config.get("metrics")
+        # a peek at the recorded config only: the run itself is read (and checked) once, later
+        try:
+            config = json.loads(scores.read_text(encoding="utf-8")).get("config") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # the reader says what is wrong with it, in one line, when the run is read
+        metrics = config.get("metrics") if isinstance(config, dict) else None
         if isinstance(metrics, dict):
             parse_specs({k: v for k, v in metrics.items() if isinstance(v, dict) and v.get("_target_")})
