@@ -27,6 +27,7 @@ from mtharness.core import DEFAULT_SEED, Dataset, MtharnessError, config_dir
 from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import evaluate
 from mtharness.run.folder import check_writable, finished_marker, prepare_run_dir
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.options import check_run_options
 from mtharness.run.shard import (
     cache_settings,
@@ -40,7 +41,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none, parse_specs
 from mtharness.translators.base import Translator
-from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
@@ -198,7 +199,11 @@ def format_summary(payload: dict[str, Any]) -> str:
     ]
     for direction, metrics in payload["scores"].items():
         cells = "  ".join(f"{name} {m['score']:6.2f}" for name, m in metrics.items())
+        if direction == "forward" and not metrics:
+            cells = no_references_line(payload) or ""
         lines.append(f"  {direction:<10} {cells}")
+    if (back := way_back_line(payload.get("translator"))) and "round_trip" in payload["scores"]:
+        lines.append(f"  way back   {back}")
     warn = run_warn_rates(payload.get("config"))
     copying = copy_flag(payload["copy_rate"], warn.copy_rate)
     lines.append(f"  copy_rate  {payload['copy_rate']:.3f}" + (f"  <- {copying}" if copying else ""))
@@ -209,8 +214,10 @@ def format_summary(payload: dict[str, Any]) -> str:
         lines.append(
             f"  off_target {shown} (target {payload['dataset']['tgt_lang']})" + (f"  <- {off}" if off else "")
         )
+    if usage := usage_line(payload.get("usage")):
+        lines.append(f"  usage      {usage}")
     if "round_trip" in payload["scores"]:
-        lines.append(textwrap.fill(HOW_TO_READ, width=100, initial_indent="", subsequent_indent=""))
+        lines.append(textwrap.fill(how_to_read(payload), width=100, initial_indent="", subsequent_indent=""))
     lines.append(f"results: {payload['run_dir']}")
     return "\n".join(lines)
 

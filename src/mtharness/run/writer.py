@@ -12,6 +12,7 @@ from typing import Any
 
 from mtharness import __version__
 from mtharness.core import RunResult, arrow
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.textio import (
     atomic_write_json,
     atomic_write_jsonl,
@@ -19,7 +20,7 @@ from mtharness.textio import (
     atomic_write_text,
     markdown_cell,
 )
-from mtharness.validity.notes import HOW_TO_READ, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import copy_flag, off_target_flag, run_warn_rates
 
 SCHEMA_VERSION = 1
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
@@ -166,6 +167,18 @@ def llm_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
+def notes_lines(payload: dict[str, Any]) -> list[str]:
+    """summary.md lines: an unscored forward direction, a way back that is not the system, usage."""
+    lines = []
+    if missing := no_references_line(payload):
+        lines.append(f"forward: {missing}")
+    if "round_trip" in payload["scores"] and (back := way_back_line(payload.get("translator"))):
+        lines.append(f"round trip: {back}")
+    if usage := usage_line(payload.get("usage")):
+        lines.append(f"usage: {usage}")
+    return lines
+
+
 def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst: int = 10) -> str:
     ds = payload["dataset"]
     copying = copy_flag(payload["copy_rate"], run_warn_rates(payload.get("config")).copy_rate)
@@ -175,8 +188,9 @@ def summary_markdown(payload: dict[str, Any], rows: list[dict[str, Any]], worst:
         f"{payload['n_segments']} segments; copy rate {payload['copy_rate']:.3f}"
         + (f" (**{copying}**)" if copying else ""),
         *validity_lines(payload),
+        *[f"\n{line}" for line in notes_lines(payload)],
         "",
-        f"How to read: {HOW_TO_READ}",
+        f"How to read: {how_to_read(payload)}",
         *llm_lines(payload),
         "",
         "| direction | metric | score | signature |",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtharness.core import MtharnessError
+
+log = logging.getLogger("mtharness.http")
+
+
+def quiet_http_logs() -> None:
+    """httpx and httpcore log every request at INFO: ~1,100 lines in a run's log and progress bar for
+    one WMT test set. Their lines show at WARNING; our own per-request line is debug level."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:  # a level the user chose stays
+            logger.setLevel(logging.WARNING)
 
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -117,8 +129,12 @@ async def _attempt(client: Any, url: str, payload: dict[str, Any], headers: dict
         resp = await client.post(url, json=payload, headers=headers)
     except httpx.TimeoutException:
         raise _Retryable("timed out") from None
+    except httpx.ConnectError as exc:  # nothing listens there (yet): see _one
+        raise _Retryable(f"cannot connect ({type(exc).__name__})", kind="cannot connect") from None
     except httpx.TransportError as exc:
         raise _Retryable(f"connection error ({type(exc).__name__})", kind="connection error") from None
+    # one debug line per request, the URL without its query string (it may carry a key)
+    log.debug("POST %s: HTTP %s", url.split("?", 1)[0], resp.status_code)
     if resp.status_code in RETRY_STATUS:
         raise _Retryable(f"HTTP {resp.status_code}", retry_after_s(resp.headers.get("retry-after")))
     if resp.status_code >= 400:
@@ -162,6 +178,11 @@ async def _one(
         except _Retryable as exc:
             tally.note(exc.kind)
             last = exc.reason
+            if exc.kind == "cannot connect" and not tally.statuses.get("ok"):
+                # a server that never answered is down or elsewhere: say so now, not after the backoffs
+                raise RequestFailed(
+                    -1, f"{exc.reason}: no server answers (is it running, is base_url right?)", {}
+                ) from None
             if attempt < policy.max_retries:
                 await asyncio.sleep(backoff_s(policy, attempt, exc.retry_after, rng))
         except _Fatal as exc:
@@ -231,6 +252,7 @@ def post_all(
     """
     if not payloads:
         return []
+    quiet_http_logs()
     try:
         import httpx  # noqa: F401
     except ImportError:
