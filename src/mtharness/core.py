@@ -187,5 +187,10 @@ class RunResult:
     # extra per-segment values (e.g. forward_lang), one list per key, written into segments.jsonl rows
     segment_fields: dict[str, list[Any]] = field(default_factory=dict)
 
+    @property
+    def off_target_rate(self) -> float | None:
+        """Share of forward outputs not in the target language (None: language ID off, or too short)."""
+        return self.extras.get("off_target_rate")
+
     def directions(self) -> list[DirectionResult]:
         return [d for d in (self.forward, self.round_trip) if d is not None]

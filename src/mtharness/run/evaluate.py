@@ -156,6 +156,21 @@ def output_notes(
     )
 
 
+def validity_preset(name: str) -> dict[str, Any]:
+    """configs/validity/NAME.yaml as a dict: the checks ``mtharness run validity=NAME`` applies."""
+    from omegaconf import OmegaConf
+
+    from mtharness.core import config_dir
+
+    path = config_dir() / "validity" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise MtharnessError(f"validity={name!r}: no such preset; known: {known} (or None for no checks)")
+    node = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    assert isinstance(node, dict)
+    return {str(k): v for k, v in node.items()}
+
+
 def evaluate(
     dataset: Dataset,
     translator: Translator,
@@ -165,17 +180,29 @@ def evaluate(
     chunk_size: int = 256,
     progress: bool = True,
     config: dict[str, Any] | None = None,
-    validity: Mapping[str, Any] | None = None,
+    validity: Mapping[str, Any] | str | None = "default",
     langid_cache: LangIdCache | None = None,
     score_cache_dir: str | None = None,
+    cache_dir: str | None = None,
 ) -> RunResult:
     """Run one system on one dataset: forward (+ scores against references) and the round trip.
 
-    ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
+    ``validity``: the checks of ``mtharness run``'s ``validity`` group, by name (``"default"``: language
+    ID and the off-target rate, as ``mtharness run`` does; ``"full"``: also semantic similarity and
+    document scores) or as a block of settings (missing keys take the defaults); None: no checks.
     ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
     ``score_cache_dir`` holds comet.sqlite, the COMET segment scores (None: nothing kept).
+    ``cache_dir``: the translation cache and the language-ID labels there, as ``mtharness run``'s
+    ``cache.dir`` (``results/cache`` on the command line); None: no cache.
     """
     specs = list(metric_specs) if metric_specs is not None else M.parse_specs(None)
+    if isinstance(validity, str):
+        validity = validity_preset(validity)
+    if cache_dir is not None:
+        from mtharness.run.cache import with_cache
+
+        translator = with_cache(translator, True, cache_dir)
+        langid_cache = langid_cache or LangIdCache(cache_dir)
     if validity is not None:
         from mtharness.validity.checks import check_config
 
