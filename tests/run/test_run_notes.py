@@ -35,6 +35,9 @@ def test_missing_references_say_so_where_the_number_would_be(tmp_path: Path) -> 
     )
     assert "forward: not scored: sample has no references in de" in summary
     assert "There are no forward scores" in summary
+    _assert_in_report_and_leaderboard(tmp_path, "de", "de")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "not scored: sample has no references in de" in html and "There are no forward scores" in html
     # with references the usual words stay
     proc, _ = _run(["translator=echo", "limit=10"], tmp_path, "es")
     assert "not scored" not in proc.stdout and "compare the translation with human" in proc.stdout
@@ -58,6 +61,7 @@ def test_gloss_way_back_is_named(tmp_path: Path, wmt23: Path) -> None:
     proc, summary = _run(args, tmp_path, "gloss")
     assert "way back   the way back is gloss (a word-for-word gloss" in proc.stdout
     assert "round trip: the way back is gloss" in summary
+    _assert_in_report_and_leaderboard(tmp_path, "gloss", "the way back is gloss (a word-for-word gloss")
 
 
 def test_usage_requests_retries_and_cost_in_terminal_and_summary(tmp_path: Path) -> None:
@@ -75,3 +79,17 @@ def test_usage_requests_retries_and_cost_in_terminal_and_summary(tmp_path: Path)
     assert f"cost ≈ {usage['cost_estimate']:.4f}" in line
     assert usage["requests"] == 12  # 6 segments there and 6 back, no retries on a healthy server
     assert f"usage: {usage['requests']} requests" in summary
+    _assert_in_report_and_leaderboard(tmp_path, "served", f"{usage['requests']} requests, 0 retries")
+
+
+def _assert_in_report_and_leaderboard(tmp_path: Path, name: str, text: str) -> None:
+    report = run_cli(
+        ["report", str(tmp_path / name), "--ci-n", "10", "--out", str(tmp_path / "r.html")], tmp_path
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert text in (tmp_path / "r.html").read_text(encoding="utf-8")
+    board = run_cli(
+        ["leaderboard", str(tmp_path / name), "--ci-n", "0", "--out", str(tmp_path / "lb")], tmp_path
+    )
+    assert board.returncode == 0, board.stderr[-2000:]
+    assert text in (tmp_path / "lb" / "leaderboard.md").read_text(encoding="utf-8")

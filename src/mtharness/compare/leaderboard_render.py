@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mtharness.compare.leaderboard import SHORT_ID, Entry, Group, columns, ordered, round_trip_leads
 from mtharness.core import DIRECTIONS
+from mtharness.run.notes import usage_line, way_back_line
 from mtharness.textio import markdown_cell
 
 FLAG = "⚠"
@@ -64,6 +65,16 @@ def _legend(ci_samples: int) -> list[str]:
     ]
 
 
+def _notes(rows: Sequence[Entry]) -> list[str]:
+    """Below a table: a way back that is not the system, a served model's requests and cost."""
+    out = []
+    for e in rows:
+        for note in (way_back_line(e.run.translator), usage_line(e.payload.get("usage"))):
+            if note:
+                out.append(f"- {markdown_cell(e.translator)}: {markdown_cell(note)}")
+    return ["", *out] if out else []
+
+
 def to_markdown(
     groups: dict[Group, list[Entry]],
     root: Path,
@@ -94,6 +105,7 @@ def to_markdown(
         if leads:
             lines.append("")
             lines += [f"**{FLAG} {markdown_cell(note)}**" for note in leads]
+        lines += _notes(rows)
     lines += _legend(ci_samples)
     return "\n".join(lines)
 
@@ -161,6 +173,7 @@ def _run_json(e: Entry, cols: list[tuple[str, str]]) -> dict[str, Any]:
         "off_target_rate": e.rate("off_target_rate"),
         "warn_rates": {"copy_rate": e.warn.copy_rate, "off_target_rate": e.warn.off_target_rate},
         "flags": [n for n, _ in RATE_COLUMNS if e.flagged(n)],
+        "usage": e.payload.get("usage"),
         "created": e.created,
         "run_dir": str(e.path),
     }

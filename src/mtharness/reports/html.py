@@ -16,6 +16,7 @@ from mtharness.compare.human import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import arrow
 from mtharness.reports import plots
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.validity.align import word_diff
 from mtharness.validity.notes import HOW_TO_READ
 
@@ -256,6 +257,12 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if payload.get("empty_sources") is not None:
         rates.append(("empty source segments (left out of the copy rate)", str(payload["empty_sources"])))
+    if missing := no_references_line(payload):
+        rates.append(("forward", missing))
+    if "round_trip" in scores and (back := way_back_line(payload.get("translator"))):
+        rates.append(("way back", back))
+    if usage := usage_line(payload.get("usage")):
+        rates.append(("served model: requests, retries, tokens, cost", usage))
     documents, doc_metrics = [], []
     for name, doc in ((payload.get("document") or {}).get("documents") or {}).items():
         row: dict[str, str] = {}
@@ -273,6 +280,7 @@ def run_summary(payload: Mapping[str, Any]) -> dict[str, Any]:
         "rates": rates,
         "documents": documents,
         "document_metrics": doc_metrics,
+        "how_to_read": how_to_read(payload),
     }
 
 
@@ -300,6 +308,14 @@ def _scatter(
     return plots.human_scatter(points) if points else None
 
 
+def _how_to_read(comps: Sequence[Comparison], run: Mapping[str, Any] | None) -> str | None:
+    """The forward/round-trip reading note, where the page shows a round trip or a run; a comparison
+    of output files alone has no round trip to explain."""
+    if run is not None:
+        return str(run.get("how_to_read") or HOW_TO_READ)
+    return HOW_TO_READ if any(c.inp.label != "forward" for c in comps) else None
+
+
 def render(
     comps: Sequence[Comparison],
     title: str,
@@ -317,7 +333,7 @@ def render(
             title=title,
             notes=list(notes),
             meta=meta or {},
-            how_to_read=HOW_TO_READ,
+            how_to_read=_how_to_read(comps, run_summary),
             generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             version=__version__,
             sections=[_section(c) for c in comps],
