@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     original = argparse.ArgumentParser.parse_args
 
     def parse_and_stop(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> object:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        original(self, *args, **kwargs)
         raise _Parsed
 
     argparse.ArgumentParser.parse_args = parse_and_stop  # type: ignore[method-assign,assignment]

@@ -17,8 +17,8 @@ def config_block() -> str:
 
 def test_every_config_is_in_the_running_doc() -> None:
     block = config_block()
-    groups = {}
-    current = None
+    groups: dict[str, set[str]] = {}
+    current: str | None = None
     for line in block.splitlines()[2:]:
         if m := re.match(r"  (\w+)/\s", line):
             current = m.group(1)
