@@ -26,6 +26,7 @@ from mtharness.cli.args import (
     write_json,
 )
 from mtharness.core import DEFAULT_SEED, MtharnessError, usable_cores
+from mtharness.reports.analysis_text import analysis_text
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
@@ -241,6 +242,11 @@ def main(argv: Sequence[str]) -> int:
             print(
                 f"\nSegment-level correlation (Pearson, Kendall tau-b)\n{segment_table(evaluation)}", file=out
             )
+        for c in comps:
+            segment = evaluation.segment if evaluation and c.inp.label == "forward" else ()
+            text = analysis_text(c.extras.get("analysis") or {}, segment)
+            if text:
+                print(f"\nAnalysis ({c.inp.label})\n{text}", file=out)
     written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
