@@ -58,7 +58,10 @@ def _compare_parser() -> argparse.ArgumentParser:
         help="system output files; name = file name minus .<tgt-lang>",
     )
     add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
-    p.add_argument("--baseline", help="system the others are tested against (default: the first)")
+    p.add_argument(
+        "--baseline",
+        help="system the others are tested against (default: none; p-values and deltas are against the best system)",
+    )
     add_metrics(p)
     p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
     p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
