@@ -38,6 +38,7 @@ def test_missing_references_say_so_where_the_number_would_be(tmp_path: Path) -> 
     _assert_in_report_and_leaderboard(tmp_path, "de", "de")
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "not scored: sample has no references in de" in html and "There are no forward scores" in html
+    assert "copy rate: 1.000" in html  # the header prints rates as the tables do, never 0.006667
     # with references the usual words stay
     proc, _ = _run(["translator=echo", "limit=10"], tmp_path, "es")
     assert "not scored" not in proc.stdout and "compare the translation with human" in proc.stdout

@@ -324,6 +324,11 @@ def _write_outputs(
     return written
 
 
+def _rate(value: Any) -> Any:
+    """A rate as the tables print it (3 decimals), never 0.006667."""
+    return f"{value:.3f}" if isinstance(value, float) else value
+
+
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
@@ -362,8 +367,8 @@ def report_main(argv: Sequence[str]) -> int:
     meta = {
         "dataset": f"{ds['name']} ({ds['pair']})",
         "segments": run.payload.get("n_segments"),
-        "copy rate": run.payload.get("copy_rate"),
-        "off-target rate": "undetermined" if off is None else off,
+        "copy rate": _rate(run.payload.get("copy_rate")),
+        "off-target rate": "undetermined" if off is None else _rate(off),
     }
     html = render(
         comps,

@@ -14,6 +14,7 @@ def word_f_table(word_f: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
     buckets: list[str] = []
     for rows in word_f.values():
         buckets += [r["bucket"] for r in rows if r["bucket"] not in buckets]
+    buckets.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))  # 0, 1, 2, 3-4, ... 1000+
     width = max(len(s) for s in word_f) + 2
     lines = [
         "word F1 by frequency in the references (bucket 0: output words the references never use)",

@@ -214,10 +214,21 @@ def _section(comp: Comparison) -> dict[str, Any]:
         "segment_metric": comp.segment_metric,
         "buckets": analysis.get("length_buckets", {}),
         "wins": analysis.get("wins_losses", {}),
+        **_word_f(analysis.get("word_f_by_frequency") or {}),
+        "salient": analysis.get("salient_ngrams") or {},
         "worst": _worst(comp),
         "browser": [_segment(comp, i, comp.systems) for i in range(n)],
         "browser_truncated": comp.inp.n_segments > n,
     }
+
+
+def _word_f(word_f: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    buckets: list[str] = []
+    for rows in word_f.values():
+        buckets += [r["bucket"] for r in rows if r["bucket"] not in buckets]
+    buckets.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))  # 0, 1, 2, 3-4, ... 1000+
+    table = {name: {r["bucket"]: _number(r["f1"], 3) for r in rows} for name, rows in word_f.items()}
+    return {"word_f": table, "word_f_buckets": buckets}
 
 
 def _number(value: Any, digits: int = 2) -> str:
