@@ -48,3 +48,25 @@ def test_a_server_that_is_down_fails_at_the_first_attempt() -> None:
     message = str(info.value)
     assert "no server answers" in message and f"127.0.0.1:{port}" in message and "\n" not in message
     assert t.usage()["requests"] == 1 and t.usage()["retries"] == 0
+
+
+def test_retries_and_waits_reach_the_progress_bar(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tqdm import tqdm
+
+    import mtharness.run.evaluate as ev
+
+    t = OpenAITranslator(model="tiny", base_url=server.base_url, max_retries=3, backoff_s=0.02)
+    shown: list[str] = []
+
+    class Bar(tqdm):  # type: ignore[type-arg]
+        def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+            shown.append(s)
+            super().set_postfix_str(s, refresh)
+
+    monkeypatch.setattr(ev, "tqdm", Bar)  # the run's own bar, seen from here
+    out = ev.translate_all(t, ["a FIVEHUNDRED2", "b"], "en", "es", progress=True)
+    assert out == ["A FIVEHUNDRED2", "B"]
+    assert [s.split(" in ")[0] for s in shown] == ["HTTP 500: retry 1/3", "HTTP 500: retry 2/3"]
+    assert all(s.endswith(" s") for s in shown)

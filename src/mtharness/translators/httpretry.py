@@ -38,6 +38,7 @@ def quiet_http_logs() -> None:
         if logger.level == logging.NOTSET:  # a level the user chose stays
             logger.setLevel(logging.WARNING)
 
+
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
@@ -58,6 +59,8 @@ class Tally:
     requests: int = 0
     retries: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    # told of each retry and its wait (the progress bar shows it); None: nobody listens
+    on_retry: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def note(self, outcome: str) -> None:
         self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
@@ -184,7 +187,10 @@ async def _one(
                     -1, f"{exc.reason}: no server answers (is it running, is base_url right?)", {}
                 ) from None
             if attempt < policy.max_retries:
-                await asyncio.sleep(backoff_s(policy, attempt, exc.retry_after, rng))
+                wait = backoff_s(policy, attempt, exc.retry_after, rng)
+                if tally.on_retry is not None:
+                    tally.on_retry(f"{exc.reason}: retry {attempt + 1}/{policy.max_retries} in {wait:.1f} s")
+                await asyncio.sleep(wait)
         except _Fatal as exc:
             tally.note(str(exc).split(":")[0])
             raise RequestFailed(-1, str(exc), {}) from None
