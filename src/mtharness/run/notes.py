@@ -61,7 +61,9 @@ def way_back_line(translator: Mapping[str, Any] | None) -> str | None:
     translator = translator or {}
     fallback = translator.get("fallback")
     if isinstance(fallback, Mapping) and fallback.get("name"):
-        kind = " (a word-for-word gloss, not a translation system)" if "gloss" in str(fallback["name"]) else ""
+        kind = (
+            " (a word-for-word gloss, not a translation system)" if "gloss" in str(fallback["name"]) else ""
+        )
         return (
             f"the way back is {fallback['name']}{kind}, the fallback of {translator.get('name')}: "
             "the round trip measures the forward output through it, not this system's own way back"
