@@ -77,9 +77,11 @@ def test_comparison_report_in_chromium(tmp_path: Path) -> None:
     ]
     assert cli_main(argv) == 0
     dom = rendered_dom(html)
-    for section in ("How to read this report", "Significance clusters (chrF2)", "Pairwise p-values",
+    assert "How to read this report" not in dom  # output files alone: no round trip to explain
+    for section in ("Significance clusters (chrF2)", "Pairwise p-values",
                     "axis from zero", "Sentence-score distribution", "Correlation with human scores",
-                    "metric against human scores", "sorted by chrF2, best first"):  # fmt: skip
+                    "metric against human scores", "sorted by chrF2, best first",
+                    "Word F1 by frequency in the references", "Salient n-grams against the best system"):  # fmt: skip
         assert section in dom, section
     assert dom.index(">strong<") < dom.index(">middle<") < dom.index(">weak<")  # best first
     png = screenshot(html, tmp_path / "cmp.png", 1300, 2600)

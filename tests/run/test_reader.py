@@ -45,7 +45,8 @@ def test_reads_what_the_writer_wrote(run_dir: Path) -> None:
         and run.tgt_lang == "es"
         and run.content_hash == payload["dataset"]["content_hash"]
     )
-    assert run.rates == {"copy_rate": 1.0} and run.config == payload["config"]
+    # evaluate() runs language ID by default, as `mtharness run` does: echo writes English for es
+    assert run.rates == {"copy_rate": 1.0, "off_target_rate": 1.0} and run.config == payload["config"]
     assert run.rows == rows and run.sources == [r["source"] for r in rows]
     assert run.references() == [[r["references"][0] for r in rows]]
     assert run.outputs("forward") == [r["forward"] for r in rows] and run.has_round_trip

@@ -112,12 +112,45 @@ def test_errors_are_one_line(argv: list[str], kwargs: dict, message: str) -> Non
         assert "model file missing" in str(info.value)  # the stderr tail names the cause
 
 
-def test_argv_must_be_a_list() -> None:
-    with pytest.raises(MtharnessError, match="never a shell"):
-        CommandTranslator("sed -e s/a/b/")  # type: ignore[arg-type]
+def test_argv_string_is_split_like_a_shell_without_a_shell() -> None:
+    assert CommandTranslator("sed -e 's/a b/c/'").argv == ["sed", "-e", "s/a b/c/"]
+    assert CommandTranslator("tr a-z A-Z").translate(["a;b $HOME"], "en", "es") == ["A;B $HOME"]
+    with pytest.raises(MtharnessError, match="must name a program"):
+        CommandTranslator("  ")
+    with pytest.raises(MtharnessError, match="unbalanced"):
+        CommandTranslator("sed 's/a")
+
+
+def test_placeholders_iso1_iso3_flores() -> None:
+    t = CommandTranslator(["echo", "{src}-{tgt}", "{src3}-{tgt3}", "{src_flores}", "{tgt_flores}"])
+    assert t.command("en", "es")[1:] == ["en-es", "eng-spa", "eng_Latn", "spa_Latn"]
+    assert t.command("ca", "de")[1:] == ["ca-de", "cat-deu", "cat_Latn", "deu_Latn"]
+    with pytest.raises(MtharnessError, match=r"\{tgt3\} of language 'xx'"):
+        CommandTranslator(["echo", "{tgt3}"]).command("en", "xx")
+
+
+def test_normalize_spaces() -> None:
+    t = CommandTranslator(["cat"], normalize_spaces=True)
+    assert t.translate(["  a   b ", "c"], "en", "es") == ["a b", "c"]
+    assert CommandTranslator(["cat"]).translate(["  a   b "], "en", "es") == ["  a   b "]
+    assert "normalize_spaces" not in CommandTranslator(["cat"]).identity()  # old cache keys kept
+
+
+def test_argv_items_must_be_text() -> None:
     with pytest.raises(MtharnessError, match="quote it"):
         CommandTranslator(["x", False])  # what Hydra makes of an unquoted `false`
     assert CommandTranslator(["marian", "--beam-size", 4]).argv[-1] == "4"  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    "override",
+    ['translator.argv="apertium -u {src3}-{tgt3}"', 'translator.argv=[apertium,-u,"{src3}-{tgt3}"]'],
+)
+def test_documented_quoting_composes(override: str) -> None:
+    from hydra.utils import instantiate
+
+    t = instantiate(compose(["translator=command", override]).translator, _convert_="all")
+    assert t.argv == ["apertium", "-u", "{src3}-{tgt3}"]
 
 
 def test_config_composes_and_instantiates() -> None:

@@ -29,6 +29,7 @@ from mtharness.cli.args import (
 from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.host import usable_cores
+from mtharness.reports.analysis_text import analysis_text
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
@@ -60,7 +61,10 @@ def _compare_parser() -> argparse.ArgumentParser:
         help="system output files; name = file name minus .<tgt-lang>",
     )
     add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
-    p.add_argument("--baseline", help="system the others are tested against (default: the first)")
+    p.add_argument(
+        "--baseline",
+        help="system the others are tested against (default: none; p-values and deltas are against the best system)",
+    )
     add_metrics(p)
     p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
     p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
@@ -255,6 +259,11 @@ def main(argv: Sequence[str]) -> int:
             )
         if evaluation and any(c.inp.label == "round_trip" for c in comps):
             print(f"note: {tables.ROUND_TRIP_NOT_CORRELATED}", file=out)
+        for c in comps:
+            segment = evaluation.segment if evaluation and c.inp.label == "forward" else ()
+            text = analysis_text(c.extras.get("analysis") or {}, segment)
+            if text:
+                print(f"\nAnalysis ({c.inp.label})\n{text}", file=out)
     written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
@@ -329,6 +338,11 @@ def _write_outputs(
     return written
 
 
+def _rate(value: Any) -> Any:
+    """A rate as the tables print it (3 decimals), never 0.006667."""
+    return f"{value:.3f}" if isinstance(value, float) else value
+
+
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
@@ -375,8 +389,8 @@ def report_main(argv: Sequence[str]) -> int:
     meta = {
         "dataset": f"{ds.name} ({ds.pair})",
         "segments": rec.n_segments,
-        "copy rate": rec.copy_rate,
-        "off-target rate": off,
+        "copy rate": _rate(rec.copy_rate),
+        "off-target rate": _rate(off),
     }
     html = render(
         comps,

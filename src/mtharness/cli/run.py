@@ -41,6 +41,7 @@ from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import run_settings
 from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
 from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.record import RunRecord
 from mtharness.run.settings import RunSettings
 from mtharness.run.shard import (
@@ -54,7 +55,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.translators.base import Translator
-from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import WarnRates, copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
 _METRICS_KEY = re.compile(r"^([+~]{0,2})metrics\.([^.=]+)(\..*)$")  # metrics.chrF2.beta=3
@@ -220,7 +221,11 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
     lines = [f"{record.name} on {ds.name} ({ds.pair}), {record.n_segments} segments"]
     for d in record.directions:
         cells = "  ".join(f"{name} {m.format():>6}" for name, m in d.scores.items())
+        if d.direction == "forward" and not d.scores:
+            cells = no_references_line(record) or ""
         lines.append(f"  {d.direction:<10} {cells}")
+    if record.round_trip is not None and (back := way_back_line(record.translator)):
+        lines.append(f"  way back   {back}")
     warn = warn or run_warn_rates(record.config)
     if record.copy_rate is not None:
         copying = copy_flag(record.copy_rate, warn.copy_rate)
@@ -230,8 +235,10 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
         off = off_target_flag(rate, warn.off_target_rate)
         shown = "undetermined" if rate is None else f"{rate:.3f}"
         lines.append(f"  off_target {shown} (target {ds.tgt_lang})" + (f"  <- {off}" if off else ""))
+    if usage := usage_line(record.usage):
+        lines.append(f"  usage      {usage}")
     if record.round_trip is not None:
-        lines.append(textwrap.fill(HOW_TO_READ, width=100, initial_indent="", subsequent_indent=""))
+        lines.append(textwrap.fill(how_to_read(record), width=100, initial_indent="", subsequent_indent=""))
     lines.append(f"results: {record.run_dir}")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import format_score
 from mtharness.reports import plots, tables
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.record import RunRecord
 from mtharness.scoring.registry import info_for_score
 from mtharness.textio import arrow
@@ -223,10 +224,21 @@ def _section(comp: Comparison) -> dict[str, Any]:
         "segment_metric": comp.segment_metric,
         "buckets": analysis.get("length_buckets", {}),
         "wins": analysis.get("wins_losses", {}),
+        **_word_f(analysis.get("word_f_by_frequency") or {}),
+        "salient": analysis.get("salient_ngrams") or {},
         "worst": _worst(comp),
         "browser": [_segment(comp, i, comp.systems) for i in range(n)],
         "browser_truncated": comp.inp.n_segments > n,
     }
+
+
+def _word_f(word_f: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    buckets: list[str] = []
+    for rows in word_f.values():
+        buckets += [r["bucket"] for r in rows if r["bucket"] not in buckets]
+    buckets.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))  # 0, 1, 2, 3-4, ... 1000+
+    table = {name: {r["bucket"]: _shown_number(r["f1"], 3) for r in rows} for name, rows in word_f.items()}
+    return {"word_f": table, "word_f_buckets": buckets}
 
 
 def _shown_number(value: Any, digits: int = 2) -> str:
@@ -258,6 +270,12 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
     ]
     if record.empty_sources is not None:
         rates.append(("empty source segments (left out of the copy rate)", str(record.empty_sources)))
+    if missing := no_references_line(record):
+        rates.append(("forward", missing))
+    if record.round_trip is not None and (back := way_back_line(record.translator)):
+        rates.append(("way back", back))
+    if usage := usage_line(record.usage):
+        rates.append(("served model: requests, retries, tokens, cost", usage))
     documents, doc_metrics = [], []
     for name, doc in ((record.document or {}).get("documents") or {}).items():
         row: dict[str, str] = {}
@@ -275,6 +293,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "rates": rates,
         "documents": documents,
         "document_metrics": doc_metrics,
+        "how_to_read": how_to_read(record),
     }
 
 
@@ -302,6 +321,14 @@ def _scatter(
     return plots.human_scatter(points) if points else None
 
 
+def _how_to_read(comps: Sequence[Comparison], run: Mapping[str, Any] | None) -> str | None:
+    """The forward/round-trip reading note, where the page shows a round trip or a run; a comparison
+    of output files alone has no round trip to explain."""
+    if run is not None:
+        return str(run.get("how_to_read") or HOW_TO_READ)
+    return HOW_TO_READ if any(c.inp.label != "forward" for c in comps) else None
+
+
 def render(
     comps: Sequence[Comparison],
     title: str,
@@ -319,7 +346,7 @@ def render(
             title=title,
             notes=list(notes),
             meta=meta or {},
-            how_to_read=HOW_TO_READ,
+            how_to_read=_how_to_read(comps, run_summary),
             generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             version=__version__,
             sections=[_section(c) for c in comps],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from mtharness.compare.leaderboard import (
     select,
 )
 from mtharness.core import DIRECTIONS, MtharnessError
+from mtharness.run.notes import usage_line, way_back_line
 from mtharness.textio import arrow, atomic_write_json, atomic_write_text, markdown_cell
 
 
@@ -79,6 +80,16 @@ def _legend(ci_samples: int) -> list[str]:
     ]
 
 
+def _notes(rows: Sequence[Entry]) -> list[str]:
+    """Below a table: a way back that is not the system, a served model's requests and cost."""
+    out = []
+    for e in rows:
+        for note in (way_back_line(e.run.translator), usage_line(e.run.record.usage)):
+            if note:
+                out.append(f"- {markdown_cell(e.translator)}: {markdown_cell(note)}")
+    return ["", *out] if out else []
+
+
 def to_markdown(
     groups: dict[Group, list[Entry]],
     root: Path,
@@ -112,6 +123,7 @@ def to_markdown(
         if leads:
             lines.append("")
             lines += [f"**{FLAG} {markdown_cell(note)}**" for note in leads]
+        lines += _notes(rows)
     lines += _legend(ci_samples)
     return "\n".join(lines)
 
@@ -182,6 +194,7 @@ def _run_json(e: Entry, cols: list[tuple[str, str]]) -> dict[str, Any]:
         "off_target_rate": e.rate("off_target_rate"),
         "warn_rates": {"copy_rate": e.warn.copy_rate, "off_target_rate": e.warn.off_target_rate},
         "flags": [n for n, _ in RATE_COLUMNS if e.flagged(n)],
+        "usage": dict(e.run.record.usage) if e.run.record.usage else None,
         "created": e.created,
         "run_dir": str(e.path),
     }

@@ -18,6 +18,20 @@ REFERENCE_COLOR = "#4b5563"
 BETTER_COLOR = "#1a7f37"
 WORSE_COLOR = "#b42318"
 NEUTRAL_COLOR = "#1f77b4"
+# per-system lines and dots: a colour keyed by the system's name (sorted), so a system keeps its colour
+# in every plot and section of a report whatever its rank there
+SYSTEM_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                  "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+
+def system_colors(names: Sequence[str]) -> dict[str, str]:
+    return {n: SYSTEM_PALETTE[i % len(SYSTEM_PALETTE)] for i, n in enumerate(sorted(set(names)))}
+
+
+def _top(values: Sequence[float]) -> float:
+    """An upper axis limit with room above the highest point, so no marker is cut at the frame."""
+    high = max(values, default=0.0)
+    return high * 1.12 if high > 0 else 1.0
 
 
 def _figure(width: float, height: float) -> Any:
@@ -72,12 +86,14 @@ def human_scatter(points: Sequence[Mapping[str, Any]]) -> str:
     ``points``: [{"metric", "systems": [...], "x": [...], "y": [...], "pearson": float | None}].
     """
     n = len(points)
-    fig = _figure(4.2 * min(n, 3), 3.6 * ((n + 2) // 3))
+    fig = _figure(4.2 * min(n, 3), 3.6 * ((n + 2) // 3) + 0.6)
     axes = fig.subplots((n + 2) // 3, min(n, 3), squeeze=False).ravel()
+    colors = system_colors([s for pt in points for s in pt["systems"]])
     for ax, pt in zip(axes, points, strict=False):
-        ax.scatter(pt["x"], pt["y"], color=NEUTRAL_COLOR)
+        # one coloured dot per system and a legend: names written beside dots overlap and leave the frame
         for name, x, y in zip(pt["systems"], pt["x"], pt["y"], strict=True):
-            ax.annotate(name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.scatter([x], [y], color=colors[name], label=name, s=28, zorder=3)
+        ax.margins(0.12)
         r = pt.get("pearson")
         ax.set_title(
             f"{pt['metric']} vs human" + (f" (Pearson {r:.3f})" if r is not None else ""), fontsize=10
@@ -87,6 +103,9 @@ def human_scatter(points: Sequence[Mapping[str, Any]]) -> str:
         ax.grid(alpha=0.3)
     for ax in axes[n:]:
         ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), fontsize=7)
     return _data_uri(fig)
 
 
@@ -95,10 +114,11 @@ def histograms(counts: Mapping[str, Sequence[int]], edges: Sequence[int], metric
     fig = _figure(7.0, 3.4)
     ax = fig.subplots()
     centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    colors = system_colors(list(counts))
     for name, c in counts.items():
-        ax.plot(centres, list(c), marker="o", label=name)
+        ax.plot(centres, list(c), marker="o", label=name, color=colors[name])
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, _top([v for c in counts.values() for v in c]))
     ax.set_xlabel(f"sentence {metric}")
     ax.set_ylabel("segments")
     ax.set_title(f"Distribution of sentence {metric}", fontsize=10)
@@ -134,11 +154,15 @@ def length_buckets(rows: Sequence[Mapping[str, Any]], metric: str) -> str:
     systems = list(rows[0]["scores"]) if rows else []
     fig = _figure(min(3.0 + 1.2 * len(rows), 9.0), 3.4)
     ax = fig.subplots()
+    colors = system_colors(systems)
     for name in systems:
-        ax.plot(range(len(rows)), [r["scores"][name] for r in rows], marker="o", label=name)
+        ax.plot(
+            range(len(rows)), [r["scores"][name] for r in rows], marker="o", label=name, color=colors[name]
+        )
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel(metric)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, _top([r["scores"][n] for r in rows for n in systems]))
+    ax.set_xlim(-0.4, len(rows) - 0.6)
     ax.set_title(f"{metric} by source length", fontsize=10)
     ax.grid(alpha=0.3)
     if len(systems) > 1:

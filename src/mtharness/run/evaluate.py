@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
@@ -71,6 +71,21 @@ def output_notes(
     )
 
 
+def validity_preset(name: str) -> dict[str, Any]:
+    """configs/validity/NAME.yaml as a dict: the checks ``mtharness run validity=NAME`` applies."""
+    from omegaconf import OmegaConf
+
+    from mtharness.host import config_dir
+
+    path = config_dir() / "validity" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise MtharnessError(f"validity={name!r}: no such preset; known: {known} (or None for no checks)")
+    node = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    assert isinstance(node, dict)
+    return {str(k): v for k, v in node.items()}
+
+
 def evaluate(
     dataset: Dataset,
     translator: Translator,
@@ -78,20 +93,35 @@ def evaluate(
     *,
     settings: RunSettings | None = None,
     langid_cache: LangIdCache | None = None,
+    validity: Mapping[str, Any] | str | None = "default",
+    cache_dir: str | None = None,
     **options: Any,
 ) -> RunResult:
-    """Run one system on one dataset: forward (+ scores against references) and the round trip.
+    """Run one system on one dataset: forward (+ scores against references) and the round trip, with
+    the same checks and defaults as ``mtharness run``.
 
-    ``settings`` (run.settings.RunSettings) says everything else; without it, ``metric_specs`` and the
-    keyword ``options`` of RunSettings.build (round_trip, limit, chunk_size, progress, validity, seed,
+    ``settings`` (run.settings.RunSettings) says everything; without it, ``metric_specs`` and the
+    keyword ``options`` of RunSettings.build (round_trip, limit, chunk_size, progress, seed,
     score_cache_dir, config) build one, checked the same way `mtharness run` checks its config.
-    ``validity`` (the config's validity block) adds language ID and semantic similarity; None skips them.
+    ``validity``: the checks of ``mtharness run``'s ``validity`` group, by name (``"default"``: language
+    ID and the off-target rate, as ``mtharness run`` does; ``"full"``: also semantic similarity and
+    document scores) or as a block of settings (missing keys take the defaults); None: no checks.
     ``langid_cache`` keeps language-ID labels across runs (None: detect every time).
+    ``cache_dir``: the translation cache and the language-ID labels there, as ``mtharness run``'s
+    ``cache.dir`` (``results/cache`` on the command line); None: no cache.
     """
-    if settings is None:
-        settings = RunSettings.build(metric_specs, **options)
-    elif metric_specs is not None or options:
-        raise TypeError("evaluate(): pass either settings or metric_specs/options, not both")
+    if settings is not None:
+        if metric_specs is not None or options or cache_dir is not None:
+            raise TypeError("evaluate(): pass either settings or metric_specs/options, not both")
+        return run_settings(dataset, translator, settings, langid_cache)
+    if isinstance(validity, str):
+        validity = validity_preset(validity)
+    if cache_dir is not None:
+        from mtharness.run.cache import with_cache
+
+        translator = with_cache(translator, True, cache_dir)
+        langid_cache = langid_cache or LangIdCache(cache_dir)
+    settings = RunSettings.build(metric_specs, validity=validity, **options)
     return run_settings(dataset, translator, settings, langid_cache)
 
 

@@ -76,6 +76,7 @@ def translate_all(
                     done += n
                     bar.update(n)
 
+            advance.status = bar.set_postfix_str  # type: ignore[attr-defined]  # retries and waits
             base.set_progress(translator, advance if progress else None)
             try:
                 out = translator.translate(chunk, src, tgt)

@@ -14,6 +14,7 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import RunResult
 from mtharness.run.folder import record_files
+from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.record import (
     CacheCounts,
     DatasetInfo,
@@ -31,7 +32,7 @@ from mtharness.textio import (
     markdown_cell,
     one_line,
 )
-from mtharness.validity.notes import HOW_TO_READ, WarnRates, copy_flag, off_target_flag, run_warn_rates
+from mtharness.validity.notes import WarnRates, copy_flag, off_target_flag, run_warn_rates
 
 VERSIONED_PACKAGES = ("sacrebleu", "hydra-core", "omegaconf", "numpy", "torch", "transformers", "ctranslate2")
 # keys that legitimately differ between two identical runs
@@ -190,6 +191,18 @@ def llm_lines(notes: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def notes_lines(record: RunRecord) -> list[str]:
+    """summary.md lines: an unscored forward direction, a way back that is not the system, usage."""
+    lines = []
+    if missing := no_references_line(record):
+        lines.append(f"forward: {missing}")
+    if record.round_trip is not None and (back := way_back_line(record.translator)):
+        lines.append(f"round trip: {back}")
+    if usage := usage_line(record.usage):
+        lines.append(f"usage: {usage}")
+    return lines
+
+
 def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRates, worst: int = 10) -> str:
     ds = record.dataset
     copying = copy_flag(record.copy_rate, warn.copy_rate) if record.copy_rate is not None else None
@@ -199,8 +212,9 @@ def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRa
         "",
         f"{record.n_segments} segments; copy rate {copy_shown}" + (f" (**{copying}**)" if copying else ""),
         *validity_lines(record, warn),
+        *[f"\n{line}" for line in notes_lines(record)],
         "",
-        f"How to read: {HOW_TO_READ}",
+        f"How to read: {how_to_read(record)}",
         *llm_lines(record.translator_notes),
         "",
         "| direction | metric | score | signature |",

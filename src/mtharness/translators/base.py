@@ -157,6 +157,13 @@ class TranslatorBase:
         if self._on_progress is not None and n > 0:
             self._on_progress(n)
 
+    def report_status(self, text: str) -> None:
+        """For subclasses: a short note the progress bar shows beside its count (retries, waits);
+        the bar's callback carries it as its ``status`` attribute, when it has one."""
+        status = getattr(self._on_progress, "status", None)
+        if callable(status):
+            status(text)
+
 
 # The only place that asks a translator about its optional capabilities: a backend that follows the
 # protocol without subclassing TranslatorBase gets TranslatorBase's defaults.

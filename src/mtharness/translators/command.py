@@ -1,7 +1,10 @@
 """Any MT command line as a system: segments on stdin, one per line; translations on stdout, one per line.
 
-``argv`` is a list and never goes through a shell; ``{src}`` and ``{tgt}`` inside its items become
-the ISO codes of the direction asked for. Two ways to run it:
+``argv`` is a list, or one string split into words the way a shell would (``shlex``), and never
+goes through a shell. Placeholders inside its items become the codes of the direction asked for:
+``{src}``/``{tgt}`` (ISO 639-1, ``en``), ``{src3}``/``{tgt3}`` (ISO 639-3 as Apertium names its
+pairs, ``eng``) and ``{src_flores}``/``{tgt_flores}`` (FLORES-200/NLLB, ``eng_Latn``). Two ways to
+run it:
 
 - one process per translate() call (the default): all segments of the chunk go in at once, the
   process must exit 0 and print exactly as many lines as it was given, within ``timeout_s``;
@@ -23,6 +26,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -31,18 +35,55 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MtharnessError
+from mtharness.translators.apertium import ISO_TO_APERTIUM
 from mtharness.translators.base import check_outputs
 from mtharness.translators.linepipe import LinePipe, stderr_tail
+from mtharness.translators.seq2seq import NLLB_CODES
 
 _BREAKS = ("\r\n", "\n", "\r")
+_SPACES = re.compile(r"\s+")
+# Hydra reads {...} as a dictionary, so a value holding placeholders is quoted for Hydra too
+ARGV_EXAMPLE = "'translator.argv=\"apertium -u {src3}-{tgt3}\"'"
 
 
-def _argv_list(argv: Sequence[Any] | None) -> list[str]:
-    """Strings as given; numbers (Hydra parses ``--beam-size,4`` into an int) as text; booleans refused."""
-    if not argv or isinstance(argv, str):
+def lang_codes(src: str, tgt: str) -> dict[str, str]:
+    """The placeholders of one direction: ISO 639-1, ISO 639-3 (Apertium's pair names), FLORES-200."""
+    codes = {"src": src, "tgt": tgt}
+    for side, lang in (("src", src), ("tgt", tgt)):
+        iso3 = ISO_TO_APERTIUM.get(lang, (lang,))[0]
+        codes[f"{side}3"] = iso3 if len(iso3) == 3 else ""
+        codes[f"{side}_flores"] = NLLB_CODES.get(lang, lang if "_" in lang else "")
+    return codes
+
+
+def fill(item: str, codes: dict[str, str]) -> str:
+    """One argv item with its placeholders replaced; a code this table lacks is one clear error."""
+    for key, value in codes.items():
+        if "{" + key + "}" in item:
+            if not value:
+                lang = codes[key.removesuffix("3").removesuffix("_flores")]
+                raise MtharnessError(
+                    f"translator.argv: no code known for {{{key}}} of language {lang!r}; write the code "
+                    "into translator.argv yourself"
+                )
+            item = item.replace("{" + key + "}", value)
+    return item
+
+
+def _argv_list(argv: Sequence[Any] | str | None) -> list[str]:
+    """Strings as given; numbers (Hydra parses ``--beam-size,4`` into an int) as text; booleans refused.
+
+    One string is split into words as a shell would split it (quotes group words), but no shell runs.
+    """
+    if isinstance(argv, str):
+        try:
+            argv = shlex.split(argv)
+        except ValueError as exc:
+            raise MtharnessError(f"translator.argv {argv!r}: {exc} (unbalanced quotes?)") from None
+    if not argv:
         raise MtharnessError(
-            "translator.argv must be a non-empty list, e.g. 'translator.argv=[apertium,-u,{src}-{tgt}]' "
-            "(never a shell string)"
+            f"translator.argv must name a program, e.g. {ARGV_EXAMPLE} or "
+            "'translator.argv=[apertium,-u,\"{src3}-{tgt3}\"]' (Hydra needs the inner quotes around {...})"
         )
     out = []
     for i, item in enumerate(argv):
@@ -60,7 +101,7 @@ class CommandTranslator:
 
     def __init__(
         self,
-        argv: Sequence[str] | None = None,
+        argv: Sequence[str] | str | None = None,
         name: str = "command",
         timeout_s: float = 600.0,
         persistent: bool = False,
@@ -71,6 +112,7 @@ class CommandTranslator:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         version: str | None = None,
+        normalize_spaces: bool = False,
     ) -> None:
         self.argv = _argv_list(argv)
         if persistent and one_per_call:
@@ -87,12 +129,14 @@ class CommandTranslator:
         self.env = {str(k): str(v) for k, v in (env or {}).items()}
         self.cwd = cwd
         self.version = version
+        self.normalize_spaces = bool(normalize_spaces)
         self._pipes: dict[tuple[str, str], LinePipe] = {}
         atexit.register(self.close)
 
     def command(self, src: str, tgt: str) -> list[str]:
         """argv for one direction, the program resolved on PATH (a clear error when it is not there)."""
-        argv = [a.replace("{src}", src).replace("{tgt}", tgt) for a in self.argv]
+        codes = lang_codes(src, tgt)
+        argv = [fill(a, codes) for a in self.argv]
         program = argv[0]
         found = shutil.which(program) if os.sep not in program else program
         if found is None or not Path(found).is_file():
@@ -121,6 +165,8 @@ class CommandTranslator:
         out = [line.removesuffix("\r") for line in lines]
         if self.newline_token is not None:
             out = [line.replace(self.newline_token, "\n") for line in out]
+        if self.normalize_spaces:  # what translator=apertium does: runs of spaces as one, none at the ends
+            out = ["\n".join(_SPACES.sub(" ", part).strip() for part in line.split("\n")) for line in out]
         return out
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
@@ -197,6 +243,7 @@ class CommandTranslator:
             "one_per_call": self.one_per_call,
             "newline_token": self.newline_token,
             "version": self.version,
+            **({"normalize_spaces": True} if self.normalize_spaces else {}),
         }
 
     def run_info(self) -> dict[str, Any]:

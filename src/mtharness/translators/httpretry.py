@@ -27,11 +27,17 @@ from typing import Any
 
 from mtharness.core import MtharnessError
 
-log = logging.getLogger("mtharness")
-# httpx logs one INFO line per request, with the full URL (which may carry a key), to the console and
-# run.log: only its warnings are wanted
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+log = logging.getLogger("mtharness.http")
+
+
+def quiet_http_logs() -> None:
+    """httpx and httpcore log every request at INFO: ~1,100 lines in a run's log and progress bar for
+    one WMT test set. Their lines show at WARNING; our own per-request line is debug level."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:  # a level the user chose stays
+            logger.setLevel(logging.WARNING)
+
 
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -53,6 +59,8 @@ class Tally:
     requests: int = 0
     retries: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    # told of each retry and its wait (the progress bar shows it); None: nobody listens
+    on_retry: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def note(self, outcome: str) -> None:
         self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
@@ -125,8 +133,12 @@ async def _attempt(client: Any, url: str, payload: dict[str, Any], headers: dict
         resp = await client.post(url, json=payload, headers=headers)
     except httpx.TimeoutException:
         raise _Retryable("timed out") from None
+    except httpx.ConnectError as exc:  # nothing listens there (yet): see _one
+        raise _Retryable(f"cannot connect ({type(exc).__name__})", kind="cannot connect") from None
     except httpx.TransportError as exc:
         raise _Retryable(f"connection error ({type(exc).__name__})", kind="connection error") from None
+    # one debug line per request, the URL without its query string (it may carry a key)
+    log.debug("POST %s: HTTP %s", url.split("?", 1)[0], resp.status_code)
     if resp.status_code in RETRY_STATUS:
         raise _Retryable(f"HTTP {resp.status_code}", retry_after_s(resp.headers.get("retry-after")))
     if resp.status_code >= 400:
@@ -170,8 +182,16 @@ async def _one(
         except _Retryable as exc:
             tally.note(exc.kind)
             last = exc.reason
+            if exc.kind == "cannot connect" and not tally.statuses.get("ok"):
+                # a server that never answered is down or elsewhere: say so now, not after the backoffs
+                raise RequestFailed(
+                    -1, f"{exc.reason}: no server answers (is it running, is base_url right?)", {}
+                ) from None
             if attempt < policy.max_retries:
-                await asyncio.sleep(backoff_s(policy, attempt, exc.retry_after, rng))
+                wait = backoff_s(policy, attempt, exc.retry_after, rng)
+                if tally.on_retry is not None:
+                    tally.on_retry(f"{exc.reason}: retry {attempt + 1}/{policy.max_retries} in {wait:.1f} s")
+                await asyncio.sleep(wait)
         except _Fatal as exc:
             tally.note(str(exc).split(":")[0])
             raise RequestFailed(-1, str(exc), {}) from None
@@ -239,6 +259,7 @@ def post_all(
     """
     if not payloads:
         return []
+    quiet_http_logs()
     try:
         import httpx  # noqa: F401
     except ImportError:

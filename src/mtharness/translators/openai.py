@@ -168,7 +168,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
         self.extra_body = dict(extra_body or {})
         self.prices = (price_per_1k_input, price_per_1k_output)
         super().__init__(prompt, self.seed or 0, cleanup, sentence_level)
-        self.tally = Tally()
+        self.tally = Tally(on_retry=self.report_status)  # retries and waits show in the progress bar
         self.tokens = {"prompt_tokens": 0, "completion_tokens": 0, "answers_without_usage": 0}
         self.finish_length = 0
         self.max_answer_chars, self.truncated = int(max_answer_chars), 0
