@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mtharness.core import MtharnessError
 from mtharness.scoring import registry
 from mtharness.scoring.comet.cache import CometCache
 from mtharness.scoring.comet.metric import CometConfig
@@ -142,3 +143,14 @@ def test_run_stores_xcomet_scores_and_spans_and_rerun_hits_the_cache(
     rows2 = [json.loads(line) for line in (second / "segments.jsonl").read_text().splitlines()]
     assert [r["spans"] for r in rows2] == [r["spans"] for r in rows]
     assert [r["scores"] for r in rows2] == [r["scores"] for r in rows]
+
+
+@pytest.mark.comet
+def test_a_comet_checkpoint_is_refused_as_xcomet(tiny_comet: Path) -> None:
+    src, ref, hyp = texts(3)
+    with (
+        XCometScorer(CometConfig("xcomet", str(tiny_comet)), CometCache(None)) as scorer,
+        pytest.raises(MtharnessError, match="not an XCOMET model") as err,
+    ):
+        scorer.score(src, hyp, ref)
+    assert "\n" not in str(err.value) and "RegressionMetric" in str(err.value)
