@@ -154,3 +154,23 @@ def test_a_comet_checkpoint_is_refused_as_xcomet(tiny_comet: Path) -> None:
     ):
         scorer.score(src, hyp, ref)
     assert "\n" not in str(err.value) and "RegressionMetric" in str(err.value)
+
+
+@pytest.mark.comet
+@pytest.mark.slow
+def test_a_span_with_markup_is_stored_verbatim(tiny_xcomet: Path, tmp_path: Path) -> None:
+    data = tmp_path / "markup.tsv"
+    data.write_text(f"source\treference\n{SCRIPT[1]}\t{SCRIPT[2]}\n", encoding="utf-8")
+    args = ["run", "translator=echo", "dataset=tsv", f"dataset.path={data}", "dataset.src_lang=es"]
+    args += [
+        "dataset.tgt_lang=en",
+        "round_trip=false",
+        "metrics=[xcomet]",
+        f"metrics.xcomet.model={tiny_xcomet}",
+    ]
+    proc = run_cli([*args, f"results_dir={tmp_path / 'results'}"], tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = Path(proc.stdout.strip().splitlines()[-1].split("results: ", 1)[1])
+    (row,) = [json.loads(line) for line in (run_dir / "segments.jsonl").read_text().splitlines()]
+    texts_ = [span["text"] for span in row["spans"]["forward"]["xCOMET"]]
+    assert any("<script>" in t for t in texts_), texts_  # the markup kept as text, not escaped or dropped
