@@ -12,6 +12,11 @@ on the given text files (default: the bundled sample data), so nothing is downlo
 has the layout a hub download has: ``hparams.yaml`` and ``checkpoints/model.ckpt``, plus ``encoder/``
 (the tokenizer and config that hparams.yaml's pretrained_model points at). The scores mean nothing;
 the checkpoint exists to test that the harness scores exactly what unbabel-comet's predict() does.
+
+``--kind xcomet`` (or ``xcomet_qe``: the same model, xCOMET-QE is XCOMET scored without references)
+builds an ``XCOMETMetric`` with a word-level head. Random weights tag no subword as an error, so the
+head's bias is set to favour the error labels (``--span-bias``): ``predict()`` then returns error
+spans in ``metadata.error_spans``, which the harness must store exactly.
 """
 
 from __future__ import annotations
@@ -67,7 +72,11 @@ def build_encoder(folder: Path, lines: list[str], vocab: int, hidden: int = 32, 
     config.save_pretrained(folder)
 
 
-def build_metric(kind: str, encoder: Path):  # type: ignore[no-untyped-def]
+XCOMET_KINDS = ("xcomet", "xcomet_qe")
+SPAN_BIAS = (0.0, 0.8, 0.4, 0.2)  # labels OK, minor, major, critical: some subwords become errors
+
+
+def build_metric(kind: str, encoder: Path, span_bias: tuple[float, ...] = SPAN_BIAS):  # type: ignore[no-untyped-def]
     from comet.models import RegressionMetric, UnifiedMetric
 
     common = {
@@ -80,6 +89,14 @@ def build_metric(kind: str, encoder: Path):  # type: ignore[no-untyped-def]
     }
     if kind == "comet":
         return RegressionMetric(layer="mix", pool="avg", **common)
+    if kind in XCOMET_KINDS:
+        import torch
+        from comet.models import XCOMETMetric
+
+        metric = XCOMETMetric(word_layer=2, **common)
+        with torch.no_grad():  # the word-level head (hidden2tag): bias towards the error labels
+            metric.hidden2tag.bias.copy_(torch.tensor(span_bias))
+        return metric
     # wmt22-cometkiwi-da: a UnifiedMetric reading [mt, src], sentence level only
     return UnifiedMetric(
         sent_layer="mix", word_layer=1, layer_norm=False, input_segments=["mt", "src"], **common
@@ -102,9 +119,16 @@ def save(metric, out: Path) -> Path:  # type: ignore[no-untyped-def]
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--kind", choices=["comet", "cometkiwi"], required=True)
+    p.add_argument("--kind", choices=["comet", "cometkiwi", *XCOMET_KINDS], required=True)
     p.add_argument("--out", type=Path, required=True, help="folder to create (hub-download layout)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--span-bias",
+        type=float,
+        nargs=4,
+        default=list(SPAN_BIAS),
+        help="xcomet: word-level head bias for OK, minor, major, critical",
+    )
     p.add_argument("--vocab", type=int, default=800)
     p.add_argument("--hidden", type=int, default=32, help="encoder width (bench: bigger, slower models)")
     p.add_argument("--layers", type=int, default=2, help="encoder layers")
@@ -122,7 +146,7 @@ def main() -> int:
         args.layers,
     )
     torch.manual_seed(args.seed)
-    ckpt = save(build_metric(args.kind, (args.out / "encoder").resolve()), args.out)
+    ckpt = save(build_metric(args.kind, (args.out / "encoder").resolve(), tuple(args.span_bias)), args.out)
     print(ckpt)
     return 0
 

@@ -68,3 +68,9 @@ def tiny_comet(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def tiny_cometkiwi(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A reference-free UnifiedMetric checkpoint reading [mt, src] (the wmt22-cometkiwi-da layout)."""
     return _build(comet_python, "cometkiwi", tmp_path_factory.mktemp("tiny_cometkiwi"))
+
+
+@pytest.fixture(scope="session")
+def tiny_xcomet(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An XCOMETMetric checkpoint whose word-level head tags error spans (xcomet and xcomet_qe)."""
+    return _build(comet_python, "xcomet", tmp_path_factory.mktemp("tiny_xcomet"))

@@ -35,6 +35,7 @@ def test_directions_and_precisions_are_the_metrics() -> None:
     assert [k for k, i in info.items() if not i.higher_is_better] == ["ter"]
     assert {k: i.precision for k, i in info.items()} == {
         "bleu": 2, "chrf": 2, "chrfpp": 2, "ter": 2, "comet": 4, "cometkiwi": 4,
+        "xcomet": 4, "xcomet_qe": 4,
     }  # fmt: skip
     assert info["cometkiwi"].needs_references is False and info["comet"].managed_env == "comet"
     assert info["comet"].aggregation == SEGMENT_MEAN and info["bleu"].aggregation == CORPUS_STATISTICS

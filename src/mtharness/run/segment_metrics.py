@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import RunResult
+from mtharness.core import DirectionResult, RunResult
 from mtharness.scoring.metrics import MetricSpec
+from mtharness.scoring.protocol import SpanScorer
 
 
 def mean_specs(specs: Sequence[MetricSpec]) -> list[MetricSpec]:
@@ -37,6 +38,15 @@ def _add_report(totals: dict[str, Any], report: dict[str, dict[str, Any]]) -> No
             slot[name] = slot.get(name, 0) + value if is_count else value
 
 
+def _add_spans(result: RunResult, direction: DirectionResult, name: str, scorer: object) -> None:
+    """A span-marking scorer's spans (xCOMET) into segments.jsonl: spans.<direction>.<score name>."""
+    if not isinstance(scorer, SpanScorer):
+        return
+    rows = result.segment_fields.setdefault("spans", [{} for _ in direction.outputs])
+    for row, segment in zip(rows, scorer.spans(), strict=True):
+        row.setdefault(direction.direction, {})[name] = [{**sp, "source_metric": name} for sp in segment]
+
+
 def apply_segment_metrics(
     result: RunResult, specs: Sequence[MetricSpec], cache_dir: str | Path | None
 ) -> None:
@@ -55,10 +65,12 @@ def apply_segment_metrics(
             if refs is not None or not needs_refs:
                 res, seg = scorer.score(ds.sources, fwd.outputs, refs if needs_refs else None)
                 fwd.scores[res.name], fwd.segment_scores[res.name] = res, seg
+                _add_spans(result, fwd, res.name, scorer)
             if back is not None:
                 rt_ref = ds.sources if needs_refs else None
                 res, seg = scorer.score(fwd.outputs, back.outputs, rt_ref)
                 back.scores[res.name], back.segment_scores[res.name] = res, seg
+                _add_spans(result, back, res.name, scorer)
             _add_report(totals, scorer.report())
         finally:
             scorer.close()

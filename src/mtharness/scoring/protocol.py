@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from mtharness.core import MetricResult, MtharnessError
 
@@ -80,6 +80,17 @@ class SegmentScorer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SpanScorer(Protocol):
+    """Optional, beside ``SegmentScorer``: a scorer that also marks error spans (xCOMET).
+
+    ``spans()`` gives, for each segment of the last ``score()`` call, a list of
+    {text, start, end, severity, confidence}; runs store them in segments.jsonl.
+    """
+
+    def spans(self) -> list[list[dict[str, Any]]]: ...
 
 
 class Metric:

@@ -17,7 +17,8 @@ from mtharness.scoring.protocol import Metric
 
 # one line per shipped metric. sacrebleu's are imported for any name lookup (chrF2, chrF++); the
 # others only when asked for by kind (or once imported, by any of their names), so reading a score
-# name never imports COMET: keep a lazily loaded metric's score name equal to its kind in any case.
+# name never imports COMET: keep a lazily loaded metric's score name equal to its kind in any case
+# (a "-" may stand for the kind's "_": xCOMET-QE is xcomet_qe).
 EAGER = ("bleu", "chrf", "chrfpp", "ter")
 BUILTIN: dict[str, str] = {
     "bleu": "mtharness.scoring.sacrebleu_metrics:Bleu",
@@ -27,6 +28,8 @@ BUILTIN: dict[str, str] = {
     "comet": "mtharness.scoring.comet.metric:Comet",
     "cometkiwi": "mtharness.scoring.comet.metric:CometKiwi",
     "metricx": "mtharness.scoring.metricx:MetricX",
+    "xcomet": "mtharness.scoring.comet.xcomet:XComet",
+    "xcomet_qe": "mtharness.scoring.comet.xcomet:XCometQE",
 }
 _loaded: dict[str, Metric] = {}
 _plugins: dict[str, str] = {}  # kind -> "module:Class" of metrics registered from configs
@@ -98,8 +101,9 @@ def _known() -> Iterator[Metric]:
 def resolve(name: str) -> str | None:
     """The kind a user's name (any case, any alias, the score name) stands for; None if none."""
     key = str(name).strip().lower()
-    if key in BUILTIN or key in _loaded:
-        return key
+    for candidate in (key, key.replace("-", "_")):  # xCOMET-QE's kind is xcomet_qe
+        if candidate in BUILTIN or candidate in _loaded:
+            return candidate
     for metric in _known():
         if key in metric.info.names():
             return metric.info.kind.lower()

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mtharness.core import MtharnessError
 
@@ -21,6 +22,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, score REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checkpoints (path TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT, "
     "PRIMARY KEY (path, size, mtime_ns))",
+    # xCOMET's error spans of a segment (JSON), under the same key as its score
+    "CREATE TABLE IF NOT EXISTS spans (key TEXT PRIMARY KEY, spans TEXT NOT NULL)",
 )
 
 
@@ -69,6 +72,22 @@ class CometCache:
     def put_many(self, items: dict[str, float]) -> None:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?)", list(items.items()))
+
+    def get_spans(self, keys: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The stored error spans of ``keys`` (those that have them), exactly as they were put."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        unique = list(dict.fromkeys(keys))
+        for lo in range(0, len(unique), 500):
+            part = unique[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT key, spans FROM spans WHERE key IN ({marks})", part)
+            found.update({k: json.loads(v) for k, v in rows})
+        return found
+
+    def put_spans(self, items: dict[str, list[dict[str, Any]]]) -> None:
+        rows = [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?)", rows)
 
     def checkpoint_sha256(self, path: Path) -> str:
         """sha256 of a checkpoint file, computed once per (path, size, mtime)."""

@@ -33,13 +33,20 @@ REQUEST_SIZE = 2048  # segments per request: progress is cached request by reque
 OPTIONS = ("model", "batch_size", "device")
 
 
-def _info(kind: str, score_name: str, needs_refs: bool) -> MetricInfo:
+def _info(
+    kind: str,
+    score_name: str,
+    needs_refs: bool,
+    score_range: tuple[float | None, float | None] = (None, None),
+    aliases: tuple[str, ...] = (),
+) -> MetricInfo:
     return MetricInfo(
         kind,
         score_name,
         higher_is_better=True,
         precision=4,  # wmt22 models live in about [0, 1]: real differences are 0.001-0.01
-        range=(None, None),  # a regression head: roughly 0-1, but not bounded
+        range=score_range,  # COMET's regression head: roughly 0-1, but not bounded
+        aliases=aliases,
         options=OPTIONS,
         needs_source=True,
         needs_references=needs_refs,
@@ -81,7 +88,10 @@ class CometConfig:
 
     @property
     def metric(self) -> Comet:
-        return CometKiwi() if self.kind == CometKiwi.info.kind else Comet()
+        from mtharness.scoring import registry  # xCOMET's kinds live in scoring.comet.xcomet
+
+        metric = registry.get(self.kind) if self.kind in registry.BUILTIN else Comet()
+        return metric if isinstance(metric, Comet) else Comet()
 
     @property
     def name(self) -> str:
@@ -251,6 +261,12 @@ class CometScorer:
         if self.worker.proc is not None:
             return
         info = self.worker.start()
+        self._check_model(info)
+        self._comet_version = str(info["comet_version"])
+        self._checkpoint = Path(info["checkpoint"])
+
+    def _check_model(self, info: dict[str, Any]) -> None:
+        """The loaded model reads what this metric gives it (a reference or not)."""
         segments = info.get("input_segments") or []
         needs_ref = "ref" in segments if segments else info.get("model_class") != "ReferencelessRegression"
         if needs_ref != self.cfg.needs_refs:
@@ -259,8 +275,6 @@ class CometScorer:
                 f"metrics.{self.cfg.kind}.model {self.cfg.model_id} is "
                 f"{'reference-based' if needs_ref else 'reference-free'}: use metrics=[...,{other}] for it"
             )
-        self._comet_version = str(info["comet_version"])
-        self._checkpoint = Path(info["checkpoint"])
 
     def checkpoint_sha256(self) -> str:
         if self._sha is None:

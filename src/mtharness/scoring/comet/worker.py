@@ -7,6 +7,7 @@ answers JSON lines on stdin/stdout:
     startup -> {"ready": true, "checkpoint": path, "comet_version": v, "input_segments": [...], ...}
     {"data": [{"src": .., "mt": .., "ref": ..}, ...]}
             -> {"scores": [...], "system_score": x, "model_calls": n, "segments_scored": m}
+               (xCOMET models add "error_spans": per segment [{text, start, end, severity, confidence}])
     EOF on stdin -> exit 0
 
 Scores come from the model's own ``predict()`` (same batch size, device and length batching as a
@@ -78,6 +79,27 @@ def _predict_args(device: str) -> dict[str, Any]:
     return {"gpus": 1, "devices": [index], "accelerator": "gpu"}
 
 
+def _spans(pred: Any) -> list[list[dict[str, Any]]] | None:
+    """predict()'s metadata.error_spans as plain JSON (xCOMET); None for models without spans."""
+    metadata = getattr(pred, "metadata", None)
+    spans = metadata.get("error_spans") if metadata is not None else None
+    if spans is None:
+        return None
+    return [
+        [
+            {
+                "text": str(sp["text"]),
+                "start": int(sp["start"]),
+                "end": int(sp["end"]),
+                "severity": str(sp["severity"]),
+                "confidence": float(sp["confidence"]),
+            }
+            for sp in segment
+        ]
+        for segment in spans
+    ]
+
+
 def serve(args: argparse.Namespace, out: TextIO) -> int:
     from importlib import metadata
 
@@ -110,15 +132,16 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
         pred = model.predict(data, batch_size=args.batch_size, progress_bar=False, **predict_args)
         calls += 1
         scored += len(data)
-        _send(
-            out,
-            {
-                "scores": [float(x) for x in pred.scores],
-                "system_score": float(pred.system_score),
-                "model_calls": calls,
-                "segments_scored": scored,
-            },
-        )
+        answer: dict[str, Any] = {
+            "scores": [float(x) for x in pred.scores],
+            "system_score": float(pred.system_score),
+            "model_calls": calls,
+            "segments_scored": scored,
+        }
+        spans = _spans(pred)
+        if spans is not None:
+            answer["error_spans"] = spans
+        _send(out, answer)
     return 0
 
 
