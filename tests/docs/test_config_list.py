@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from mtharness.core import config_dir
+from mtharness.host import config_dir
 from tests.conftest import REPO
 
 

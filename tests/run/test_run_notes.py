@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import run_cli
-from tests.translators.openai_fault_server import FaultServer
+from tests.helpers.openai_fault_server import FaultServer
 
 
 def _run(args: list[str], tmp_path: Path, name: str):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 
 from mtharness.core import MtharnessError
 from mtharness.translators.openai import OpenAITranslator
-from tests.translators.openai_fault_server import FaultServer
+from tests.helpers.openai_fault_server import FaultServer
 
 
 @pytest.fixture
