@@ -49,6 +49,8 @@ BASE_KWARGS: dict[str, dict[str, Any]] = {
 # Another valid value per parameter name (the first one that differs from the base value is used).
 ALTERNATIVES: dict[str, list[Any]] = {
     "name": ["another-name"],
+    "normalize_spaces": [True],
+    "max_answer_chars": [50],
     "model": [str(FIXTURES / "tiny_llm"), str(FIXTURES / "tiny_marian_copy"), "other-model"],
     "models": [{"en-de": str(FIXTURES / "tiny_llm")}],
     "revision": ["v2"],

@@ -118,7 +118,12 @@ def test_an_unrounded_model_score_stays_unrounded(tmp_path: Path) -> None:
 
 def test_a_record_without_validity_round_trips(tmp_path: Path) -> None:
     result = evaluate(
-        load_sample().subset(4), EchoTranslator(), parse_specs(["bleu"]), round_trip=False, progress=False
+        load_sample().subset(4),
+        EchoTranslator(),
+        parse_specs(["bleu"]),
+        round_trip=False,
+        progress=False,
+        validity=None,
     )
     written = write_run(result, tmp_path / "run")
     again = read_run(tmp_path / "run").record

@@ -32,11 +32,12 @@ def test_every_shipped_metric_declares_itself_consistently(kind: str) -> None:
 
 def test_directions_and_precisions_are_the_metrics() -> None:
     info = {k: registry.get(k).info for k in registry.BUILTIN}
-    assert [k for k, i in info.items() if not i.higher_is_better] == ["ter"]
+    assert [k for k, i in info.items() if not i.higher_is_better] == ["ter", "metricx"]
     assert {k: i.precision for k, i in info.items()} == {
-        "bleu": 2, "chrf": 2, "chrfpp": 2, "ter": 2, "comet": 4, "cometkiwi": 4,
+        "bleu": 2, "chrf": 2, "chrfpp": 2, "ter": 2, "comet": 4, "cometkiwi": 4, "metricx": 2,
         "xcomet": 4, "xcomet_qe": 4,
     }  # fmt: skip
+    assert info["metricx"].range == (0.0, 25.0)
     assert info["cometkiwi"].needs_references is False and info["comet"].managed_env == "comet"
     assert info["comet"].aggregation == SEGMENT_MEAN and info["bleu"].aggregation == CORPUS_STATISTICS
 

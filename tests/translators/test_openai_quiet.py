@@ -55,7 +55,7 @@ def test_retries_and_waits_reach_the_progress_bar(
 ) -> None:
     from tqdm import tqdm
 
-    import mtharness.run.evaluate as ev
+    import mtharness.run.translate as ev
 
     t = OpenAITranslator(model="tiny", base_url=server.base_url, max_retries=3, backoff_s=0.02)
     shown: list[str] = []

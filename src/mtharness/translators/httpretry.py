@@ -128,7 +128,6 @@ class _Pacer:
 async def _attempt(client: Any, url: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
     import httpx
 
-    log.debug("POST %s", url.split("?", 1)[0])  # never the query string: it may carry a key
     try:
         resp = await client.post(url, json=payload, headers=headers)
     except httpx.TimeoutException:

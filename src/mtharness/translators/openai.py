@@ -274,6 +274,7 @@ class OpenAITranslator(LLMBackend, TranslatorBase):
             "seed": self.seed,
             "max_tokens": self.max_tokens,
             "stop": self.stop,
+            "max_answer_chars": self.max_answer_chars,  # answers are cut before the cache stores them
             "extra_body": self.extra_body,
             **self.llm_identity(),  # prompt settings and cleanup rules; the rendered hash is per direction
         }
