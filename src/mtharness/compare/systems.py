@@ -157,14 +157,15 @@ def compare(
     seed: int = DEFAULT_SEED,
     alpha: float = 0.05,
     ci_samples: int = 1000,
-    jobs: int = 1,
+    jobs: int | None = 1,
     cache_dir: str | Path | None = None,
 ) -> Comparison:
     """Score every system with every metric; CIs for all; every pair tested and ranked in clusters.
 
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
-    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes
+    (None: every usable core once the work repays the pool).
     COMET-family metrics are means of segment scores (``compare.neural``; ``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
@@ -207,7 +208,7 @@ def compare(
 
 
 def _all_stats(
-    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
+    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int | None, cache_dir: str | Path | None
 ) -> list[dict[str, SystemStats]]:
     """Per spec, every system's statistics: sacrebleu's in one pass, COMET-family from compare.neural."""
     sacre = [spec for spec in specs if not spec.neural]
