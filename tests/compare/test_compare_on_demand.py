@@ -50,7 +50,7 @@ def test_json_without_analysis_flag_skips_the_analysis(
     fwd_plain = json.loads(plain.read_text())["directions"]["forward"]
     fwd_full = json.loads(full.read_text())["directions"]["forward"]
     assert "analysis" not in fwd_plain
-    assert ANALYSIS_KEYS <= set(fwd_full["analysis"])
+    assert set(fwd_full["analysis"]) >= ANALYSIS_KEYS
     # everything else is the same document, number for number
     assert {k: v for k, v in fwd_full.items() if k != "analysis"} == fwd_plain
 
