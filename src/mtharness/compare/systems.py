@@ -19,6 +19,7 @@ from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.metrics import MetricSpec, system_statistics
+from mtharness.scoring.resample import prefetch
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
     ConfidenceInterval,
@@ -173,6 +174,10 @@ def compare(
     order = sort_best_first(all_stats[0])
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
+    # every system's resamples at once, over the cores: the bs tests and the ranking reuse them
+    prefetch(
+        [st for per in all_stats for st in per.values()], n if method == "bs" else ci_samples, seed, jobs
+    )
     results = []
     for unordered in all_stats:
         stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
