@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.base import Metric
 
 from mtharness.scoring import sufstats
-from mtharness.scoring.metrics import MetricSpec, system_statistics
+from mtharness.scoring.metrics import MetricSpec, SystemStats, system_statistics
 from mtharness.scoring.resample import prefetch
 from mtharness.scoring.significance import bootstrap_indices, bootstrap_scores, resample_weights
 from mtharness.scoring.sufstats import extract_statistics
@@ -26,7 +27,7 @@ def test_weights_count_the_drawn_indices() -> None:
     assert np.array_equal(resample_weights(300, 50, seed=3), want)
 
 
-def _stats(workers: int) -> list[dict]:  # type: ignore[type-arg]
+def _stats(workers: int) -> list[dict[str, SystemStats]]:
     return system_statistics(
         [MetricSpec("bleu"), MetricSpec("chrf"), MetricSpec("ter")], SYSTEMS, REFS, "en", workers
     )
@@ -46,7 +47,7 @@ def test_parallel_resamples_equal_serial() -> None:
 
 
 def test_parallel_extraction_equals_serial() -> None:
-    def fresh() -> list:  # type: ignore[type-arg]
+    def fresh() -> list[Metric]:
         return [BLEU(), CHRF(word_order=2), TER()]
 
     hyps = list(SYSTEMS.values())
