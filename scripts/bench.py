@@ -38,6 +38,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 warnings.filterwarnings("ignore", message=".*sacremoses")  # absent on purpose; same for both sides
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
 TINY = REPO / "tests" / "fixtures" / "tiny_marian_copy"
+# issue 28: compare and run against the sacrebleu CLI, whole processes, and the cost curve (bench_compare.py)
+COMPARE_SECTIONS = ("compare_scoring", "compare_paired", "compare_all_pairs", "compare_100k", "cost_curve")
 SECTIONS = (
     "harness_overhead",
     "ct2_vs_transformers",
@@ -48,6 +50,7 @@ SECTIONS = (
     "apertium",
     "llm",
     "comet",
+    *COMPARE_SECTIONS,
 )
 
 
@@ -657,6 +660,14 @@ def llm(args: argparse.Namespace) -> dict[str, Any]:
     return served_llm(args)
 
 
+def compare_section(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One of bench_compare.py's sections (compare and run vs the sacrebleu CLI, cost curve)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import bench_compare
+
+    return bench_compare.SECTIONS[name](args)
+
+
 # ---------------------------------------------------------------- COMET through the worker
 _COMET_DIRECT = """
 import json, sys
@@ -816,12 +827,27 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             "Peak memory (resident set, per section process):",
             *mem,
+            *_curve(report),
             "",
             "What was compared:",
             *what,
             "",
         ]
     )
+
+
+def _curve(report: dict[str, Any]) -> list[str]:
+    curve = report["comparisons"].get("cost_curve")
+    if not curve or "rows" not in curve:
+        return []
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_compare import curve_markdown
+
+    return [
+        "",
+        "Cost curve (wall seconds / peak MB of the largest process; load average during):",
+        *curve_markdown(curve),
+    ]
 
 
 def run_section(name: str, argv: list[str]) -> dict[str, Any]:
@@ -853,6 +879,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 200)"
     )
+    p.add_argument(
+        "--curve-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="cost curve sizes in segments (default 1000 10000 100000; quick 300 1000)",
+    )
     p.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these comparisons")
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="output folder")
     p.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)
@@ -860,7 +893,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
     if args.section:
-        result = globals()[args.section](args)
+        if args.section in COMPARE_SECTIONS:
+            result = compare_section(args.section, args)
+        else:
+            result = globals()[args.section](args)
         Path(args.section_out).write_text(json.dumps(result, default=str))
         return 0
     sub = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--only")]

@@ -24,7 +24,7 @@ def test_compare_files_equal_sacrebleu_in_every_format(wmt23: Path, tmp_path: Pa
     out = {fmt: tmp_path / f"out.{fmt}" for fmt in ("json", "csv", "md", "tex")}
     argv = ["compare", "--src", str(d / "src.en"), "--refs", str(d / "ref.A.de"), "--systems", *systems]
     argv += ["--trg-lang", "de", "--baseline", "GPT4-5shot", "--metrics", "bleu", "chrf", "--paired", "bs"]
-    argv += ["--seed", "7", "--json", str(out["json"]), "--csv", str(out["csv"])]
+    argv += ["--seed", "7", "--json", str(out["json"]), "--csv", str(out["csv"]), "--analysis"]
     argv += ["--markdown", str(out["md"]), "--latex", str(out["tex"])]
     assert cli_main(argv) == 0
     table = capsys.readouterr().out

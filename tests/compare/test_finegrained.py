@@ -50,7 +50,7 @@ def test_analysis_and_sentence_level_file(tmp_path: Path) -> None:
     (tmp_path / "ref.en").write_text("\n".join(ref) + "\n")
     out, sent = tmp_path / "c.json", tmp_path / "sent.tsv"
     argv = ["compare", "--refs", str(tmp_path / "ref.en"), "--systems", *files, "--metrics", "bleu", "chrf"]
-    argv += ["--paired", "none", "--json", str(out), "--sentence-level", str(sent), "--quiet"]
+    argv += ["--paired", "none", "--json", str(out), "--sentence-level", str(sent), "--quiet", "--analysis"]
     assert cli_main(argv) == 0
     analysis = json.loads(out.read_text())["directions"]["forward"]["analysis"]
     assert analysis["salient_ngrams"]["poor"]["against"] == "good"

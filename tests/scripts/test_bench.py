@@ -29,7 +29,22 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
     sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
-    assert set(comps) == {*sections, "apertium", "llm", "comet"}
+    compare_sections = {
+        "compare_scoring",
+        "compare_paired",
+        "compare_all_pairs",
+        "compare_100k",
+        "cost_curve",
+    }
+    assert set(comps) == {*sections, "apertium", "llm", "comet", *compare_sections}
+    curve = comps["cost_curve"]["rows"]
+    assert [r["segments"] for r in curve] == [300, 1000]
+    for row in curve:  # both sides measured at every quick size, with the load beside them
+        for side in ("ours", "theirs"):
+            assert row["compare"][side]["peak_mb"] > 0 < row["run_files"][side]["wall_s"]
+        assert row["compare"]["loads"]
+    for name in compare_sections - {"cost_curve"}:
+        assert comps[name]["peak_mb"]["ours"] > 0 < comps[name]["ours_cpu_s"], name
     llm = comps.pop("llm")  # skipped (with the reason) where the serve extra or the tiny LM is missing
     if "skipped" not in llm:
         assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0

@@ -28,7 +28,6 @@ from mtharness.cli.args import (
 )
 from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
-from mtharness.host import usable_cores
 from mtharness.reports.analysis_text import analysis_text
 from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
 from mtharness.textio import atomic_write_text
@@ -111,7 +110,17 @@ def _compare_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--human-column", help="column of a WMT results table (default raw_mean; e.g. z_mean)")
     p.add_argument(
-        "--jobs", type=int, default=1, help="worker processes for statistics extraction (0: one per CPU)"
+        "--jobs",
+        type=int,
+        default=0,
+        help="worker processes for statistics extraction (default 0: every usable core once the job "
+        "repays the start-up; 1: none)",
+    )
+    p.add_argument(
+        "--analysis",
+        action="store_true",
+        help="add the segment-level analysis (length buckets, wins/losses, worst lines, salient n-grams, "
+        "word F by frequency, sentence histograms) to --json; --html always has it",
     )
     p.add_argument(
         "--direction", choices=["forward", "round_trip", "both"], default="both", help="for run folders"
@@ -229,13 +238,14 @@ def main(argv: Sequence[str]) -> int:
         args.seed = common_seed(runs) if runs else DEFAULT_SEED
     specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
-    jobs = args.jobs if args.jobs > 0 else usable_cores()
+    jobs = args.jobs if args.jobs > 0 else None  # None: every core where the work repays the fork
     comps = [
         compare(i, specs, method, args.paired_n, args.seed, args.alpha, args.ci_n, jobs, args.cache_dir)
         for i in inputs
     ]
-    for comp in comps:
-        analyse(comp, args.worst)
+    if args.analysis or args.html:  # the costliest part of a compare: only when its output is asked for
+        for comp in comps:
+            analyse(comp, args.worst)
     _flag_round_trips(comps, rates)
     evaluation = _human(args, comps)
     correlations = evaluation.system if evaluation else []

@@ -19,6 +19,7 @@ from mtharness.compare.clusters import Ranking, rank, sort_best_first
 from mtharness.core import DEFAULT_PRECISION, DEFAULT_SEED, MtharnessError
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.metrics import MetricSpec, system_statistics
+from mtharness.scoring.resample import prefetch
 from mtharness.scoring.significance import (
     DEFAULT_SAMPLES,
     ConfidenceInterval,
@@ -159,14 +160,15 @@ def compare(
     seed: int = DEFAULT_SEED,
     alpha: float = 0.05,
     ci_samples: int = 1000,
-    jobs: int = 1,
+    jobs: int | None = 1,
     cache_dir: str | Path | None = None,
 ) -> Comparison:
     """Score every system with every metric; CIs for all; every pair tested and ranked in clusters.
 
     Systems come out sorted by the first metric, best first. With ``inp.baseline`` set, each system
     also gets its paired test against that baseline; without it the best system is the reference of
-    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes.
+    the analysis. ``jobs`` > 1 extracts the per-segment statistics in that many worker processes
+    (None: every usable core once the work repays the pool).
     Segment-mean metrics (COMET) come from ``compare.segment_metrics`` (``cache_dir`` keeps them).
     """
     n = n_samples or (DEFAULT_SAMPLES[method] if method else 0)
@@ -174,6 +176,10 @@ def compare(
     order = sort_best_first(all_stats[0])
     inp.systems = {name: inp.systems[name] for name in order}
     baseline = inp.baseline or order[0]
+    # every system's resamples at once, over the cores: the bs tests and the ranking reuse them
+    prefetch(
+        [st for per in all_stats for st in per.values()], n if method == "bs" else ci_samples, seed, jobs
+    )
     results = []
     for unordered in all_stats:
         stats = {name: unordered[name] for name in order}  # every table and plot lists systems best first
@@ -210,7 +216,7 @@ def compare(
 
 
 def _all_stats(
-    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int, cache_dir: str | Path | None
+    inp: CompareInput, specs: Sequence[MetricSpec], jobs: int | None, cache_dir: str | Path | None
 ) -> list[dict[str, SystemStats]]:
     """Per spec, every system's statistics: sacrebleu's in one pass, segment means from their scorer."""
     sacre = [spec for spec in specs if not spec.segment_mean]

@@ -224,21 +224,46 @@ def bootstrap_indices(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED)
     return rng.choice(n_segments, size=(n_samples, n_segments), replace=True)
 
 
+# the last weight matrix drawn: every system and metric of a comparison resamples the same segments
+_WEIGHTS: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def resample_weights(n_segments: int, n_samples: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """(n_samples, n_segments) counts: how often each bootstrap resample draws each segment.
+
+    Drawn once per (size, samples, seed) and kept (the last one only) as small integers: the index
+    draw itself is n_samples x n_segments int64 (800 MB at 100,000 segments), so drawing it once
+    instead of once per system and metric saves both the time and the repeated memory peak.
+    """
+    key = (n_segments, n_samples, seed)
+    if key not in _WEIGHTS:
+        idxs = bootstrap_indices(n_segments, n_samples, seed)
+        counts = np.empty((n_samples, n_segments), dtype=np.uint8)  # counts above 255 are rare
+        for lo, hi in _chunks(n_samples, n_segments):
+            flat = (idxs[lo:hi] + n_segments * np.arange(hi - lo)[:, None]).ravel()
+            block = np.bincount(flat, minlength=(hi - lo) * n_segments).reshape(hi - lo, n_segments)
+            if int(block.max()) > np.iinfo(counts.dtype).max:  # widen rather than wrap around
+                counts = counts.astype(np.promote_types(counts.dtype, np.min_scalar_type(int(block.max()))))
+            counts[lo:hi] = block
+        del idxs
+        _WEIGHTS.clear()
+        _WEIGHTS[key] = counts
+    return _WEIGHTS[key]
+
+
 def bootstrap_scores(sys: SystemStats, n_samples: int = 1000, seed: int = DEFAULT_SEED) -> np.ndarray:
     """Corpus scores of ``n_samples`` bootstrap resamples; the same seed gives the same resamples
     for every system of the same length (that pairing is what the paired bootstrap needs)."""
     key = ("bs", n_samples, seed)
     if key not in sys.resampled:
         n = len(sys)
-        idxs = bootstrap_indices(n, n_samples, seed)
-        parts = []
-        for lo, hi in _chunks(n_samples, n):
-            block = idxs[lo:hi]
-            flat = (block + n * np.arange(hi - lo)[:, None]).ravel()
-            weights = np.bincount(flat, minlength=(hi - lo) * n).reshape(hi - lo, n)
-            # float32 sums reproduce sacrebleu's bootstrap bit for bit; means keep full precision
-            float32 = not isinstance(sys.metric, MeanMetric)
-            parts.append(_weighted_scores(sys, weights.astype(np.float64), float32=float32))
+        counts = resample_weights(n, n_samples, seed)
+        # float32 sums reproduce sacrebleu's bootstrap bit for bit; means keep full precision
+        float32 = not isinstance(sys.metric, MeanMetric)
+        parts = [
+            _weighted_scores(sys, counts[lo:hi].astype(np.float64), float32=float32)
+            for lo, hi in _chunks(n_samples, n)
+        ]
         sys.resampled[key] = np.concatenate(parts)
     return sys.resampled[key]
 

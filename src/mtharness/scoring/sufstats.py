@@ -19,6 +19,7 @@ that includes TER. On big jobs (``use_fast_ter``) we run the same search compile
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing as mp
@@ -36,6 +37,10 @@ from mtharness.scoring import fastter, sacrebleu_api
 # took 30-90 ms on the 2-core dev machine under load; 1000 units of serial work take ~0.3-1 s there.
 MIN_PARALLEL_WORK = 1000
 CHUNKS_PER_WORKER = 4  # several chunks per worker even out long and short segments
+# A worker holds one chunk's preprocessed references (sacrebleu's n-gram counters: ~10 KB per
+# segment and metric) and statistics at a time; bounding the chunk keeps its memory flat however
+# long the corpus is (at 1M segments, 4 chunks per worker took ~5 GB in each worker).
+MAX_CHUNK_SEGMENTS = 10_000
 
 Stats = list[list[Any]]  # one row of numbers per segment
 
@@ -109,9 +114,10 @@ def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
     chunk_refs = [list(r[lo:hi]) for r in refs]
     out = []
     for metric in metrics:
-        # the worker owns its forked copy of the metric, so setting the cache is private to it
-        sacrebleu_api.set_references(metric, chunk_refs)
-        out.append([statistics(metric, h[lo:hi], fast_ter) for h in systems])
+        # the worker owns its forked copy of the metric, so the cache is private to it; dropped
+        # after the metric so that only one metric's preprocessed references are alive at a time
+        with sacrebleu_api.references(metric, chunk_refs):
+            out.append([statistics(metric, h[lo:hi], fast_ter) for h in systems])
     return out
 
 
@@ -121,10 +127,21 @@ def _serial(
     refs: Sequence[Sequence[str | None]],
     fast_ter: bool,
 ) -> list[list[Stats]]:
-    out = []
-    for metric in metrics:
-        with sacrebleu_api.references(metric, refs):  # a caller's own cache (Scorer keeps one) survives
-            out.append([statistics(metric, hyps, fast_ter) for hyps in systems])
+    out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
+    n = len(refs[0])
+    if n <= MAX_CHUNK_SEGMENTS:  # one chunk: sacrebleu's own call, its own warning
+        chunked: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    else:
+        _warn_tokenized(metrics, systems)
+        chunked = sacrebleu_api.tokenized_warning_off(metrics)
+    with chunked:
+        for lo in range(0, n, MAX_CHUNK_SEGMENTS):  # bounded memory, as in the workers
+            hi = lo + MAX_CHUNK_SEGMENTS
+            chunk_refs = [list(r[lo:hi]) for r in refs]
+            for i, metric in enumerate(metrics):
+                with sacrebleu_api.references(metric, chunk_refs):  # a caller's cache (Scorer) survives
+                    for j, hyps in enumerate(systems):
+                        out[i][j].extend(statistics(metric, hyps[lo:hi], fast_ter))
     return out
 
 
@@ -186,12 +203,13 @@ def extract_statistics(
             sacrebleu_api.tokenized_warning_off(metrics),
             mp.get_context("fork").Pool(min(n_workers, n)) as pool,
         ):
-            chunks = pool.map(_chunk_stats, _bounds(n, n_workers * CHUNKS_PER_WORKER), chunksize=1)
+            parts = max(n_workers * CHUNKS_PER_WORKER, -(-n // MAX_CHUNK_SEGMENTS))
+            chunks = pool.imap(_chunk_stats, _bounds(n, parts), chunksize=1)
+            out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
+            for chunk in chunks:  # joined as they come (in order): one chunk's rows in flight at a time
+                for i, per_system in enumerate(chunk):
+                    for j, rows in enumerate(per_system):
+                        out[i][j].extend(rows)
     finally:
         _JOB = None
-    out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
-    for chunk in chunks:
-        for i, per_system in enumerate(chunk):
-            for j, rows in enumerate(per_system):
-                out[i][j].extend(rows)
     return out
