@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtharness.core import usable_cores
+from mtharness.host import usable_cores
 from mtharness.scoring.significance import SystemStats, bootstrap_scores, resample_weights
 from mtharness.scoring.sufstats import can_fork
 
