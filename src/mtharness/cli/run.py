@@ -42,6 +42,7 @@ from mtharness.run.evaluate import run_settings
 from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
 from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
 from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
+from mtharness.run.options import flag
 from mtharness.run.record import RunRecord
 from mtharness.run.settings import RunSettings
 from mtharness.run.shard import (
@@ -291,10 +292,12 @@ class RunFolderGuard(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         def check() -> None:
-            settings = settings_of(config)
+            # only what the sweep as a whole decides: each job's settings (a swept shard.index, say)
+            # are checked by the job itself
+            overwrite = flag(OmegaConf.select(config, "overwrite"), "overwrite")
             sweep = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
             done = [p for p in sorted(sweep.glob("*")) if p.is_dir() and finished_marker(p)]
-            if done and not settings.overwrite:
+            if done and not overwrite:
                 raise MtharnessError(
                     f"sweep folder {sweep} already holds finished runs ({done[0].name}, ...); choose another "
                     "folder (hydra.sweep.dir=...) or pass overwrite=true to replace them"
