@@ -32,7 +32,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.translators.openai_fault_server import FaultServer  # noqa: E402
+from tests.helpers.openai_fault_server import FaultServer  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 WORDS = ["river", "market", "quiet", "engine", "garden", "winter", "letter", "silver", "bridge", "cloud"]

@@ -1,6 +1,6 @@
 """xCOMET / xCOMET-QE: scores and error spans equal unbabel-comet's own predict(), and runs store them.
 
-The environment is the real managed one (tests/comet_fixtures.py); the checkpoint is a tiny
+The environment is the real managed one (tests/helpers/comet_fixtures.py); the checkpoint is a tiny
 random-init XCOMET built by scripts/make_tiny_comet.py --kind xcomet, whose word-level head bias
 makes predict() tag spans. The reference comes from a direct load_from_checkpoint(...).predict(...).
 """
