@@ -58,6 +58,19 @@ def read_domains(path: str, n_segments: int) -> list[str]:
     return [line.split("\t")[0].strip() for line in lines]
 
 
+def read_human_file_scores(
+    path: str, n_segments: int, level: str = "auto", fmt: str = "auto", column: str | None = None
+) -> HumanScores:
+    """Any human file compare reads (a WMT results table, MTME seg/sys scores, tables), at its level."""
+    if is_results_table(path, fmt, column):
+        if level == "segment":
+            raise MtharnessError(
+                f"human score file {path}: a WMT results table holds system scores, not segment scores"
+            )
+        return HumanScores(path, "system", system=read_human(path, "wmt-results", column))
+    return read_human_scores(path, n_segments, level)
+
+
 def evaluate_human(
     comp: Comparison,
     path: str,
@@ -69,14 +82,7 @@ def evaluate_human(
 ) -> HumanEvaluation:
     """Correlate every metric of a forward comparison with the human scores in ``path``."""
     n = comp.inp.n_segments
-    if is_results_table(path, fmt, column):
-        if level == "segment":
-            raise MtharnessError(
-                f"human score file {path}: a WMT results table holds system scores, not segment scores"
-            )
-        scores = HumanScores(path, "system", system=read_human(path, "wmt-results", column))
-    else:
-        scores = read_human_scores(path, n, level)
+    scores = read_human_file_scores(path, n, level, fmt, column)
     domains = read_domains(domains_path, n) if domains_path else None
     human_sys = scores.system if scores.level == "system" else human_system_means(scores.segment)
     humans: list[dict[str, float]] = []

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mtharness.compare.human.evaluation import is_results_table
-from mtharness.compare.human.segments import HumanScores, human_system_means, read_human_scores
-from mtharness.compare.human.system import read_human
+from mtharness.compare.human.evaluation import read_human_file_scores
+from mtharness.compare.human.segments import human_system_means
 from mtharness.compare.meta_eval.run import Candidate, Human
 from mtharness.compare.systems import Comparison
-from mtharness.core import MtharnessError
 from mtharness.scoring.metrics import SystemStats
 
 ROUND_TRIP = " (round trip)"
@@ -19,14 +17,7 @@ def read_human_file(
     path: str, n_segments: int, level: str = "auto", fmt: str = "auto", column: str | None = None
 ) -> Human:
     """The human file as compare reads it: level recognised (or checked), ambiguous files refused."""
-    if is_results_table(path, fmt, column):
-        if level == "segment":
-            raise MtharnessError(
-                f"human score file {path}: a WMT results table holds system scores, not segment scores"
-            )
-        scores = HumanScores(path, "system", system=read_human(path, "wmt-results", column))
-    else:
-        scores = read_human_scores(path, n_segments, level)
+    scores = read_human_file_scores(path, n_segments, level, fmt, column)
     if scores.level == "system":
         return Human(path, "system", dict(scores.system))
     return Human(path, "segment", human_system_means(scores.segment), dict(scores.segment))
