@@ -130,9 +130,17 @@ def test_wmt23_segment_correlations_equal_scipy(wmt_subset: dict, tmp_path: Path
         "--domains",
         wmt_subset["domains"],
     ]
-    argv += ["--paired", "none", "--ci-n", "200", "--json", str(out), "--quiet"]
+    html = tmp_path / "cmp.html"
+    argv += ["--paired", "none", "--ci-n", "200", "--json", str(out), "--html", str(html), "--quiet"]
     assert cli_main(argv) == 0
     human_json = json.loads(out.read_text())["directions"]["forward"]["human"]
+    # the HTML report shows the same segment-level and per-domain figures as the JSON
+    page = html.read_text(encoding="utf-8")
+    assert 'id="human-segments"' in page and 'id="human-domains"' in page
+    for c in human_json["segment_level"]:
+        assert f"{c['item_grouping']['pearson']:.3f}" in page and f"{c['no_grouping']['kendall']:.3f}" in page
+        for domain, d in c["per_domain"].items():
+            assert f'<td>{domain}</td><td class="num">{d["n_segments"]}</td>' in page
     assert human_json["level"] == "segment"
     seg = {c["metric"]: c for c in human_json["segment_level"]}
     names = list(wmt_subset["systems"])

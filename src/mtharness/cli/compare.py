@@ -343,6 +343,7 @@ def _write_outputs(
             sources.get("notes", []),
             {"seed": args.seed},
             human=evaluation.human_system if evaluation else None,
+            segment_correlations=evaluation.segment if evaluation else (),
         )
         written.append(atomic_write_text(args.html, html))
     return written

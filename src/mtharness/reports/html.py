@@ -337,9 +337,12 @@ def render(
     meta: dict[str, Any] | None = None,
     human: Mapping[str, float] | None = None,
     run_summary: Mapping[str, Any] | None = None,
+    segment_correlations: Sequence[Any] = (),
 ) -> str:
     """The whole page as one HTML string. ``human`` (system -> human score) adds the scatter plot;
-    ``run_summary`` (single-run reports) adds every score of scores.json, rates and document scores."""
+    ``run_summary`` (single-run reports) adds every score of scores.json, rates and document scores;
+    ``segment_correlations`` (compare.human.segments.SegmentCorrelation) the segment-level table, and
+    its per-domain figures when the comparison had ``--domains``."""
     template = _environment().get_template("report.html.j2")
     return str(
         template.render(
@@ -351,6 +354,7 @@ def render(
             version=__version__,
             sections=[_section(c) for c in comps],
             correlations=[c.to_json() for c in correlations],
+            segment_correlations=[c.to_json() for c in segment_correlations],
             scatter=_scatter(comps, correlations, human or {}),
             human_direction=tables.HUMAN_DIRECTION[0].upper() + tables.HUMAN_DIRECTION[1:],
             round_trip_note=tables.ROUND_TRIP_NOT_CORRELATED
