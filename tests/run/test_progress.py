@@ -194,3 +194,21 @@ def test_on_a_terminal_the_bar_keeps_redrawing_while_a_batch_decodes(monkeypatch
     monkeypatch.setattr(E, "tqdm", functools.partial(tqdm, file=log))
     E.translate_all(SlowEcho(), TEXTS[:2], "en", "es", progress=True)
     assert log.getvalue().count("0/2") == 1  # a log file gets no ticking redraws
+
+
+class EagerBar(tqdm):  # type: ignore[misc]
+    """The real tqdm bar, drawing on every update (no minimum interval), as a slow run's bar does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["mininterval"] = 0
+        super().__init__(*args, **kwargs)
+        self.mininterval = 0
+
+
+def test_the_finished_bar_is_drawn_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(E, "tqdm", EagerBar)
+    E.translate_all(EchoTranslator(), TEXTS, "en", "es", chunk_size=3, progress=True, desc="fwd")
+    drawn = capsys.readouterr().err.replace("\r", "\n")
+    assert drawn.count("100%") == 1 and drawn.count("8/8") == 1

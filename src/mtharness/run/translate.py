@@ -64,6 +64,16 @@ def translate_all(
     bar = tqdm(
         total=len(texts), desc=desc or f"{src}->{tgt}", unit="seg", disable=not progress, mininterval=0.5
     )
+
+    def step(n: int) -> None:
+        # the last step is counted without a redraw: closing the bar draws 100% once (drawing it on
+        # the update as well showed the finished bar twice in a log file, where no carriage return
+        # overwrites it)
+        if n > 0 and bar.n + n >= len(texts):
+            bar.mininterval = float("inf")
+        if n > 0:
+            bar.update(n)
+
     with bar, _ticking(bar, TICK_S):
         for start in range(0, len(texts), size):
             chunk = list(texts[start : start + size])
@@ -74,7 +84,7 @@ def translate_all(
                 n = min(n, limit - done)  # never past this chunk, whatever a backend reports
                 if n > 0:
                     done += n
-                    bar.update(n)
+                    step(n)
 
             advance.status = bar.set_postfix_str  # type: ignore[attr-defined]  # retries and waits
             base.set_progress(translator, advance if progress else None)
@@ -87,7 +97,7 @@ def translate_all(
             finally:
                 base.set_progress(translator, None)
             outputs.extend(check_outputs(translator.name, chunk, out))
-            bar.update(len(chunk) - done)
+            step(len(chunk) - done)
     return outputs
 
 
