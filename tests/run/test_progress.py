@@ -200,9 +200,9 @@ class EagerBar(tqdm):  # type: ignore[misc]
     """The real tqdm bar, drawing on every update (no minimum interval), as a slow run's bar does."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["mininterval"] = 0
+        kwargs.update(mininterval=0, miniters=1)
         super().__init__(*args, **kwargs)
-        self.mininterval = 0
+        self.mininterval, self.miniters, self.dynamic_miniters = 0, 1, False
 
 
 def test_the_finished_bar_is_drawn_once(
