@@ -188,3 +188,25 @@ def test_two_concurrent_runs_share_one_cache(tiny_marian: Path, tmp_path: Path) 
     assert rows["en-es"] == len(set(read_lines(SAMPLE_EN)[:limit]))
     with sqlite3.connect(tmp_path / "cache" / CACHE_FILE) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _open_and_close(path: str) -> str:
+    from mtharness.core import MtharnessError
+    from mtharness.run.cache import open_cache
+
+    try:
+        open_cache(path).close()
+        return "ok"
+    except MtharnessError as exc:
+        return str(exc)
+
+
+def test_processes_opening_a_new_cache_at_once_all_get_it(tmp_path: Path) -> None:
+    """Switching a new file to WAL made a second opener fail at once with "database is locked" (SQLite
+    does not wait out the busy timeout there): seen in CI as two runs sharing one new cache."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        for trial in range(15):
+            path = str(tmp_path / f"new{trial}" / CACHE_FILE)
+            assert pool.map(_open_and_close, [path] * 6) == ["ok"] * 6

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
@@ -148,22 +150,37 @@ def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connectio
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
         raise cache_failure(p, exc) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        # DELETE (rollback journal) for per-shard files on network filesystems, where WAL is unsafe
-        conn.execute(f"PRAGMA journal_mode={journal_mode}")
-        # NORMAL is durable against a killed process (the WAL is in the OS cache); only a power
-        # cut could drop the last commits, which the next run simply translates again
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-        _check_layout(conn, p)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise cache_failure(p, exc) from None
-    except MtharnessError:
-        conn.close()
-        raise
-    return conn
+    # Two processes opening a new file at once: switching it to WAL needs the file to itself, and
+    # SQLite answers "database is locked" at once there instead of waiting out the busy timeout, so
+    # the set-up is retried (bounded by the same timeout) until the other process is through it
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            _prepare(conn, p, journal_mode)
+            return conn
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.05 + random.random() * 0.1)
+                continue
+            conn.close()
+            raise cache_failure(p, exc) from None
+        except sqlite3.Error as exc:
+            conn.close()
+            raise cache_failure(p, exc) from None
+        except MtharnessError:
+            conn.close()
+            raise
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, journal_mode: str) -> None:
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # DELETE (rollback journal) for per-shard files on network filesystems, where WAL is unsafe
+    conn.execute(f"PRAGMA journal_mode={journal_mode}")
+    # NORMAL is durable against a killed process (the WAL is in the OS cache); only a power
+    # cut could drop the last commits, which the next run simply translates again
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
+    _check_layout(conn, path)
 
 
 def _select_by_text(
