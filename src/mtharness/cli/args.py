@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from mtharness.core import DEFAULT_SEED, MtharnessError
-from mtharness.scoring.metrics import SACREBLEU_OPTIONS, canonical_metric
+from mtharness.scoring.metrics import SACREBLEU_OPTIONS, MetricSpec, canonical_metric
 from mtharness.textio import atomic_write_json, to_json
 from mtharness.validity.notes import COPY_WARN_RATE
 
@@ -159,3 +160,22 @@ def infer_tgt_lang(systems: Sequence[str]) -> str:
     if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
         return lang
     raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--comet-model / --cometkiwi-model and the score cache of commands that score files with them."""
+    parser.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
+    parser.add_argument(
+        "--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
+        help="where comet.sqlite keeps COMET segment scores (default $MTHARNESS_CACHE_DIR or results/cache)",
+    )
+
+
+def with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
+    """--<kind>-model (--comet-model, --cometkiwi-model) into that metric's spec (hub default otherwise)."""
+    model = getattr(args, f"{spec.kind}_model", None)
+    return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec

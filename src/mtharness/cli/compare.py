@@ -7,7 +7,6 @@ reports.tables, reports.html) do the work; this module only reads flags, calls t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from mtharness.cli.args import (
     Parser,
     add_json,
     add_metrics,
+    add_model_options,
     add_sacrebleu_options,
     add_seed,
     add_tgt_lang,
@@ -24,12 +24,13 @@ from mtharness.cli.args import (
     infer_tgt_lang,
     sacrebleu_options,
     text_stream,
+    with_model,
     write_json,
 )
 from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.reports.analysis_text import analysis_text
-from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
+from mtharness.scoring.metrics import apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
 if TYPE_CHECKING:
@@ -65,13 +66,7 @@ def _compare_parser() -> argparse.ArgumentParser:
         help="system the others are tested against (default: none; p-values and deltas are against the best system)",
     )
     add_metrics(p)
-    p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
-    p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
-    p.add_argument(
-        "--cache-dir",
-        default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
-        help="where comet.sqlite keeps COMET segment scores (default $MTHARNESS_CACHE_DIR or results/cache)",
-    )
+    add_model_options(p)
     p.add_argument(
         "--paired",
         choices=PAIRED,
@@ -236,7 +231,7 @@ def main(argv: Sequence[str]) -> int:
     inputs, sources, rates, runs = _inputs(args)
     if args.seed is None:
         args.seed = common_seed(runs) if runs else DEFAULT_SEED
-    specs = [_with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
+    specs = [with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else None  # None: every core where the work repays the fork
     comps = [
@@ -278,12 +273,6 @@ def main(argv: Sequence[str]) -> int:
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
-
-
-def _with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
-    """--comet-model / --cometkiwi-model into the COMET-family specs (hub defaults otherwise)."""
-    model = getattr(args, f"{spec.kind}_model", None)  # --<kind>-model for a metric with a model
-    return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec
 
 
 def _with_warnings(table: str, comp: Any) -> str:

@@ -7,7 +7,6 @@ work is done by compare.meta_eval (statistics) and reports.meta_eval (tables, HT
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,11 +15,13 @@ from mtharness.cli.args import (
     Parser,
     add_json,
     add_metrics,
+    add_model_options,
     add_sacrebleu_options,
     add_seed,
     add_tgt_lang,
     sacrebleu_options,
     text_stream,
+    with_model,
     write_json,
 )
 from mtharness.core import DEFAULT_SEED, MtharnessError
@@ -80,13 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         help="segment-level groupings (default all)",
     )
     add_seed(p)
-    p.add_argument("--comet-model", help="COMET checkpoint (folder/.ckpt) or hub id for files input")
-    p.add_argument("--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input")
-    p.add_argument(
-        "--cache-dir",
-        default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
-        help="COMET score cache folder",
-    )
+    add_model_options(p)
     p.add_argument("--jobs", type=int, default=1, help="worker processes for statistics extraction")
     add_json(p, "every number with its settings")
     p.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
@@ -133,7 +128,7 @@ def main(argv: Sequence[str]) -> int:
     from mtharness.compare.meta_eval.run import Settings, meta_evaluate
     from mtharness.compare.systems import compare
     from mtharness.reports import meta_eval as render
-    from mtharness.scoring.metrics import MetricSpec, apply_options, parse_specs
+    from mtharness.scoring.metrics import apply_options, parse_specs
 
     args = _parser().parse_args(list(argv))
     if args.permutations < 0:
@@ -146,11 +141,7 @@ def main(argv: Sequence[str]) -> int:
     human = read_human_file(
         args.human, inputs[0].n_segments, args.human_level, args.human_format, args.human_column
     )
-    models = {"comet": args.comet_model, "cometkiwi": args.cometkiwi_model}
-    specs = [
-        MetricSpec(s.kind, {**s.args, "model": models[s.kind]}) if models.get(s.kind) else s
-        for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))
-    ]
+    specs = [with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
     seed = DEFAULT_SEED if args.seed is None else args.seed
     # scores only: no paired tests, one bootstrap draw (compare's CIs are not used here)
     comps = [
