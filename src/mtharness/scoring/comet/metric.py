@@ -295,14 +295,7 @@ class CometScorer:
         self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
     ) -> tuple[MetricResult, list[float]]:
         """System score (the mean) and segment scores of ``hyps``; refs None for CometKiwi."""
-        if self.cfg.needs_refs and refs is None:
-            raise MtharnessError(f"{self.cfg.name} needs references; CometKiwi scores without them")
-        items = [
-            {"src": s, "mt": h, **({"ref": r} if self.cfg.needs_refs else {})}
-            for s, h, r in zip(sources, hyps, refs if refs is not None else sources, strict=True)
-        ]
-        sha = model_key(self.checkpoint_sha256(), self._checkpoint)
-        keys = [segment_key(sha, it["src"], it["mt"], it.get("ref")) for it in items]
+        items, keys = self._keyed(sources, hyps, refs)
         known = self.cache.get_many(keys)
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.values())
         missing.sort()
@@ -318,6 +311,23 @@ class CometScorer:
             known.update(new)
         scores = [known[k] for k in keys]
         return self.result(scores), scores
+
+    REFERENCE_FREE = "CometKiwi"  # the metric that scores without references, named in the error
+
+    def _keyed(
+        self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
+    ) -> tuple[list[dict[str, str]], list[str]]:
+        """The worker's items and their cache keys (the model's checkpoint files + src, mt, ref)."""
+        if self.cfg.needs_refs and refs is None:
+            raise MtharnessError(
+                f"{self.cfg.name} needs references; {self.REFERENCE_FREE} scores without them"
+            )
+        items = [
+            {"src": s, "mt": h, **({"ref": r} if self.cfg.needs_refs else {})}
+            for s, h, r in zip(sources, hyps, refs if refs is not None else sources, strict=True)
+        ]
+        sha = model_key(self.checkpoint_sha256(), self._checkpoint)
+        return items, [segment_key(sha, it["src"], it["mt"], it.get("ref")) for it in items]
 
     def report(self) -> dict[str, dict[str, Any]]:
         """What scores.json records of this scorer: the cache counters and the cache file."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mtharness.core import MetricResult, MtharnessError
-from mtharness.scoring.comet.cache import CometCache, segment_key
+from mtharness.scoring.comet.cache import CometCache
 from mtharness.scoring.comet.metric import (
     REQUEST_SIZE,
     Comet,
@@ -47,6 +47,8 @@ class XCometQE(XComet):
 class XCometScorer(CometScorer):
     """A CometScorer that also keeps each segment's error spans (``spans()`` after ``score()``)."""
 
+    REFERENCE_FREE = "xcomet_qe"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last_spans: list[Spans] = []
@@ -63,14 +65,7 @@ class XCometScorer(CometScorer):
         self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
     ) -> tuple[MetricResult, list[float]]:
         """System score and segment scores, as CometScorer; the spans are kept for ``spans()``."""
-        if self.cfg.needs_refs and refs is None:
-            raise MtharnessError(f"{self.cfg.name} needs references; xcomet_qe scores without them")
-        items = [
-            {"src": s, "mt": h, **({"ref": r} if self.cfg.needs_refs else {})}
-            for s, h, r in zip(sources, hyps, refs if refs is not None else sources, strict=True)
-        ]
-        sha = self.checkpoint_sha256()
-        keys = [segment_key(sha, it["src"], it["mt"], it.get("ref")) for it in items]
+        items, keys = self._keyed(sources, hyps, refs)
         known = self.cache.get_many(keys)
         spans = self.cache.get_spans(keys)
         # a score cached without its spans (never by this scorer) is scored again
