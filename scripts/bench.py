@@ -49,6 +49,7 @@ SECTIONS = (
     "startup",
     "apertium",
     "llm",
+    "judge",
     "comet",
     *COMPARE_SECTIONS,
     "serve_index",
@@ -659,6 +660,14 @@ def llm(args: argparse.Namespace) -> dict[str, Any]:
     from bench_llm import llm as served_llm
 
     return served_llm(args)
+
+
+def judge(args: argparse.Namespace) -> dict[str, Any]:
+    """metrics=[llm_mqm] vs a bare asyncio client on one `transformers serve` (scripts/bench_judge.py)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_judge import judge as served_judge
+
+    return served_judge(args)
 
 
 def compare_section(name: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -188,6 +188,7 @@ class RunResult:
     semantic_skipped: str | None = None
     document: dict[str, Any] | None = None  # whole-document scores (validity.document)
     comet_cache: dict[str, Any] | None = None
+    judges: dict[str, Any] | None = None  # LLM judges: {score name: {directions: {...}, usage: {...}}}
     threads: dict[str, Any] | None = None
     cache_merge: dict[str, Any] | None = None
     # what the translator reports about the run (run_info, output summaries): prompt, truncation, usage ...

@@ -12,6 +12,9 @@ Content words shape a 200 answer instead: MULTILINE (two lines), NULLCONTENT (co
 LISTCONTENT (content as a list of text parts), HUGE (a 5 MB answer).
 With ``fault_rate`` > 0 a deterministic share of all segments (chosen by a hash of the segment) gets
 one of 500, 429 + Retry-After, a timeout or a broken body on its first request (``server.injected``).
+A judge server: ``segment`` picks the text the faults are looked for in (default: the zero-shot
+segment above) and ``answer`` writes each 200 answer's content from the request body (default: the
+segment upper-cased); GET .../models lists one model, as OpenAI-compatible servers do.
 Every request's path, headers and body are recorded (``server.requests``), and the most
 requests ever in flight at once (``server.max_in_flight``).
 """
@@ -25,6 +28,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,11 +48,18 @@ class FaultServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, slow_s: float = 3.0, delay_s: float = 0.0, fault_rate: float = 0.0, retry_after: str = "1"
+        self,
+        slow_s: float = 3.0,
+        delay_s: float = 0.0,
+        fault_rate: float = 0.0,
+        retry_after: str = "1",
+        segment: Callable[[dict[str, Any]], str] | None = None,
+        answer: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.slow_s, self.delay_s = slow_s, delay_s
         self.fault_rate, self.retry_after = fault_rate, retry_after
+        self.segment_of, self.answer_of = segment or segment_of, answer
         self.injected: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
@@ -96,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         body = json.loads(raw)
-        segment = segment_of(body)
+        segment = srv.segment_of(body)
         with srv.lock:
             srv.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             srv.seen[segment] += 1
@@ -137,8 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(srv.slow_s)  # SLOW: past the client's timeout
         self._ok(segment, body)
 
+    def do_GET(self) -> None:
+        if self.path.endswith("/models"):
+            return self._send(200, b'{"object": "list", "data": [{"id": "tiny", "object": "model"}]}')
+        self._send(404, b'{"error": {"message": "not found"}}')
+
     def _ok(self, segment: str, body: dict[str, Any]) -> None:
-        answer = segment.upper()
+        answer = self.server.answer_of(body) if self.server.answer_of else segment.upper()
         content: Any = answer
         if "MULTILINE" in segment:
             content = answer = f"{answer}\nSECOND LINE"

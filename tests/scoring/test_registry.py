@@ -35,7 +35,7 @@ def test_directions_and_precisions_are_the_metrics() -> None:
     assert [k for k, i in info.items() if not i.higher_is_better] == ["ter", "metricx"]
     assert {k: i.precision for k, i in info.items()} == {
         "bleu": 2, "chrf": 2, "chrfpp": 2, "ter": 2, "comet": 4, "cometkiwi": 4, "metricx": 2,
-        "xcomet": 4, "xcomet_qe": 4,
+        "xcomet": 4, "xcomet_qe": 4, "llm_mqm": 2, "llm_da": 1,
     }  # fmt: skip
     assert info["metricx"].range == (0.0, 25.0)
     assert info["cometkiwi"].needs_references is False and info["comet"].managed_env == "comet"

@@ -41,7 +41,14 @@ from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import run_settings
 from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
 from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
-from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
+from mtharness.run.notes import (
+    how_to_read,
+    judge_failures_cell,
+    judge_lines,
+    no_references_line,
+    usage_line,
+    way_back_line,
+)
 from mtharness.run.options import flag
 from mtharness.run.record import RunRecord
 from mtharness.run.settings import RunSettings
@@ -221,7 +228,10 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
     ds = record.dataset
     lines = [f"{record.name} on {ds.name} ({ds.pair}), {record.n_segments} segments"]
     for d in record.directions:
-        cells = "  ".join(f"{name} {m.format():>6}" for name, m in d.scores.items())
+        cells = "  ".join(
+            f"{name} {m.format():>6}{judge_failures_cell(record, d.direction, name)}"
+            for name, m in d.scores.items()
+        )
         if d.direction == "forward" and not d.scores:
             cells = no_references_line(record) or ""
         lines.append(f"  {d.direction:<10} {cells}")
@@ -238,6 +248,7 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
         lines.append(f"  off_target {shown} (target {ds.tgt_lang})" + (f"  <- {off}" if off else ""))
     if usage := usage_line(record.usage):
         lines.append(f"  usage      {usage}")
+    lines += [f"  judge      {line}" for line in judge_lines(record)]
     if record.round_trip is not None:
         lines.append(textwrap.fill(how_to_read(record), width=100, initial_indent="", subsequent_indent=""))
     lines.append(f"results: {record.run_dir}")

@@ -72,3 +72,36 @@ def way_back_line(translator: Mapping[str, Any] | None) -> str | None:
     if translator.get("backend") == "gloss" or translator.get("name") == "gloss":
         return "the system is a word-for-word gloss, not a translation system"
     return None
+
+
+JUDGE_FAILURE_WARN = 0.05  # above this share of unparseable judge answers, every summary says so
+
+
+def judge_failures_cell(record: RunRecord, direction: str, name: str) -> str:
+    """ " (3 of 50 unparsed)" beside an LLM judge's score when some answers could not be parsed."""
+    judge = record.judges.get(name)
+    failed = judge.failures.get(direction, 0) if judge is not None else 0
+    if judge is None or not failed:
+        return ""
+    return f" ({failed} of {judge.segments.get(direction, 0)} unparsed)"
+
+
+def judge_lines(record: RunRecord) -> list[str]:
+    """Per LLM judge: a warning where more than 5% of its answers could not be parsed, and its usage."""
+    lines = []
+    for name, judge in record.judges.items():
+        for direction, n in judge.segments.items():
+            failed = judge.failures.get(direction, 0)
+            if n and failed / n > JUDGE_FAILURE_WARN:
+                rest = (
+                    "the score is the mean over the others"
+                    if record.score(direction, name) is not None
+                    else "no score"
+                )
+                lines.append(
+                    f"{name} {direction}: {failed} of {n} judge answers could not be parsed "
+                    f"({failed / n:.0%}, above {JUDGE_FAILURE_WARN:.0%}); {rest}"
+                )
+        if usage := usage_line(judge.usage):
+            lines.append(f"{name} judge usage: {usage}")
+    return lines

@@ -28,6 +28,7 @@ from mtharness.run.record import (
     LangIdInfo,
     RunRecord,
     is_number,
+    judges_from_json,
     parse_rate,
     scores_from_json,
 )
@@ -228,6 +229,7 @@ def record_from_json(payload: Mapping[str, Any], where: str) -> RunRecord:
         schema_version=int(payload["schema_version"]),
         langid_cache=_optional_mapping(payload, "langid_cache", where),
         comet_cache=_optional_mapping(payload, "comet_cache", where),
+        judges=judges_from_json(payload.get("judges"), where),
         cache_merge=_optional_mapping(payload, "cache_merge", where),
         threads=_optional_mapping(payload, "threads", where),
         document=_optional_mapping(payload, "document", where),

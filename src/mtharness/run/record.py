@@ -43,6 +43,7 @@ KNOWN_KEYS = frozenset(
         "semantic_skipped",
         "document",
         "comet_cache",
+        "judges",
         "threads",
         "cache_merge",
         *RATES,
@@ -184,6 +185,64 @@ class DirectionRecord:
 
 
 @dataclass(frozen=True)
+class JudgeRecord:
+    """One LLM judge metric of a run (scores.json ``judges.<score name>``): per direction the segments
+    it judged, the answers that could not be parsed (left out of the mean, never scored 0) and those
+    read from the cache; and what its requests cost (translator=openai's ``usage`` layout)."""
+
+    segments: Mapping[str, int]
+    failures: Mapping[str, int]
+    cache_hits: Mapping[str, int] = field(default_factory=dict)
+    usage: Mapping[str, Any] = field(default_factory=dict)
+
+    def failure_rate(self, direction: str) -> float | None:
+        n = self.segments.get(direction, 0)
+        return self.failures.get(direction, 0) / n if n else None
+
+    def to_json(self) -> dict[str, Any]:
+        directions = {
+            d: {
+                "segments": n,
+                "judge_failures": self.failures.get(d, 0),
+                "cache_hits": self.cache_hits.get(d, 0),
+            }
+            for d, n in self.segments.items()
+        }
+        return {"directions": directions, "usage": dict(self.usage)}
+
+
+def _count(value: Any, where: str, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MtharnessError(f"{where}: {value!r} is not a count; {hint}")
+    return value
+
+
+def judges_from_json(raw: Any, where: str, hint: str = RERUN) -> dict[str, JudgeRecord]:
+    """scores.json ``judges`` ({score name: {directions: {d: {segments, judge_failures, cache_hits}},
+    usage}}) as records; absent: none."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise MtharnessError(f"{where}: 'judges' must be an object; {hint}")
+    out = {}
+    for name, node in raw.items():
+        at = f"{where}: 'judges.{name}'"
+        directions = node.get("directions") if isinstance(node, Mapping) else None
+        usage = node.get("usage") or {} if isinstance(node, Mapping) else None
+        if not isinstance(directions, Mapping) or not isinstance(usage, Mapping):
+            raise MtharnessError(f"{at} needs 'directions' and 'usage' objects; {hint}")
+        segments, failures, hits = {}, {}, {}
+        for d, counts in directions.items():
+            if d not in DIRECTIONS or not isinstance(counts, Mapping):
+                raise MtharnessError(f"{at}: unknown direction {d!r} or not an object; {hint}")
+            segments[d] = _count(counts.get("segments"), f"{at}.{d}.segments", hint)
+            failures[d] = _count(counts.get("judge_failures"), f"{at}.{d}.judge_failures", hint)
+            hits[d] = _count(counts.get("cache_hits", 0), f"{at}.{d}.cache_hits", hint)
+        out[str(name)] = JudgeRecord(segments, failures, hits, dict(usage))
+    return out
+
+
+@dataclass(frozen=True)
 class LangIdInfo:
     """Language ID of the forward output: what off_target_rate was computed from."""
 
@@ -223,6 +282,7 @@ class RunRecord:
     # bookkeeping of caches and threads, and optional blocks: kept as recorded
     langid_cache: Mapping[str, Any] | None = None
     comet_cache: Mapping[str, Any] | None = None
+    judges: Mapping[str, JudgeRecord] = field(default_factory=dict)  # LLM judges, by score name
     cache_merge: Mapping[str, Any] | None = None
     threads: Mapping[str, Any] | None = None
     document: Mapping[str, Any] | None = None
@@ -309,6 +369,8 @@ class RunRecord:
             value = getattr(self, key)
             if value is not None:
                 payload[key] = dict(value)
+        if self.judges:
+            payload["judges"] = {name: j.to_json() for name, j in self.judges.items()}
         if self.semantic_skipped is not None:
             payload["semantic_skipped"] = self.semantic_skipped
         payload.update(self.translator_notes)

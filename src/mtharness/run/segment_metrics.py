@@ -11,13 +11,14 @@ Each metric's modules are imported here only when the run asks for it (scoring.r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mtharness.core import DirectionResult, RunResult
 from mtharness.scoring.metrics import MetricSpec
-from mtharness.scoring.protocol import SpanScorer
+from mtharness.scoring.protocol import DirectionAware, SpanScorer
 
 
 def mean_specs(specs: Sequence[MetricSpec]) -> list[MetricSpec]:
@@ -47,6 +48,19 @@ def _add_spans(result: RunResult, direction: DirectionResult, name: str, scorer:
         row.setdefault(direction.direction, {})[name] = [{**sp, "source_metric": name} for sp in segment]
 
 
+def _score(result: RunResult, direction: DirectionResult, scorer: Any, args: tuple[Any, Any, Any]) -> None:
+    """One direction's scores; a metric that could score no segment (an LLM judge whose every answer
+    was unparseable) leaves no score: its own report says why (scores.json ``judges``)."""
+    if isinstance(scorer, DirectionAware):
+        scorer.set_direction(direction.direction, direction.pair.src, direction.pair.tgt)
+    res, seg = scorer.score(*args)
+    if math.isfinite(res.score):
+        direction.scores[res.name], direction.segment_scores[res.name] = res, seg
+    else:
+        direction.segment_scores[res.name] = seg  # every one missing: null in segments.jsonl
+    _add_spans(result, direction, res.name, scorer)
+
+
 def apply_segment_metrics(
     result: RunResult, specs: Sequence[MetricSpec], cache_dir: str | Path | None
 ) -> None:
@@ -63,16 +77,14 @@ def apply_segment_metrics(
         try:
             refs = ds.reference_streams[0] if ds.ref_names else None
             if refs is not None or not needs_refs:
-                res, seg = scorer.score(ds.sources, fwd.outputs, refs if needs_refs else None)
-                fwd.scores[res.name], fwd.segment_scores[res.name] = res, seg
-                _add_spans(result, fwd, res.name, scorer)
-            if back is not None:
+                _score(result, fwd, scorer, (ds.sources, fwd.outputs, refs if needs_refs else None))
+            if back is not None and metric.scores_round_trip(spec.args):
                 rt_ref = ds.sources if needs_refs else None
-                res, seg = scorer.score(fwd.outputs, back.outputs, rt_ref)
-                back.scores[res.name], back.segment_scores[res.name] = res, seg
-                _add_spans(result, back, res.name, scorer)
+                _score(result, back, scorer, (fwd.outputs, back.outputs, rt_ref))
             _add_report(totals, scorer.report())
         finally:
             scorer.close()
     # the scorers' counters for scores.json: COMET reports its segment cache (comet_cache)
     result.comet_cache = totals.get("comet_cache", result.comet_cache)
+    # LLM judges: failures per direction and the requests' usage and cost (judges)
+    result.judges = totals.get("judges", result.judges)

@@ -14,13 +14,21 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import RunResult
 from mtharness.run.folder import record_files
-from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
+from mtharness.run.notes import (
+    how_to_read,
+    judge_failures_cell,
+    judge_lines,
+    no_references_line,
+    usage_line,
+    way_back_line,
+)
 from mtharness.run.record import (
     CacheCounts,
     DatasetInfo,
     DirectionRecord,
     LangIdInfo,
     RunRecord,
+    judges_from_json,
     stored_metric,
 )
 from mtharness.textio import (
@@ -117,6 +125,7 @@ def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord
         run_dir=str(run_dir) if run_dir else None,
         langid_cache=result.langid_cache,
         comet_cache=result.comet_cache,
+        judges=judges_from_json(result.judges, "the run's LLM judges"),
         cache_merge=result.cache_merge,
         threads=result.threads,
         document=result.document,
@@ -200,6 +209,7 @@ def notes_lines(record: RunRecord) -> list[str]:
         lines.append(f"round trip: {back}")
     if usage := usage_line(record.usage):
         lines.append(f"usage: {usage}")
+    lines += judge_lines(record)
     return lines
 
 
@@ -223,7 +233,8 @@ def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRa
     for d in record.directions:
         for name, m in d.scores.items():
             lines.append(
-                f"| {d.direction} | {name} {arrow(m.higher_is_better)} | {m.format()} | `{m.signature}` |"
+                f"| {d.direction} | {name} {arrow(m.higher_is_better)} | "
+                f"{m.format()}{judge_failures_cell(record, d.direction, name)} | `{m.signature}` |"
             )
     scored = [r for r in rows if r.get("round_trip") is not None and "round_trip" in r["scores"]]
     if scored:

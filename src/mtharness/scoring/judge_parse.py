@@ -23,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: a JSON severity "non-translation" reads as a critical non-translation error
 SEVERITIES = ("critical", "major", "minor")
 WEIGHTS = {"critical": 25.0, "major": 5.0, "minor": 1.0}
 NON_TRANSLATION_WEIGHT = 25.0
@@ -59,8 +59,21 @@ class ErrorSpan:
         }
 
 
+NON_TRANSLATION = "non-translation"
+
+
 def _is_non_translation(category: str) -> bool:
     return re.sub(r"[^a-z]", "", category.lower()).startswith("nontranslation")
+
+
+def span_json(error: ErrorSpan) -> dict[str, object]:
+    """An error as runs store it in segments.jsonl (xCOMET's span shape plus ``category``): severity
+    minor, major or critical; a non-translation error (weighed 25 like a critical one) is stored with
+    severity critical and category "non-translation", whatever severity the judge gave it."""
+    out = error.to_json()
+    if _is_non_translation(error.category):
+        out["severity"], out["category"] = "critical", NON_TRANSLATION
+    return out
 
 
 def mqm_score(errors: list[ErrorSpan]) -> float:
@@ -115,8 +128,11 @@ def _json_errors(answer: str, translation: str) -> list[ErrorSpan] | None:
                 raise JudgeAnswerError("an entry of 'errors' is not an object")
             span = str(item.get("span") or "")
             category = str(item.get("category") or "").strip() or "other"
+            severity = item.get("severity")
+            if _is_non_translation(str(severity or "")):  # judges put it in either field
+                category, severity = NON_TRANSLATION, "critical"
             start, end = _locate(span, translation)
-            errors.append(ErrorSpan(span, category, _severity(item.get("severity")), start, end))
+            errors.append(ErrorSpan(span, category, _severity(severity), start, end))
         return errors
     return None
 

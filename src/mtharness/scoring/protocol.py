@@ -93,6 +93,14 @@ class SpanScorer(Protocol):
     def spans(self) -> list[list[dict[str, Any]]]: ...
 
 
+@runtime_checkable
+class DirectionAware(Protocol):
+    """Optional, beside ``SegmentScorer``: a scorer told which direction it scores next (an LLM
+    judge names the languages in its prompt and counts failures per direction)."""
+
+    def set_direction(self, direction: str, src: str, tgt: str) -> None: ...
+
+
 class Metric:
     """Base of every metric: ``info`` plus the checks every metric gets for free."""
 
@@ -110,6 +118,10 @@ class Metric:
     def needs_references_for(self, args: Mapping[str, Any]) -> bool:
         """Whether these settings need references (MetricX: mode=ref yes, mode=qe no)."""
         return self.info.needs_references
+
+    def scores_round_trip(self, args: Mapping[str, Any]) -> bool:
+        """Whether a run scores the round trip with it too (an LLM judge: only when asked)."""
+        return True
 
     def check_ready(self, args: Mapping[str, Any]) -> None:
         """Before translating: what the metric needs (an environment, a checkpoint) is there."""

@@ -30,6 +30,8 @@ BUILTIN: dict[str, str] = {
     "metricx": "mtharness.scoring.metricx:MetricX",
     "xcomet": "mtharness.scoring.comet.xcomet:XComet",
     "xcomet_qe": "mtharness.scoring.comet.xcomet:XCometQE",
+    "llm_mqm": "mtharness.scoring.judge:LlmMqm",
+    "llm_da": "mtharness.scoring.judge:LlmDa",
 }
 _loaded: dict[str, Metric] = {}
 _plugins: dict[str, str] = {}  # kind -> "module:Class" of metrics registered from configs

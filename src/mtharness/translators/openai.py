@@ -74,6 +74,10 @@ def _answer_completion(body: Any) -> tuple[str, dict[str, Any]]:
     return text, {**(body.get("usage") or {}), "_finish": choice.get("finish_reason")}
 
 
+# the LLM judges (scoring/judge_client.py) read a chat answer exactly as this translator does
+chat_answer = _answer_chat
+
+
 class _Flusher:
     """Hands finished answers to a sink in batches: every FLUSH_EVERY answers or FLUSH_S seconds."""
 
