@@ -78,6 +78,8 @@ class StreamChain:
         seen = 0
         while seen < n:
             if not _ready(fd, deadline - time.monotonic()):
+                for p in self._procs:
+                    p.kill()
                 self.close()
                 raise MtharnessError(f"apertium {self.mode} timed out; raise translator.timeout_s")
             chunk = os.read(fd, 1 << 16)
