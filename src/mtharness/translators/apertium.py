@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, run_stream, unescape
+from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, unescape
+from mtharness.translators.apertium_stream import StreamChain
 from mtharness.translators.apertium_tagger import IsolatedTagger
 from mtharness.translators.base import TranslatorBase, check_outputs
 
@@ -100,7 +102,22 @@ class ApertiumTranslator(TranslatorBase):
         self.mode_overrides = dict(modes or {})
         self.timeout_s = timeout_s
         self._pipelines: dict[str, Pipeline] = {}
-        self.tagger_starts = 0
+        # per mode, kept running across calls (issue 28): stages before the tagger, the tagger, after it
+        self._running: dict[str, tuple[StreamChain, IsolatedTagger | None, StreamChain]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def tagger_starts(self) -> int:
+        """apertium-tagger processes started so far (a fresh one for each segment that needs it)."""
+        return sum(t.starts for _, t, _ in self._running.values() if t is not None)
+
+    def close(self) -> None:
+        """Stop the mode's processes (they also stop when the translator is collected or Python exits)."""
+        with self._lock:
+            for head, tagger, tail in self._running.values():
+                for part in (head, tagger, tail):
+                    if part is not None:
+                        part.close()
 
     def mode(self, src: str, tgt: str) -> str:
         return resolve_mode(src, tgt, installed_modes(self.binary), self.mode_overrides)
@@ -132,14 +149,21 @@ class ApertiumTranslator(TranslatorBase):
         return check_outputs(self.name, texts, outputs)
 
     def _run(self, pipeline: Pipeline, blocks: list[bytes]) -> list[str]:
-        """Stages before the tagger and after it streamed once; the tagger isolated per segment."""
+        """Stages before the tagger and after it streamed; the tagger isolated per segment."""
         deadline = time.monotonic() + self.timeout_s
-        analysed = run_stream(pipeline.mode, pipeline.head, blocks, deadline)
-        if pipeline.tagger is not None:
-            tagger = IsolatedTagger(pipeline.mode, pipeline.tagger)
-            analysed = tagger.tag(analysed, deadline)
-            self.tagger_starts += tagger.starts
-        final = run_stream(pipeline.mode, pipeline.tail, analysed, deadline)
+        with self._lock:
+            if pipeline.mode not in self._running:
+                tagger = IsolatedTagger(pipeline.mode, pipeline.tagger) if pipeline.tagger else None
+                head, tail = (
+                    StreamChain(pipeline.mode, pipeline.head),
+                    StreamChain(pipeline.mode, pipeline.tail),
+                )
+                self._running[pipeline.mode] = (head, tagger, tail)
+            head, tagger, tail = self._running[pipeline.mode]
+            analysed = head.run(blocks, deadline)
+            if tagger is not None:
+                analysed = tagger.tag(analysed, deadline)
+            final = tail.run(analysed, deadline)
         return [unescape(b.decode("utf-8", "replace")) for b in final]
 
     def identity(self) -> dict[str, Any]:

@@ -7,9 +7,10 @@ a word whose ambiguity class the model does not know makes it look up a similar 
 look-up overwrites the model's open class (the tags an unknown word may take). Every later
 unknown word in the stream is then tagged differently, in this segment and in all that follow.
 
-So a call here runs: the stages before the tagger once over all segments (``\\0`` after each),
-the tagger one segment at a time with ``-d``, which makes it report exactly those look-ups on
-stderr, starting a fresh tagger after a segment that reported one, and the stages after it once.
+So a call here runs: the stages before the tagger streamed over all segments (``\\0`` after
+each), the tagger one segment at a time with ``-d``, which makes it report exactly those look-ups on
+stderr (apertium_tagger decides which process may tag a segment), and the stages after it streamed;
+the processes stay running across calls (apertium_stream).
 The pipeline comes from the mode file through ``apertium-wblank-mode -z``, as ``apertium``
 itself builds it, so every installed pair and variant works without a hard-coded stage list.
 """

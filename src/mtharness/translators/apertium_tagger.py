@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import IO
 
@@ -26,49 +28,100 @@ class IsolatedTagger:
 
     What the tagger carries from one segment to the next is its open class, and only two kinds of
     word read it: unknown words (analysis ``*``) and words of an ambiguity class the model does
-    not know, which ``-d`` reports on stderr, in order, each with its class. Such a report means
-    the open class became the smallest known class containing the reported one (``S_c``). So a
-    segment tagged on a process that is not fresh is kept only when that provably changed nothing:
-    it has neither kind of word, or every report names the class ``c`` the process is already at
-    (looking ``c`` up again from ``S_c`` finds ``S_c``) and every unknown word comes after the
-    first such word (alone, it would see ``S_c`` there too). Otherwise a fresh process (one that no
-    reporting segment has reached) tags it; when that one reports, it becomes the used process.
-    Two processes at most; ``starts`` counts the processes started.
+    not know, which ``-d`` reports on stderr, in order, each with its class. Which words report does
+    not depend on the process's state (a word's class comes from its analyses), so one try on any
+    process tells what a segment needs. A report of ``c`` sets the open class to the smallest
+    known class containing ``c`` (``S_c``); looking ``c`` up again from ``S_c`` finds ``S_c``.
+    So a segment's output is kept when the process was fresh, or when it provably saw what a fresh
+    one would: no report and no unknown word, or a first report naming the class ``c`` of a process
+    at ``S_c`` with every unknown word after that first reported word. Otherwise it is tagged again
+    on the process that fits: one at ``S_c``, else a fresh one (one that no reporting segment has
+    reached). Processes live until close(): one fresh, and one per state reached (at most
+    ``MAX_USED``); ``starts`` counts the processes started. Every segment's try on a process moves
+    that process's known state (a state it can no longer name makes it MIXED: no unknown words).
     """
+
+    MAX_USED = 8
 
     def __init__(self, mode: str, argv: Argv) -> None:
         self.mode = mode
         self.argv = argv
         self.starts = 0
+        self._fresh: subprocess.Popen[bytes] | None = None
+        self._used: dict[TaggerState, subprocess.Popen[bytes]] = {}  # oldest first
+        self._live: dict[int, subprocess.Popen[bytes]] = {}  # every running process, for close()
+        self._memo: dict[bytes, bytes] = {}  # word -> the class it reported: where to try first
+        self._finalizer = weakref.finalize(self, _stop_all, self._live)
 
     def tag(self, blocks: Sequence[bytes], deadline: float) -> list[bytes]:
-        """Each block tried on the used process (if any), kept if provably unchanged, else fresh."""
-        outputs: list[bytes] = []
-        fresh: subprocess.Popen[bytes] | None = None  # no segment has changed its open class
-        used: tuple[subprocess.Popen[bytes], TaggerState] | None = None  # one in a known changed state
+        """Each block's tagger output, as a fresh tagger gives it."""
         try:
-            for block in blocks:
-                if used is not None:
-                    out, report = self._exchange(used[0], block, deadline)
-                    if unchanged(used[1], block, report):
-                        outputs.append(out)
-                        continue
-                    if report:  # it may have changed again: from now on only untouchable segments
-                        used = (used[0], MIXED)
-                if fresh is None:
-                    fresh = self._start()
-                out, report = self._exchange(fresh, block, deadline)
-                outputs.append(out)
-                state = state_after(report)
-                if state != PRISTINE:
-                    if used is not None:
-                        self._stop(used[0])
-                    used, fresh = (fresh, state), None
-        finally:
-            for proc in (fresh, used[0] if used else None):
-                if proc is not None:
-                    self._stop(proc)
-        return outputs
+            return [self._tag_one(block, deadline) for block in blocks]
+        except BaseException:
+            self.close()  # a process left mid-segment is in no known state
+            raise
+
+    def close(self) -> None:
+        self._finalizer()
+        self._fresh, self._used = None, {}
+        self._finalizer = weakref.finalize(self, _stop_all, self._live)
+
+    def _tag_one(self, block: bytes, deadline: float) -> bytes:
+        words = Words(block)
+        state, proc = self._choose(words, self._predict(words))
+        out, report = self._exchange(proc, block, deadline)
+        self._moved(state, proc, report)
+        if state == PRISTINE or words.unchanged(state, report):
+            return out
+        state, proc = self._choose(words, _reports(report))  # now known: what this segment reports
+        out, report = self._exchange(proc, block, deadline)
+        self._moved(state, proc, report)
+        if state == PRISTINE or words.unchanged(state, report):
+            return out
+        state, proc = PRISTINE, self._fresh_process()
+        out, report = self._exchange(proc, block, deadline)
+        self._moved(state, proc, report)
+        return out
+
+    def _predict(self, words: Words) -> list[tuple[bytes, bytes]]:
+        """The reports expected from words that reported before (a guess: a wrong one costs a retry)."""
+        return [(w, self._memo[w]) for w in words.surfaces if w in self._memo][:1]
+
+    def _choose(
+        self, words: Words, found: list[tuple[bytes, bytes]] | None
+    ) -> tuple[TaggerState, subprocess.Popen[bytes]]:
+        """The process on which a segment with these reports gets its fresh output, sparing fresh ones."""
+        if found is not None and not words.unknown and not found and self._used:
+            state = MIXED if MIXED in self._used else next(reversed(self._used))
+            return state, self._used[state]
+        if found:
+            state = ("class", found[0][1])
+            if state in self._used and words.after_first_report(found):
+                return state, self._used[state]
+        return PRISTINE, self._fresh_process()
+
+    def _fresh_process(self) -> subprocess.Popen[bytes]:
+        if self._fresh is None:
+            self._fresh = self._start()
+        return self._fresh
+
+    def _moved(self, state: TaggerState, proc: subprocess.Popen[bytes], report: bytes) -> None:
+        """Record the state ``proc`` reached from ``state``; keep one process per state."""
+        for word, cls in _reports(report) or []:
+            self._memo[word] = cls
+        after = next_state(state, report)
+        if after == state:
+            return
+        if state == PRISTINE:
+            self._fresh = None
+        else:
+            del self._used[state]
+        old = self._used.pop(after, None)
+        if old is not None:
+            self._stop(old)
+        self._used[after] = proc
+        if len(self._used) > self.MAX_USED:
+            self._stop(self._used.pop(next(iter(self._used))))
 
     def _start(self) -> subprocess.Popen[bytes]:
         self.starts += 1
@@ -80,18 +133,11 @@ class IsolatedTagger:
             raise MtharnessError(f"apertium {self.mode}: cannot start {self.argv[0]} ({exc})") from None
         assert proc.stderr is not None
         os.set_blocking(proc.stderr.fileno(), False)
+        self._live[proc.pid] = proc
         return proc
 
-    @staticmethod
-    def _stop(proc: subprocess.Popen[bytes]) -> None:
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def _stop(self, proc: subprocess.Popen[bytes]) -> None:
+        _stop_all({proc.pid: self._live.pop(proc.pid, proc)})
 
     def _exchange(self, proc: subprocess.Popen[bytes], block: bytes, deadline: float) -> tuple[bytes, bytes]:
         """Write one block, read its output up to the ``\\0``, and what the tagger reported meanwhile."""
@@ -124,7 +170,7 @@ class IsolatedTagger:
         fd = proc.stdout.fileno()
         chunks: list[bytes] = []
         while True:
-            if time.monotonic() > deadline:
+            if not _ready(fd, deadline - time.monotonic()):
                 proc.kill()
                 raise MtharnessError(f"apertium {self.mode} timed out; raise translator.timeout_s")
             chunk = os.read(fd, 1 << 16)
@@ -163,35 +209,74 @@ def _reports(report: bytes) -> list[tuple[bytes, bytes]] | None:
     return found
 
 
-def state_after(report: bytes) -> TaggerState:
-    """The open class after a segment tagged from a fresh process: untouched, ``S_c``, or unknown."""
+def next_state(state: TaggerState, report: bytes) -> TaggerState:
+    """The open class after a segment tagged from ``state``: the same, ``S_c``, or one not named (MIXED)."""
     found = _reports(report)
     if found == []:
-        return PRISTINE
-    if found is None or len({c for _, c in found}) != 1:
+        return state
+    if found is None or state == MIXED:
         return MIXED
-    return ("class", found[0][1])
+    classes = {c for _, c in found} | ({state[1]} if state[0] == "class" else set())
+    return ("class", found[0][1]) if len(classes) == 1 else MIXED
+
+
+def state_after(report: bytes) -> TaggerState:
+    """The open class after a segment tagged from a fresh process: untouched, ``S_c``, or unknown."""
+    return next_state(PRISTINE, report)
+
+
+class Words:
+    """A segment's analysed words: their surface forms and which are unknown (``*``)."""
+
+    def __init__(self, block: bytes) -> None:
+        units = _UNIT.findall(block)
+        self.surfaces = [unescape(s.decode("utf-8", "replace")).encode() for s, _ in units]
+        self.unknown = [i for i, (_, analyses) in enumerate(units) if analyses.startswith(b"*")]
+
+    def after_first_report(self, found: list[tuple[bytes, bytes]]) -> bool:
+        """Every unknown word comes after every word spelt like the first reported one."""
+        if not self.unknown:
+            return True
+        first = [i for i, s in enumerate(self.surfaces) if s == found[0][0]]
+        return bool(first) and min(self.unknown) > max(first)
+
+    def unchanged(self, state: TaggerState, report: bytes) -> bool:
+        """True if tagged from ``state`` (not fresh) the segment provably got what a fresh tagger gives.
+
+        From ``S_c``, a first report of ``c`` finds ``S_c`` again, so every later word sees what it
+        sees from a fresh process; unknown words before it would have seen the full open class.
+        """
+        found = _reports(report)
+        if found is None:
+            return False
+        if not found:
+            return not self.unknown
+        return state == ("class", found[0][1]) and self.after_first_report(found)
 
 
 def unchanged(state: TaggerState, block: bytes, report: bytes) -> bool:
     """True if a segment tagged from ``state`` provably got the tags it gets from a fresh process."""
-    found = _reports(report)
-    units = _UNIT.findall(block)
-    unknown = [i for i, (_, analyses) in enumerate(units) if analyses.startswith(b"*")]
-    if found is None:
-        return False
-    if not found:
-        return not unknown
-    if state[0] != "class" or any(c != state[1] for _, c in found):
-        return False
-    if not unknown:
-        return True
-    first = [
-        i
-        for i, (surface, _) in enumerate(units)
-        if unescape(surface.decode("utf-8", "replace")).encode() == found[0][0]
-    ]
-    return bool(first) and min(unknown) > max(first)
+    return state == PRISTINE or Words(block).unchanged(state, report)
+
+
+def _ready(fd: int, timeout_s: float) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(max(0, int(timeout_s * 1000))))
+
+
+def _stop_all(procs: dict[int, subprocess.Popen[bytes]]) -> None:
+    """Close each process's pipes (a tagger exits at end of input) and reap it."""
+    while procs:
+        _, proc = procs.popitem()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _write(stdin: IO[bytes], data: bytes) -> None:
