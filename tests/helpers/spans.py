@@ -49,3 +49,31 @@ def write_span_run(
     result.segment_fields["spans"] = rows
     write_run(result, run_dir)
     return run_dir
+
+
+INJECTED = "<script>window.__spanInjected = true</script>"
+
+
+def sample_span_runs(root: Path) -> dict[str, Path]:
+    """Two runs of the bundled sample's first 12 segments: sysA outputs the references (one minor span),
+    sysB changes a letter in each and has a major span on every second segment, a critical one on a
+    ``<script>`` it starts segment 3 with (markup that must stay text on every page)."""
+    from mtharness.data.loaders import load_sample
+
+    ds = load_sample().subset(12)
+    refs = list(ds.reference_streams[0])
+    worse = [r.replace("a", "e", 1) for r in refs]
+    worse[2] = f"{INJECTED} {worse[2]}"
+    a_spans = [[span(r.split()[0], r, "minor", confidence=0.3)] if i == 5 else [] for i, r in enumerate(refs)]
+    b_spans = []
+    for i, t in enumerate(worse):
+        seg = []
+        if i % 2 == 1:
+            seg.append(span(t.split()[1], t, "major", confidence=0.7, category="accuracy/mistranslation"))
+        if i == 2:
+            seg.append(span(INJECTED, t, "critical", confidence=0.95))
+        b_spans.append(seg)
+    return {
+        "A": write_span_run(root / "A", ds, refs, None, "sysA", {"forward": {"xCOMET": a_spans}}),
+        "B": write_span_run(root / "B", ds, worse, None, "sysB", {"forward": {"xCOMET": b_spans}}),
+    }

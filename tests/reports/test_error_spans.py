@@ -12,7 +12,7 @@ from mtharness.cli import main as cli_main
 from mtharness.compare.error_spans import ErrorMark, differences, error_span_summary, mark
 from mtharness.data.loaders import load_sample
 from mtharness.reports.highlight import highlight
-from tests.helpers.spans import span, write_span_run
+from tests.helpers.spans import sample_span_runs, write_span_run
 
 
 def m(text: str, start: int | None, end: int | None, severity: str = "minor", **kw: object) -> ErrorMark:
@@ -116,26 +116,7 @@ def test_differences_rank_by_weight_then_count_and_skip_equal_and_unannotated() 
 
 @pytest.fixture(scope="module")
 def span_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two runs of the bundled sample's first 12 segments: A the references, B with errors marked."""
-    root = tmp_path_factory.mktemp("span_runs")
-    ds = load_sample().subset(12)
-    refs = list(ds.reference_streams[0])
-    worse = [r.replace("a", "e", 1) for r in refs]
-    worse[2] = "<script>window.__spanInjected = true</script> " + worse[2]
-    a_spans = [[span(r.split()[0], r, "minor", confidence=0.3)] if i == 5 else [] for i, r in enumerate(refs)]
-    b_spans = []
-    for i, t in enumerate(worse):
-        seg = []
-        if i % 2 == 1:
-            word = t.split()[1]
-            seg.append(span(word, t, "major", confidence=0.7, category="accuracy/mistranslation"))
-        if i == 2:
-            seg.append(span("<script>window.__spanInjected = true</script>", t, "critical", confidence=0.95))
-        b_spans.append(seg)
-    return {
-        "A": write_span_run(root / "A", ds, refs, None, "sysA", {"forward": {"xCOMET": a_spans}}),
-        "B": write_span_run(root / "B", ds, worse, None, "sysB", {"forward": {"xCOMET": b_spans}}),
-    }
+    return sample_span_runs(tmp_path_factory.mktemp("span_runs"))
 
 
 def test_compare_prints_and_writes_the_mqm_table(
