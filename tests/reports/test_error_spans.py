@@ -157,5 +157,6 @@ def test_report_marks_the_spans_of_one_run(span_runs: dict[str, Path], tmp_path:
     )
     html = out.read_text()
     assert html.count('class="err err-major"') >= 6 and "Error spans" in html
+    assert "Which metric scored what." in html and "chrF2: forward against the references" in html
     assert 'title="major error · accuracy/mistranslation · confidence 0.70 · metric xCOMET' in html
     assert "<script>window.__spanInjected" not in html

@@ -17,6 +17,7 @@ from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import format_score
 from mtharness.reports import plots, tables
 from mtharness.reports.html_spans import marked, span_section
+from mtharness.run.metric_use import metric_use_lines
 from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.record import RunRecord
 from mtharness.scoring.registry import info_for_score
@@ -298,6 +299,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "documents": documents,
         "document_metrics": doc_metrics,
         "how_to_read": how_to_read(record),
+        "metric_use": metric_use_lines(record),
     }
 
 
