@@ -30,6 +30,7 @@ from mtharness.cli.args import (
 from mtharness.cli.outputs import check_outputs
 from mtharness.core import DEFAULT_SEED, MtharnessError
 from mtharness.reports.analysis_text import analysis_text
+from mtharness.reports.error_spans_text import error_spans_markdown, error_spans_text
 from mtharness.scoring.metrics import apply_options, parse_specs
 from mtharness.textio import atomic_write_text
 
@@ -201,6 +202,7 @@ def common_seed(runs: Sequence[RunFolder]) -> int:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.error_spans import attach_error_spans
     from mtharness.compare.human.evaluation import segment_table
     from mtharness.compare.runs import register_run_metrics
     from mtharness.compare.systems import compare
@@ -241,6 +243,8 @@ def main(argv: Sequence[str]) -> int:
     if args.analysis or args.html:  # the costliest part of a compare: only when its output is asked for
         for comp in comps:
             analyse(comp, args.worst)
+    for comp in comps:
+        attach_error_spans(comp, args.worst)
     _flag_round_trips(comps, rates)
     evaluation = _human(args, comps)
     correlations = evaluation.system if evaluation else []
@@ -269,6 +273,8 @@ def main(argv: Sequence[str]) -> int:
             text = analysis_text(c.extras.get("analysis") or {}, segment)
             if text:
                 print(f"\nAnalysis ({c.inp.label})\n{text}", file=out)
+            if c.extras.get("error_spans"):
+                print(f"\n{error_spans_text(c.inp.label, c.extras['error_spans'])}", file=out)
     written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
@@ -314,7 +320,9 @@ def _write_outputs(
     if args.csv:
         written.append(atomic_write_text(args.csv, tables.to_csv(comps)))
     if args.markdown:
-        written.append(atomic_write_text(args.markdown, tables.to_markdown(comps, correlations)))
+        spans = error_spans_markdown(comps)
+        markdown = tables.to_markdown(comps, correlations) + (f"\n{spans}" if spans else "")
+        written.append(atomic_write_text(args.markdown, markdown))
     if args.latex:
         written.append(atomic_write_text(args.latex, tables.to_latex(comps)))
     if args.sentence_level:
@@ -346,6 +354,7 @@ def _rate(value: Any) -> Any:
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.error_spans import attach_error_spans
     from mtharness.compare.runs import inputs_from_runs
     from mtharness.compare.systems import compare
     from mtharness.reports.html import render, run_summary
@@ -378,6 +387,7 @@ def report_main(argv: Sequence[str]) -> int:
     comps = [compare(i, specs, None, None, seed, 0.05, args.ci_n) for i in inputs_from_runs([run])]
     for comp in comps:
         analyse(comp, args.worst)
+        attach_error_spans(comp, args.worst)
     rates = _run_rates([run], args)
     _flag_round_trips(comps, rates)
     notes = rates[0].notes()

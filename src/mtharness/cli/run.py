@@ -41,6 +41,7 @@ from mtharness.run.cache import LangIdCache, with_cache
 from mtharness.run.evaluate import run_settings
 from mtharness.run.folder import HYDRA_FILES, check_writable, finished_marker, prepare_run_dir, record_files
 from mtharness.run.lock import lock_and_check, lock_run_dir, unlock_run_dir
+from mtharness.run.metric_use import metric_use_lines
 from mtharness.run.notes import (
     how_to_read,
     judge_failures_cell,
@@ -62,6 +63,7 @@ from mtharness.run.shard import (
 from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
+from mtharness.textio import arrow
 from mtharness.translators.base import Translator
 from mtharness.validity.notes import WarnRates, copy_flag, off_target_flag, run_warn_rates
 
@@ -229,7 +231,7 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
     lines = [f"{record.name} on {ds.name} ({ds.pair}), {record.n_segments} segments"]
     for d in record.directions:
         cells = "  ".join(
-            f"{name} {m.format():>6}{judge_failures_cell(record, d.direction, name)}"
+            f"{name} {arrow(m.higher_is_better)} {m.format():>6}{judge_failures_cell(record, d.direction, name)}"
             for name, m in d.scores.items()
         )
         if d.direction == "forward" and not d.scores:
@@ -237,6 +239,8 @@ def format_summary(record: RunRecord | Mapping[str, Any], warn: WarnRates | None
         lines.append(f"  {d.direction:<10} {cells}")
     if record.round_trip is not None and (back := way_back_line(record.translator)):
         lines.append(f"  way back   {back}")
+    for i, use in enumerate(metric_use_lines(record)):  # which metric scored what (references or QE)
+        lines.append(f"  {'scored' if i == 0 else '':<10} {use}")
     warn = warn or run_warn_rates(record.config)
     if record.copy_rate is not None:
         copying = copy_flag(record.copy_rate, warn.copy_rate)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from mtharness.compare.error_spans import spans_from_runs
 from mtharness.compare.systems import CompareInput, order_systems
 from mtharness.core import MtharnessError
 from mtharness.run.reader import RunFolder, read_run
@@ -75,6 +76,7 @@ def inputs_from_runs(
         raise MtharnessError("these runs have neither references nor round trips: nothing to compare")
     for inp in out:
         _attach_segment_means(inp, dict(zip(names, runs, strict=True)))
+        inp.error_spans = spans_from_runs(inp.label, dict(zip(names, runs, strict=True)))
     return out
 
 

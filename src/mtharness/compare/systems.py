@@ -49,6 +49,8 @@ class CompareInput:
     # COMET-family segment scores already at hand (run folders): metric name -> system -> stats
     # segment-mean metrics' stored segment scores (run folders): score name -> system -> statistics
     segment_means: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
+    # error spans the runs stored (compare.error_spans.SpanTable): metric -> system -> per segment
+    error_spans: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     @property
     def n_segments(self) -> int:

@@ -16,6 +16,8 @@ from mtharness.compare.human.system import Correlation
 from mtharness.compare.systems import Comparison, MetricComparison
 from mtharness.core import format_score
 from mtharness.reports import plots, tables
+from mtharness.reports.html_spans import marked, span_section
+from mtharness.run.metric_use import metric_use_lines
 from mtharness.run.notes import how_to_read, no_references_line, usage_line, way_back_line
 from mtharness.run.record import RunRecord
 from mtharness.scoring.registry import info_for_score
@@ -160,6 +162,7 @@ def _folded(text: str) -> dict[str, str]:
 def _output(comp: Comparison, system: str, i: int) -> dict[str, Any]:
     text = comp.inp.systems[system][i]
     out: dict[str, Any] = {"name": system, "text": _folded(text), "diff": None, "score": None, "pivot": None}
+    out["marked"] = marked(comp, system, i, text)  # error spans (xCOMET, a judge): shown over the diff
     if comp.segment_scores:
         out["score"] = f"{comp.segment_scores[system][i]:.1f}"
     if comp.inp.label == "round_trip":  # highlight what the round trip changed in the original
@@ -227,6 +230,8 @@ def _section(comp: Comparison) -> dict[str, Any]:
         **_word_f(analysis.get("word_f_by_frequency") or {}),
         "salient": analysis.get("salient_ngrams") or {},
         "worst": _worst(comp),
+        "error_spans": span_section(comp, _segment),
+        "has_spans": bool(comp.inp.error_spans),
         "browser": [_segment(comp, i, comp.systems) for i in range(n)],
         "browser_truncated": comp.inp.n_segments > n,
     }
@@ -294,6 +299,7 @@ def run_summary(record: RunRecord) -> dict[str, Any]:
         "documents": documents,
         "document_metrics": doc_metrics,
         "how_to_read": how_to_read(record),
+        "metric_use": metric_use_lines(record),
     }
 
 

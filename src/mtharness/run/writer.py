@@ -14,6 +14,7 @@ from typing import Any
 from mtharness import __version__
 from mtharness.core import RunResult
 from mtharness.run.folder import record_files
+from mtharness.run.metric_use import metric_use_lines
 from mtharness.run.notes import (
     how_to_read,
     judge_failures_cell,
@@ -213,6 +214,12 @@ def notes_lines(record: RunRecord) -> list[str]:
     return lines
 
 
+def _metric_use(record: RunRecord) -> list[str]:
+    """summary.md lines: which metric scored what (against references, or quality estimation)."""
+    uses = metric_use_lines(record)
+    return ["", "Which metric scored what:", "", *(f"- {markdown_cell(u)}" for u in uses)] if uses else []
+
+
 def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRates, worst: int = 10) -> str:
     ds = record.dataset
     copying = copy_flag(record.copy_rate, warn.copy_rate) if record.copy_rate is not None else None
@@ -225,6 +232,7 @@ def summary_markdown(record: RunRecord, rows: list[dict[str, Any]], warn: WarnRa
         *[f"\n{line}" for line in notes_lines(record)],
         "",
         f"How to read: {how_to_read(record)}",
+        *_metric_use(record),
         *llm_lines(record.translator_notes),
         "",
         "| direction | metric | score | signature |",
