@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "gate": 4,
     "reports": 5,
     "track": 5,
+    "serve": 5,
     "cli": 6,
     "__main__": 7,
 }

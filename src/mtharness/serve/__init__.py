@@ -1,0 +1,1 @@
+"""`mtharness serve`: a local, read-only web browser over run folders (docs/browsing.md)."""
