@@ -1,6 +1,7 @@
 """The package's layering, enforced by reading every import statement (top-level and lazy ones).
 
-core/textio/host <- data, translators, scoring <- validity <- run <- compare, gate <- reports, track <- cli.
+core/textio/host <- data, translators, scoring <- validity <- run <- compare, gate <- reports, track <- serve
+<- cli.
 (run sits above validity: evaluate() applies the validity checks to a run's outputs; track logs a
 finished run with its identity from compare, so it sits beside reports.)
 A package may import its own modules and any package of a LOWER layer, never one beside or above it;
@@ -29,9 +30,9 @@ LAYERS: dict[str, int] = {
     "gate": 4,
     "reports": 5,
     "track": 5,
-    "serve": 5,
-    "cli": 6,
-    "__main__": 7,
+    "serve": 6,  # the browser (`mtharness serve`): reads runs through run, compare, reports; cli starts it
+    "cli": 7,
+    "__main__": 8,
 }
 # textio reads and writes files and raises core's error: the one allowed edge inside layer 0
 ALLOWED_SAME_LAYER = {("textio", "core")}
