@@ -41,6 +41,7 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = urlstate.num
+    env.filters["path"] = urlstate.path_quote
     env.globals["url"] = urlstate.url
     env.globals["version"] = __version__
     return env
@@ -51,10 +52,12 @@ class Site:
 
     def __init__(self, roots: Sequence[Path]) -> None:
         from mtharness.serve.runs import Runs
+        from mtharness.serve.runspage import Indexes
 
         self.roots = [Path(r) for r in roots]
         self.env = templates()
         self.runs = Runs(self.roots)
+        self.indexes = Indexes(self.roots)
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(name).render(request=request, roots=self.roots, **context)

@@ -27,8 +27,8 @@ class Runs:
         """The run folder a key names (its scores.json must be a file under the root), else 404."""
         root, _, rest = key.strip("/").partition("/")
         scores = None
-        if root.isdigit() and rest:
-            scores = safe_file(self.roots, int(root), f"{rest}/{SCORES_FILE}")
+        if root.isdigit():  # "0": the results folder itself is the run
+            scores = safe_file(self.roots, int(root), f"{rest}/{SCORES_FILE}" if rest else SCORES_FILE)
         if scores is None:
             raise HTTPException(404, f"no run {key!r} under the results folders")
         return scores.parent
@@ -40,6 +40,8 @@ class Runs:
         """The key of a folder under one of the roots (the first that holds it)."""
         real = folder.resolve()
         for i, root in enumerate(self._real):
+            if real == root:
+                return str(i)
             if real.is_relative_to(root):
                 return f"{i}/{real.relative_to(root).as_posix()}"
         raise HTTPException(404, f"{folder} is not under the results folders")

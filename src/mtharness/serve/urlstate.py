@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from mtharness.core import MtharnessError, format_score
 
@@ -81,3 +81,8 @@ def num(value: Any, precision: int = 2, sign: bool = False) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return format_score(value, precision, sign)
+
+
+def path_quote(text: str) -> str:
+    """A run id or file path as a URL path (slashes kept, everything else quoted)."""
+    return quote(str(text), safe="/")
