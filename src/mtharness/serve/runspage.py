@@ -97,7 +97,7 @@ def runs_context(site: Any, state: Params) -> dict[str, Any]:
     columns = _columns(result.rows)
     rows = []
     for row in result.rows:
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for col in columns:
             cell = ((row.get("scores") or {}).get(col["direction"]) or {}).get(col["name"])
             if cell is None:

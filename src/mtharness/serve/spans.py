@@ -23,8 +23,13 @@ def _bounds(text: str, span: Mapping[str, Any]) -> tuple[int, int] | None:
     """The span's offsets when they are whole numbers inside the text and agree with its ``text``;
     else where its ``text`` first occurs; else None (a span we cannot place is left out)."""
     start, end, said = span.get("start"), span.get("end"), span.get("text")
-    ok = isinstance(start, int) and isinstance(end, int) and not isinstance(start, bool)
-    if ok and 0 <= start < end <= len(text) and (not isinstance(said, str) or text[start:end] == said):
+    if (
+        isinstance(start, int)
+        and isinstance(end, int)
+        and not isinstance(start, bool)
+        and 0 <= start < end <= len(text)
+        and (not isinstance(said, str) or text[start:end] == said)
+    ):
         return start, end
     if isinstance(said, str) and said:
         found = text.find(said)
