@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_cli
 
 SAMPLE = REPO / "src" / "mtharness" / "data" / "sample"
@@ -21,7 +23,7 @@ def _degrade(lines: list[str], every: int) -> list[str]:
 
 def make_results(base: Path) -> Path:
     """``base/results`` with runs/strong, runs/weak (output with a <script>), runs/spanned
-    (weak's outputs, with error spans), runs/damaged (a half-written scores.json)."""
+    (a middle system, with error spans), runs/damaged (a half-written scores.json)."""
     src = SAMPLE.joinpath("sample.en").read_text(encoding="utf-8").splitlines()
     ref = SAMPLE.joinpath("sample.es").read_text(encoding="utf-8").splitlines()
     systems = {
@@ -29,7 +31,7 @@ def make_results(base: Path) -> Path:
         "weak": (_degrade(_degrade(ref, 2), 3), _degrade(src, 2)),
     }
     systems["weak"][0][1] = f"{SCRIPT} & <b>bold</b>"
-    systems["spanned"] = systems["weak"]  # the same outputs again, then error spans added
+    systems["spanned"] = (_degrade(ref, 3), _degrade(src, 4))  # a middle system, error spans added
     results = base / "results"
     for name, (forward, back) in systems.items():
         (base / f"{name}.es").write_text("\n".join(forward) + "\n", encoding="utf-8")
@@ -71,3 +73,9 @@ def add_spans(out: Path) -> None:
     (out / "segments.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
     )
+
+
+@pytest.fixture(scope="session")
+def serve_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One results folder for every serve test module (tests that add files there remove them)."""
+    return make_results(tmp_path_factory.mktemp("serve"))

@@ -17,12 +17,12 @@ from starlette.testclient import TestClient
 
 from mtharness.cli import main as cli_main
 from mtharness.serve.app import create_app
-from tests.serve.app_fixtures import SCRIPT, make_results
+from tests.serve.app_fixtures import SCRIPT
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_results(tmp_path_factory.mktemp("serve"))
+def results(serve_results: Path) -> Path:
+    return serve_results
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +128,18 @@ def test_markup_in_outputs_and_config_is_shown_as_text(client: TestClient, resul
 def test_traversal_probes_are_404(client: TestClient, results: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the web")
-    (results / "runs" / "link_out").symlink_to(secret)
-    (results / "runs" / "dir_out").symlink_to(tmp_path, target_is_directory=True)
-    (results / "runs" / "link_in").symlink_to(results / "runs" / "strong" / "scores.json")
+    links = [results / "runs" / name for name in ("link_out", "dir_out", "link_in")]
+    links[0].symlink_to(secret)
+    links[1].symlink_to(tmp_path, target_is_directory=True)
+    links[2].symlink_to(results / "runs" / "strong" / "scores.json")
+    try:
+        probe_files(client, results, secret)
+    finally:
+        for link in links:
+            link.unlink()
+
+
+def probe_files(client: TestClient, results: Path, secret: Path) -> None:
     assert client.get("/files/0/runs/link_in").status_code == 200  # a symlink inside is fine
     probes = [
         "/files/0/../secret.txt",

@@ -81,6 +81,9 @@ def segments_context(site: Any, state: Params) -> dict[str, Any]:
         raise MtharnessError("?run=RUN_ID: which run's segments (open one from the runs page)")
     site.runs.folder(run_id)  # a 404 for anything outside the results folders
     store = _store(site, run_id)
+    found = store.index.get(run_id) or {}
+    if found.get("status") == "damaged":  # its segments may be whole, but nothing says what they are
+        raise MtharnessError(f"run {run_id} is damaged: {found.get('reason')}")
     direction = choice(state, "direction", ("forward", "round_trip"), "forward")
     metrics = store.metrics(run_id, direction)
     query, page_no, per = _query(state, metrics)
