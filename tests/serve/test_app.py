@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mtharness.cli import main as cli_main
 from mtharness.serve.app import create_app
-from tests.serve.app_fixtures import SCRIPT, serve_results  # noqa: F401 (a fixture)
+from tests.serve.app_fixtures import SCRIPT
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,11 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
 from mtharness.serve.app import create_app
-from tests.serve.app_fixtures import SCRIPT, serve_results  # noqa: F401 (a fixture)
+from tests.serve.app_fixtures import SCRIPT
 
 
 @pytest.fixture(scope="module")
-def client(serve_results: Path) -> TestClient:  # noqa: F811
+def client(serve_results: Path) -> TestClient:
     return TestClient(create_app([serve_results]), base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
@@ -31,7 +31,7 @@ def stored(results: Path, run: str) -> dict:
     return json.loads((results / "runs" / run / "scores.json").read_text())
 
 
-def test_runs_page_sorts_by_a_metric_both_ways(client: TestClient, serve_results: Path) -> None:  # noqa: F811
+def test_runs_page_sorts_by_a_metric_both_ways(client: TestClient, serve_results: Path) -> None:
     ok = ["0/runs/strong", "0/runs/weak", "0/runs/spanned"]
     bleu = {r: stored(serve_results, r.split("/")[-1])["scores"]["forward"]["BLEU"]["score"] for r in ok}
     best_first = sorted(ok, key=lambda r: -bleu[r])
@@ -85,7 +85,7 @@ def test_segments_page_pages_server_side(client: TestClient) -> None:
     assert segment_indices(third) == list(range(20, 30))
 
 
-def test_segment_search_and_score_difference(client: TestClient, serve_results: Path) -> None:  # noqa: F811
+def test_segment_search_and_score_difference(client: TestClient, serve_results: Path) -> None:
     found = client.get("/segments?run=0/runs/strong&q=umbrella").text
     rows = [json.loads(line) for line in (serve_results / "runs" / "strong" / "segments.jsonl").open()]
     expected = [i for i, r in enumerate(rows) if "umbrella" in r["source"].lower()]
