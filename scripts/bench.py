@@ -51,6 +51,7 @@ SECTIONS = (
     "llm",
     "comet",
     *COMPARE_SECTIONS,
+    "serve_index",
 )
 
 
@@ -666,6 +667,14 @@ def compare_section(name: str, args: argparse.Namespace) -> dict[str, Any]:
     import bench_compare
 
     return bench_compare.SECTIONS[name](args)
+
+
+def serve_index(args: argparse.Namespace) -> dict[str, Any]:
+    """The run index of `mtharness serve` over 10,000 runs and a 100,000-segment run (bench_serve.py)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import bench_serve
+
+    return bench_serve.serve_index(args)
 
 
 # ---------------------------------------------------------------- COMET through the worker

@@ -36,7 +36,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
         "compare_100k",
         "cost_curve",
     }
-    assert set(comps) == {*sections, "apertium", "llm", "comet", *compare_sections}
+    assert set(comps) == {*sections, "apertium", "llm", "comet", *compare_sections, "serve_index"}
     curve = comps["cost_curve"]["rows"]
     assert [r["segments"] for r in curve] == [300, 1000]
     for row in curve:  # both sides measured at every quick size, with the load beside them
@@ -45,6 +45,11 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
         assert row["compare"]["loads"]
     for name in compare_sections - {"cost_curve"}:
         assert comps[name]["peak_mb"]["ours"] > 0 < comps[name]["ours_cpu_s"], name
+    serve = comps["serve_index"]  # the run index of `mtharness serve` (scripts/bench_serve.py)
+    assert serve["indexed"] == serve["runs"] + 1 and serve["refresh_100_changed_updated"] == 100
+    assert (
+        serve["segments_index_peak_heap_mb"] > 0 and serve["query_total"]["newest_first"] == serve["runs"] + 1
+    )
     llm = comps.pop("llm")  # skipped (with the reason) where the serve extra or the tiny LM is missing
     if "skipped" not in llm:
         assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0

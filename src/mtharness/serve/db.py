@@ -22,7 +22,7 @@ from pathlib import Path
 from mtharness.core import MtharnessError
 
 INDEX_FILE = ".mtharness-index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 120_000
 
 _SCHEMA = """
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS runs (
     mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
     dataset TEXT, pair TEXT, content_hash TEXT, grp TEXT, translator TEXT, created TEXT,
-    identity TEXT, n_segments INTEGER, copy_rate REAL, off_target_rate REAL, cost REAL,
+    identity TEXT, system TEXT NOT NULL, n_segments INTEGER, copy_rate REAL, off_target_rate REAL, cost REAL,
     search TEXT NOT NULL DEFAULT '', row TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from mtharness.core import MtharnessError
 from mtharness.run.reader import SCORES_FILE, SEGMENTS_FILE
 from mtharness.serve import db
-from mtharness.serve.query import RunPage, RunQuery, run_query
+from mtharness.serve.query import Facets, RunPage, RunQuery, facets, run_query
 from mtharness.serve.rows import ci_files_key, load_ci_tables, read_row, search_text
 from mtharness.textio import finite_json
 
@@ -80,6 +80,7 @@ class RunIndex:
         self._conn: sqlite3.Connection | None = None
         self._inode: int | None = None
         self._rebuilt = False
+        self._facet_cache: tuple[str | None, Facets] | None = None
 
     # -- the connection ---------------------------------------------------------------------------
 
@@ -178,6 +179,11 @@ class RunIndex:
             for rid, root, rel, mtime_ns, size, row in rows:
                 _store_run(conn, rid, root, rel, mtime_ns, size, row)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('ci_files', ?)", (ci_key,))
+            if rows or removed:  # cached facets of every process are stale now
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
+                    (str(int(_meta(conn, "generation") or 0) + 1),),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -205,7 +211,14 @@ class RunIndex:
 
     def query(self, q: RunQuery | None = None) -> RunPage:
         """One page of runs (filters, sort, fold, paging) with the total and the facets; see serve.query."""
-        return self.guarded(lambda conn: run_query(conn, q or RunQuery()))
+        return self.guarded(lambda conn: run_query(conn, q or RunQuery(), lambda: self._facets(conn)))
+
+    def _facets(self, conn: sqlite3.Connection) -> Facets:
+        """The facets, computed again only after a refresh (of any process) changed the index."""
+        generation = _meta(conn, "generation")
+        if self._facet_cache is None or self._facet_cache[0] != generation:
+            self._facet_cache = (generation, facets(conn))
+        return self._facet_cache[1]
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The indexed row of one run (serve.rows documents its keys), or None for an unknown id."""
@@ -282,13 +295,16 @@ def _store_run(
     group = row.get("group")
     conn.execute(
         "INSERT INTO runs (run_id, root, rel, path, mtime_ns, size, status, reason, dataset, pair,"
-        " content_hash, grp, translator, created, identity, n_segments, copy_rate, off_target_rate,"
-        " cost, search, row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " content_hash, grp, translator, created, identity, system, n_segments, copy_rate,"
+        " off_target_rate, cost, search, row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             run_id, root, rel, row["path"], mtime_ns, size, row["status"], row["reason"],
             row["dataset"], row["pair"], row["content_hash"],
             None if group is None else "|".join(group),
-            row["translator"], row["created"], row["identity"], row["n_segments"],
+            row["translator"], row["created"], row["identity"],
+            # the leaderboard's system (group + identity) folds runs; a damaged run is its own
+            run_id if group is None else f"{'|'.join(group)}|{row['identity']}",
+            row["n_segments"],
             row["copy_rate"], row["off_target_rate"], row["cost"], search_text(row), _dumps(row),
         ),
     )  # fmt: skip

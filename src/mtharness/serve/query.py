@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,37 +170,42 @@ def _order(conn: sqlite3.Connection, q: RunQuery) -> tuple[str, str, list[Any], 
     )
 
 
-def run_query(conn: sqlite3.Connection, q: RunQuery) -> RunPage:
+def run_query(
+    conn: sqlite3.Connection, q: RunQuery, facets_of: Callable[[], Facets] | None = None
+) -> RunPage:
+    """One page of runs; ``facets_of`` gives the facets (the index caches them between refreshes)."""
     offset = max(0, int(q.offset))
     limit = min(max(1, int(q.limit)), MAX_LIMIT)
     clauses, args = _where(q)
     join, value, join_args, desc = _order(conn, q)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     if q.fold:
-        system = "CASE WHEN r.status = 'ok' THEN r.grp || '|' || r.identity ELSE r.run_id END"
         window = (
-            f"ROW_NUMBER() OVER (PARTITION BY {system} ORDER BY r.created DESC, r.path DESC) AS rn, "
-            f"COUNT(*) OVER (PARTITION BY {system}) - 1 AS older"
+            "ROW_NUMBER() OVER (PARTITION BY r.system ORDER BY r.created DESC, r.path DESC) AS rn, "
+            "COUNT(*) OVER (PARTITION BY r.system) - 1 AS older"
         )
     else:
         window = "1 AS rn, 0 AS older"
-    base = (
-        f"WITH f AS (SELECT r.run_id, r.row, r.created, {value} AS v, {window} FROM runs r {join} {where}) "
-    )
+    # the candidates carry only what sorting needs; the stored rows are read for the page alone
+    base = f"WITH f AS (SELECT r.run_id, r.created, {value} AS v, {window} FROM runs r {join} {where}) "
     params = [*join_args, *args]
     total = conn.execute(base + "SELECT COUNT(*) FROM f WHERE rn = 1", params).fetchone()[0]
     direction = "DESC" if desc else "ASC"
     found = conn.execute(
-        base + f"SELECT row, older FROM f WHERE rn = 1 ORDER BY (v IS NULL), v {direction}, "
+        base + f"SELECT run_id, older FROM f WHERE rn = 1 ORDER BY (v IS NULL), v {direction}, "
         "created DESC, run_id LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
+    ids = [r[0] for r in found]
+    stored = dict(
+        conn.execute(f"SELECT run_id, row FROM runs WHERE run_id IN ({','.join('?' * len(ids))})", ids)
+    )
     rows = []
-    for text, older in found:
-        row = json.loads(text)
+    for run_id, older in found:
+        row = json.loads(stored[run_id])
         row["older"] = older
         rows.append(row)
-    return RunPage(rows, total, offset, limit, q.sort, desc, facets(conn))
+    return RunPage(rows, total, offset, limit, q.sort, desc, facets_of() if facets_of else facets(conn))
 
 
 def facets(conn: sqlite3.Connection) -> Facets:

@@ -31,9 +31,7 @@ compare run on another test set) is one MtharnessError line.
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,8 +40,11 @@ from typing import Any
 
 from mtharness.core import DIRECTIONS, MtharnessError
 from mtharness.run.reader import SEGMENTS_FILE
+from mtharness.serve.diff import word_diff
 from mtharness.serve.index import RunIndex
 from mtharness.serve.query import like_pattern
+
+__all__ = ["SegmentPage", "SegmentQuery", "SegmentRow", "SegmentStore", "word_diff"]
 
 MAX_LIMIT = 500
 BATCH = 2000  # rows per insert while indexing: bounded memory on a 100,000-segment file
@@ -334,32 +335,4 @@ def _read_rows(path: Path, spots: list[tuple[int, int]]) -> list[dict[str, Any]]
             if not isinstance(row, dict):
                 raise MtharnessError(f"segments file {path}: changed while being read; reload the page")
             out.append(row)
-    return out
-
-
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
-
-
-def word_diff(a: str, b: str) -> list[tuple[str, str]]:
-    """(op, text) pieces turning ``a`` into ``b``, op ``equal`` | ``delete`` (only in a) | ``insert``
-    (only in b), by words (whitespace and punctuation are tokens of their own). Joining the equal and
-    delete texts gives ``a`` back; joining equal and insert gives ``b``."""
-    ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
-    out: list[tuple[str, str]] = []
-
-    def emit(op: str, tokens: list[str]) -> None:
-        text = "".join(tokens)
-        if not text:
-            return
-        if out and out[-1][0] == op:
-            out[-1] = (op, out[-1][1] + text)
-        else:
-            out.append((op, text))
-
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
-        if tag == "equal":
-            emit("equal", ta[i1:i2])
-        else:
-            emit("delete", ta[i1:i2])
-            emit("insert", tb[j1:j2])
     return out
