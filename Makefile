@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU wheel: a bare `torch` requirement can pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,ct2,validity,fast,launchers,serve,openai,track,dev
+EXTRAS ?= hf,ct2,validity,fast,launchers,serve,openai,track,web,dev
 APERTIUM_PACKAGES ?= apertium apertium-eng-spa apertium-eng-cat trans-de-en
 # headless Chromium renders the HTML reports in the tests (they skip without it)
 BROWSER_PACKAGES ?= chromium

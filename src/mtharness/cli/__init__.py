@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "collect every run under a folder into leaderboard.md/.csv",
     ),
     "report": ("mtharness.cli.compare", "report_main", "self-contained HTML report of one finished run"),
+    "serve": (
+        "mtharness.cli.serve",
+        "main",
+        "browse run folders in a local, read-only web app: runs, scores, comparisons, segments",
+    ),
     "track": (
         "mtharness.cli.track",
         "main",
