@@ -47,7 +47,7 @@ def comet_systems(args: argparse.Namespace) -> dict[str, Any]:
     folder = DATA / "zh-en"
     tmp = Path(tempfile.mkdtemp(prefix="bench-cometsys-"))
     size = ["--hidden", "32", "--layers", "2"] if args.quick else ["--hidden", "128", "--layers", "4"]
-    text = [str(folder / "src.zh"), str(folder / "ref.A.en")]
+    text = ["--vocab", "4000", "--text", str(folder / "src.zh"), str(folder / "ref.A.en")]
     subprocess.run(
         [
             python,
@@ -57,7 +57,6 @@ def comet_systems(args: argparse.Namespace) -> dict[str, Any]:
             "--out",
             str(tmp / "m"),
             *size,
-            "--text",
             *text,
         ],
         capture_output=True,
