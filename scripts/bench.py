@@ -40,6 +40,8 @@ DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) /
 TINY = REPO / "tests" / "fixtures" / "tiny_marian_copy"
 # issue 28: compare and run against the sacrebleu CLI, whole processes, and the cost curve (bench_compare.py)
 COMPARE_SECTIONS = ("compare_scoring", "compare_paired", "compare_all_pairs", "compare_100k", "cost_curve")
+# issue 22: model-based metrics over N systems and against MetricX's reference code (bench_metrics.py)
+METRIC_SECTIONS = ("comet_systems", "metricx_reference")
 SECTIONS = (
     "harness_overhead",
     "ct2_vs_transformers",
@@ -53,6 +55,7 @@ SECTIONS = (
     "judge",
     "comet",
     *COMPARE_SECTIONS,
+    *METRIC_SECTIONS,
     "serve_index",
 )
 
@@ -925,6 +928,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.section:
         if args.section in COMPARE_SECTIONS:
             result = compare_section(args.section, args)
+        elif args.section in METRIC_SECTIONS:
+            sys.path.insert(0, str(REPO / "scripts"))
+            import bench_metrics
+
+            result = bench_metrics.SECTIONS[args.section](args)
         else:
             result = globals()[args.section](args)
         Path(args.section_out).write_text(json.dumps(result, default=str))

@@ -217,3 +217,46 @@ def test_presets_compose_offline() -> None:
         node = cfg.metrics.metricx  # type: ignore[attr-defined]
         assert node.model == model and node.tokenizer == "google/mt5-xl" and node.max_input_length == 1536
         metricx_config({k: v for k, v in node.items()})
+
+
+# MetricX mode=ref on a dataset without references and no round trip would score nothing: one line,
+# exit 2, before any translation (the sample in de has no references); mode=qe goes ahead.
+def _run_no_refs(tmp_path: Path, folder: Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    from tests.conftest import run_cli
+
+    return run_cli(
+        [
+            "run",
+            "translator=echo",
+            "dataset.tgt_lang=de",
+            "limit=4",
+            "progress=false",
+            "round_trip=false",
+            "metrics=[metricx]",
+            f"metrics.metricx.model={folder / 'model'}",
+            f"metrics.metricx.tokenizer={folder / 'tokenizer'}",
+            f"hydra.run.dir={out}",
+            *extra,
+        ],
+        cwd=tmp_path,
+    )
+
+
+def test_ref_mode_without_references_stops_before_translating(tiny_metricx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ref"
+    proc = _run_no_refs(tmp_path, tiny_metricx, out)
+    assert proc.returncode == 2, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "needs references" in lines[0] and "mode=qe" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (out / "hyp.de.txt").exists()
+
+
+@pytest.mark.slow
+def test_qe_mode_without_references_scores_the_forward_direction(tiny_metricx: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "qe"
+    proc = _run_no_refs(tmp_path, tiny_metricx, out, "metrics.metricx.mode=qe")
+    assert proc.returncode == 0, proc.stderr
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))["scores"]
+    assert 0.0 <= scores["forward"]["MetricX"]["score"] <= 25.0

@@ -168,6 +168,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cometkiwi-model", help="CometKiwi checkpoint (folder/.ckpt) or hub id for files input"
     )
+    parser.add_argument("--xcomet-model", help="xCOMET checkpoint (folder/.ckpt) or hub id for files input")
+    parser.add_argument(
+        "--xcomet-qe-model", help="xCOMET-QE (an XCOMET checkpoint) folder/.ckpt or hub id for files input"
+    )
     parser.add_argument(
         "--cache-dir",
         default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
@@ -176,6 +180,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:
-    """--<kind>-model (--comet-model, --cometkiwi-model) into that metric's spec (hub default otherwise)."""
+    """--<kind>-model (--comet-model, --cometkiwi-model, --xcomet-model, --xcomet-qe-model) into that
+    metric's spec (hub default otherwise)."""
     model = getattr(args, f"{spec.kind}_model", None)
     return MetricSpec(spec.kind, {**spec.args, "model": model}) if model else spec

@@ -14,6 +14,7 @@ from mtharness.compare.systems import CompareInput
 from mtharness.core import MtharnessError
 from mtharness.run.reader import RunFolder
 from mtharness.scoring.metrics import MetricSpec, score_name
+from mtharness.scoring.protocol import MultiSystemScorer
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
@@ -50,8 +51,11 @@ def score_with_model(
     out: dict[str, SystemStats] = {}
     scorer = metric.open(spec.args, cache_dir)
     try:
-        for system, hyps in inp.systems.items():
-            res, scores = scorer.score(sources, hyps, refs)
+        if isinstance(scorer, MultiSystemScorer):  # COMET: shared sources/refs encoded once for all
+            scored = scorer.score_systems(sources, inp.systems, refs)
+        else:
+            scored = {system: scorer.score(sources, hyps, refs) for system, hyps in inp.systems.items()}
+        for system, (res, scores) in scored.items():
             out[system] = mean_stats(
                 system, res.name, scores, res.signature, res.higher_is_better, res.precision
             )

@@ -130,7 +130,8 @@ def run_settings(
 ) -> RunResult:
     """evaluate() with checked settings: translate, score, validity checks and model-based metrics."""
     specs = list(settings.metrics)
-    check_segment_metrics(specs)  # e.g. COMET's environment and checkpoint, before translating too
+    # e.g. COMET's environment and checkpoint, or references a metric needs, before translating too
+    check_segment_metrics(specs, dataset, settings.round_trip)
     ds = dataset.subset(settings.limit)
     empty = count_empty(ds.sources)
     if empty == len(ds):

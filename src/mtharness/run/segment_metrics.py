@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import DirectionResult, RunResult
+from mtharness.core import Dataset, DirectionResult, MtharnessError, RunResult
 from mtharness.scoring.metrics import MetricSpec
 from mtharness.scoring.protocol import DirectionAware, SpanScorer
 
@@ -25,10 +25,23 @@ def mean_specs(specs: Sequence[MetricSpec]) -> list[MetricSpec]:
     return [s for s in specs if s.segment_mean]
 
 
-def check_segment_metrics(specs: Sequence[MetricSpec]) -> None:
-    """Before translating: a missing environment or checkpoint fails now, not after an hour of MT."""
+def check_segment_metrics(
+    specs: Sequence[MetricSpec], dataset: Dataset | None = None, round_trip: bool = True
+) -> None:
+    """Before translating: a missing environment or checkpoint fails now, not after an hour of MT;
+    so does a reference-based metric (MetricX mode=ref, COMET) that would score nothing: a dataset
+    without references and no round trip (the round trip scores against the source instead)."""
     for spec in mean_specs(specs):
-        spec.segment_metric().check_ready(spec.args)
+        metric = spec.segment_metric()
+        no_refs = dataset is not None and not dataset.ref_names
+        if no_refs and not round_trip and dataset is not None and metric.needs_references_for(spec.args):
+            raise MtharnessError(
+                f"metrics=[...,{spec.kind}] needs references and dataset {dataset.name} has none in "
+                f"{dataset.pair.tgt} (round_trip=false "
+                "leaves nothing to score): give references, use a reference-free metric or mode "
+                "(metrics.metricx.mode=qe, cometkiwi, xcomet_qe), or keep the round trip"
+            )
+        metric.check_ready(spec.args)
 
 
 def _add_report(totals: dict[str, Any], report: dict[str, dict[str, Any]]) -> None:

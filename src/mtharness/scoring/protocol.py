@@ -101,6 +101,20 @@ class DirectionAware(Protocol):
     def set_direction(self, direction: str, src: str, tgt: str) -> None: ...
 
 
+@runtime_checkable
+class MultiSystemScorer(Protocol):
+    """Optional, beside ``SegmentScorer``: several systems on the same sources and references at once.
+
+    A model that can share work between systems (COMET encodes each distinct source and reference
+    once for all of them) implements it; callers fall back to ``score()`` per system otherwise.
+    Each system's result and segment scores equal what ``score()`` gives it alone.
+    """
+
+    def score_systems(
+        self, sources: Sequence[str], systems: Mapping[str, Sequence[str]], refs: Sequence[str] | None
+    ) -> dict[str, tuple[MetricResult, list[float]]]: ...
+
+
 class Metric:
     """Base of every metric: ``info`` plus the checks every metric gets for free."""
 

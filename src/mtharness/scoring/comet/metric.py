@@ -178,10 +178,12 @@ class CometWorker:
             raise MtharnessError(f"metrics.{self.cfg.kind}.model {self.cfg.model_id}: {self.info['error']}")
         return self.info
 
-    def score(self, data: list[dict[str, str]]) -> dict[str, Any]:
+    def score(self, data: list[dict[str, str]], via: str | None = None) -> dict[str, Any]:
+        """The worker's answer for ``data``; ``via="predict"`` forces unbabel-comet's predict()."""
         assert self.proc is not None and self.proc.stdin is not None
+        request: dict[str, Any] = {"data": data, **({"via": via} if via else {})}
         try:
-            self.proc.stdin.write(json.dumps({"data": data}) + "\n")
+            self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # _read reports the exit code and the worker's last words
@@ -311,6 +313,14 @@ class CometScorer:
             known.update(new)
         scores = [known[k] for k in keys]
         return self.result(scores), scores
+
+    def score_systems(
+        self, sources: Sequence[str], systems: Mapping[str, Sequence[str]], refs: Sequence[str] | None
+    ) -> dict[str, tuple[MetricResult, list[float]]]:
+        """Several systems on the same sources/refs: each distinct one encoded once (comet.systems)."""
+        from mtharness.scoring.comet.systems import score_systems
+
+        return score_systems(self, sources, systems, refs)
 
     REFERENCE_FREE = "CometKiwi"  # the metric that scores without references, named in the error
 
