@@ -171,3 +171,24 @@ def test_installed_sacrebleu_is_a_verified_release() -> None:
     assert pin.replace(" ", "") == f"sacrebleu>={low},<{high}", (
         f"pyproject pins {pin!r}, the adapter says {low}..{high}"
     )
+
+
+def test_per_segment_calls_of_the_compiled_counting() -> None:
+    """fastngram prepares text and picks chrF's best reference with these; each equals sacrebleu's own."""
+    for name, (make, _) in METRICS.items():
+        metric = make()
+        stats = _stats(metric)
+        for i, hyp in enumerate(HYPS):
+            row = api.one_segment_statistics(metric, hyp, [REFS[0][i], None, REFS[1][i]])
+            assert row == stats[i], _broken(f"{name} _extract_reference_info / _compute_segment_statistics")
+    chrf = CHRF(word_order=2, lowercase=True)
+    assert api.preprocess(chrf, "A B") == "a b", _broken("CHRF._preprocess_segment")
+    assert api.preprocess(BLEU(), "a, b. ") == "a , b .", _broken("BLEU._preprocess_segment")
+    assert api.chrf_words(chrf, "(hi) there, you") == ["(hi", ")", "there", ",", "you"], _broken(
+        "CHRF._remove_punctuation"
+    )
+    for i, hyp in enumerate(HYPS):
+        row = api.one_segment_statistics(chrf, hyp, [REFS[0][i]])
+        assert api.chrf_f_score(chrf, row) == chrf.sentence_score(hyp, [REFS[0][i]]).score, _broken(
+            "CHRF._compute_f_score"
+        )

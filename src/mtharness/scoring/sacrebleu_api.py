@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sacrebleu.metrics import BLEU, TER
+from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric, Score
 
 # sacrebleu releases this adapter was verified with: [lowest, first unverified) (pyproject agrees)
@@ -100,3 +100,32 @@ def ter_reference_words(metric: TER) -> list[list[list[str]]]:
     if cache is None:
         raise ValueError("no references cached for this metric: call set_references first")
     return [entry["ref_words"] for entry in cache]
+
+
+def preprocess(metric: Metric, text: str) -> str:
+    """A segment as the metric's statistics see it (BLEU: case and tokenizer; chrF: case only)."""
+    out: str = metric._preprocess_segment(text)
+    return out
+
+
+def chrf_words(metric: CHRF, text: str) -> list[str]:
+    """chrF++'s words of a preprocessed segment (punctuation split off the ends of words)."""
+    words: list[str] = metric._remove_punctuation(text)
+    return words
+
+
+def chrf_f_score(metric: CHRF, row: Sequence[int]) -> float:
+    """chrF's F-score of one statistics row: what picks the best of several references."""
+    f: float = metric._compute_f_score(list(row))
+    return f
+
+
+def one_segment_statistics(metric: Metric, hyp: str, refs: Sequence[str | None]) -> list[Any]:
+    """sacrebleu's statistics row of one segment, its references given raw (None: absent).
+
+    The per-segment step of ``_extract_corpus_statistics``, without the metric's cache or num_refs.
+    """
+    lines = [metric._preprocess_segment(r) for r in refs if r is not None]
+    info = metric._extract_reference_info(lines)
+    row: list[Any] = metric._compute_segment_statistics(metric._preprocess_segment(hyp), info)
+    return row
