@@ -4,12 +4,13 @@ screenshots (docs/images/browse-*.png) rewritten from the same session."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, apertium_has, run_cli
 from tests.serve.test_app_cli import server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -77,3 +78,42 @@ def test_every_page_in_chromium(serve_results: Path, tmp_path: Path) -> None:
     for path in shots:
         assert path.stat().st_size > 10_000  # a real picture, not a blank page
         shutil.copyfile(path, DOC_IMAGES / path.name)
+
+
+@pytest.mark.apertium
+@pytest.mark.skipif(not apertium_has("eng-spa"), reason="Apertium eng-spa not installed")
+def test_an_apertium_run_beside_file_runs_in_chromium(serve_results: Path, tmp_path: Path) -> None:
+    """A results dir with a real Apertium run (round trip) beside the translator=files runs: it is
+    listed under its translator, and its segments page shows what Apertium wrote, round trip included."""
+    results = tmp_path / "results"
+    shutil.copytree(serve_results / "runs" / "strong", results / "runs" / "strong")
+    proc = run_cli(
+        [
+            "run",
+            "translator=apertium",
+            "limit=12",
+            "progress=false",
+            f"results_dir={results}",
+            f"hydra.run.dir={results / 'runs' / 'apertium'}",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [
+        json.loads(line)
+        for line in (results / "runs" / "apertium" / "segments.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
+    first = rows[0]["forward"]
+    with server([str(results), "--port", "0"]) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.goto(url + "?translator=apertium")
+        page.wait_for_url("**translator=apertium**")
+        assert page.locator("a.run-link").all_inner_texts() == ["apertium"]
+        page.goto(url + "segments?run=0/runs/apertium")
+        assert page.locator("article.segment").count() > 0
+        assert first.split()[0] in page.locator("article.segment").first.inner_text()
+        page.screenshot(path=str(tmp_path / "browse-apertium.png"))
+        browser.close()
