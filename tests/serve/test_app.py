@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,26 @@ def test_damaged_run_is_its_readers_one_line(client: TestClient) -> None:
     assert reason is not None and "not valid JSON" in html.unescape(reason.group(1))
     compare = client.get("/compare?run=0/runs/strong&run=0/runs/damaged")
     assert compare.status_code == 400 and "not valid JSON" in html.unescape(compare.text)
+
+
+def test_run_page_cis_equal_the_leaderboards(client: TestClient, results: Path, tmp_path: Path) -> None:
+    """The Run page computes CIs with the leaderboard's own code (1000 resamples, the run's seed):
+    the bounds it prints are the leaderboard JSON's, at the metric's precision."""
+    out = tmp_path / "board"
+    out.mkdir()
+    # the leaderboard of a copy: its CI cache must not land in the shared results folder
+    copy = tmp_path / "results" / "runs" / "strong"
+    shutil.copytree(results / "runs" / "strong", copy)
+    args = ["leaderboard", str(tmp_path / "results"), "--out", str(out), "--json", str(out / "b.json")]
+    assert cli_main([*args, "--ci-n", "1000"]) == 0
+    board = json.loads((out / "b.json").read_text(encoding="utf-8"))
+    (row,) = [r for g in board["groups"] for r in g["runs"]]
+    stored = json.loads((results / "runs" / "strong" / "scores.json").read_text())
+    page = client.get("/run/0/runs/strong").text
+    checked = 0
+    for direction, per in row["ci"].items():
+        for name, ci in per.items():
+            p = stored["scores"][direction][name]["precision"]
+            assert f"{ci['low']:.{p}f} – {ci['high']:.{p}f}" in page, (direction, name)
+            checked += 1
+    assert checked >= 4  # BLEU and chrF at least, forward and round trip

@@ -7,7 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mtharness.run.notes import no_references_line, usage_line, way_back_line
+from mtharness.compare.run_ci import run_cis
+from mtharness.core import MtharnessError
+from mtharness.run.notes import (
+    judge_failures_cell,
+    judge_lines,
+    no_references_line,
+    usage_line,
+    way_back_line,
+)
 from mtharness.run.reader import RunFolder
 from mtharness.serve.urlstate import num
 
@@ -18,9 +26,22 @@ def _rate(value: float | None, measured: bool = True) -> str:
     return "undetermined" if value is None else num(value, 3)
 
 
+CI_SAMPLES = 1000  # the leaderboard's default resample count: the Run page shows the same CIs
+
+
+def _cis(run: RunFolder) -> tuple[dict[str, dict[str, Any]], str]:
+    """95% bootstrap CIs of the run's sacrebleu scores, by the leaderboard's own code (seeded with the
+    run's seed); a run whose segments cannot be re-scored shows its scores without CIs and says why."""
+    try:
+        return run_cis(run, CI_SAMPLES), ""
+    except MtharnessError as exc:
+        return {}, f"no CIs: {exc}"
+
+
 def run_context(run: RunFolder) -> dict[str, Any]:
     rec = run.record
     ds = rec.dataset
+    cis, ci_note = _cis(run)
     scores = [
         {
             "direction": d.direction,
@@ -28,6 +49,8 @@ def run_context(run: RunFolder) -> dict[str, Any]:
             "name": name,
             "score": m.format(),
             "raw": m.score,
+            "ci": cis.get(d.direction, {}).get(name),
+            "judge": judge_failures_cell(rec, d.direction, name).strip(" ()"),
             "precision": m.precision,
             "signature": m.signature,
             "higher_is_better": m.higher_is_better,
@@ -61,7 +84,8 @@ def run_context(run: RunFolder) -> dict[str, Any]:
         detected = ", ".join(f"{k} {v}" for k, v in sorted(rec.langid.detected.items(), key=lambda x: -x[1]))
         rates.append(("languages detected in the forward output", detected))
         rates.append(("language ID", rec.langid.signature))
-    notes = [line for line in (no_references_line(rec), way_back_line(rec.translator)) if line]
+    notes = [line for line in (no_references_line(rec), way_back_line(rec.translator), ci_note) if line]
+    notes += judge_lines(rec)
     caches = {
         k: dict(v)
         for k, v in (
@@ -78,6 +102,7 @@ def run_context(run: RunFolder) -> dict[str, Any]:
         "record": rec,
         "dataset": ds,
         "scores": scores,
+        "ci_samples": CI_SAMPLES,
         "timings": timings,
         "overall_timings": {k: num(v, 2) for k, v in rec.timings.items()},
         "rates": rates,
