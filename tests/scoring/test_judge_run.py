@@ -167,3 +167,50 @@ def test_bad_judge_input_is_one_line_before_translating(
     assert expected in last and "Traceback" not in proc.stderr
     assert server.requests == []  # nothing was translated
     assert not (tmp_path / "bad" / "scores.json").exists()
+
+
+def test_compare_leaves_out_the_segments_any_system_has_no_judge_score_for(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Two runs whose judge failed on different segments: compare reads the stored scores (no request
+    to the judge), and scores, CIs and the paired test use only the segments both were judged on."""
+    env = {"MTH_JUDGE_KEY": SENTINEL}
+    one = run_cli(run_args(server, tmp_path, "one"), cwd=tmp_path, env=env)  # fails on segment 2 of 3
+    assert one.returncode == 0, one.stderr
+    system = tmp_path / "other.de"
+    system.write_text("THE DOG IS FINE.\nHELLO THERE.\nGOOD GARBLE.\n", encoding="utf-8")  # fails on 3
+    files = [a for a in run_args(server, tmp_path, "two") if not a.startswith("translator")]
+    two = run_cli(
+        [*files, "translator=files", f"translator.forward={system}", "round_trip=false"],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert two.returncode == 0, two.stderr
+    rows = [json.loads(line) for line in (tmp_path / "two" / "segments.jsonl").read_text().splitlines()]
+    assert [r["scores"]["forward"]["LLM-MQM"] for r in rows] == [0.0, 0.0, None]
+    sent = len(server.requests)
+    out = tmp_path / "cmp.json"
+    cmp = run_cli(
+        [
+            "compare",
+            str(tmp_path / "one"),
+            str(tmp_path / "two"),
+            "--metrics",
+            "bleu",
+            "llm_mqm",
+            "--json",
+            str(out),
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert cmp.returncode == 0, cmp.stderr
+    assert len(server.requests) == sent  # the stored segment scores, nothing re-judged
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    text = json.dumps(doc)
+    assert "NaN" not in text
+    # only segment 1 was judged for both: the dog sentence (-6: one major, one minor) vs no error
+    mqm = doc["directions"]["forward"]["metrics"]["LLM-MQM"]
+    assert {name: row["score"] for name, row in mqm["systems"].items()} == {"openai": -6.0, "files": 0.0}
+    assert mqm["systems"]["files"]["p_value"] is not None  # the paired test ran on the common segment

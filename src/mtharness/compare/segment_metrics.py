@@ -7,7 +7,8 @@ runs re-runs no model. For plain files (--src/--refs/--systems) the metric's sco
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mtharness.compare.systems import CompareInput
@@ -18,24 +19,62 @@ from mtharness.scoring.protocol import MultiSystemScorer
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
+def scored_by_all(
+    label: str, name: str, scored: Mapping[str, Sequence[float | None]]
+) -> dict[str, list[float]]:
+    """Every system's scores on the segments that every system has a score for.
+
+    An LLM judge leaves a segment unscored when its answer cannot be parsed (never 0). CIs and
+    paired tests must compare systems on the same segments, so a segment unscored for one system
+    is left out for all of them; the system scores are then means over that common set.
+    """
+    n = min((len(s) for s in scored.values()), default=0)
+    keep = [i for i in range(n) if all(_finite(s[i]) for s in scored.values())]
+    if not keep:
+        raise MtharnessError(
+            f"{name} ({label}): no segment has a score for every system (every answer unparseable?); "
+            "compare without this metric"
+        )
+    return {system: [float(s[i]) for i in keep] for system, s in scored.items()}  # type: ignore[arg-type]
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
 def stats_from_runs(label: str, runs: Mapping[str, RunFolder], name: str) -> dict[str, SystemStats] | None:
-    """Each run's stored segment scores of ``name`` in direction ``label``; None if any run lacks them."""
-    out: dict[str, SystemStats] = {}
-    signatures = set()
+    """Each run's stored segment scores of ``name`` in direction ``label``; None if any run lacks them.
+
+    Gaps are accepted only where the stored score accounts for them (``judge_failures``: the judge's
+    unparseable answers); a run with unexplained gaps is re-scored instead."""
+    scored: dict[str, list[float | None]] = {}
+    stored_of = {}
     for system, run in runs.items():
         stored = run.record.score(label, name)
-        scores = run.segment_scores(label, name)
-        if stored is None or scores is None:
+        if stored is None:
             return None
-        signatures.add(stored.signature)
-        out[system] = mean_stats(
-            system, name, scores, stored.signature, stored.higher_is_better, stored.precision
-        )
-    if len(signatures) > 1:
+        scores = run.segment_scores_with_gaps(label, name)
+        gaps = sum(v is None for v in scores)
+        if gaps and gaps != stored.extra.get("judge_failures"):
+            return None
+        scored[system], stored_of[system] = scores, stored
+    if len({s.signature for s in stored_of.values()}) > 1:
+        signatures = sorted({s.signature for s in stored_of.values()})
         raise MtharnessError(
-            f"{name} ({label}): the runs were scored with different models or settings: {sorted(signatures)}"
+            f"{name} ({label}): the runs were scored with different models or settings: {signatures}"
         )
-    return out
+    common = scored_by_all(label, name, scored)
+    return {
+        system: mean_stats(
+            system,
+            name,
+            common[system],
+            st.signature,
+            st.higher_is_better,
+            st.precision,
+        )
+        for system, st in stored_of.items()
+    }
 
 
 def score_with_model(
@@ -55,9 +94,16 @@ def score_with_model(
             scored = scorer.score_systems(sources, inp.systems, refs)
         else:
             scored = {system: scorer.score(sources, hyps, refs) for system, hyps in inp.systems.items()}
-        for system, (res, scores) in scored.items():
+        # a judge's unparseable answers are NaN: the same segments left out for every system
+        values = scored_by_all("scored now", spec.kind, {system: seg for system, (_, seg) in scored.items()})
+        for system, (res, _) in scored.items():
             out[system] = mean_stats(
-                system, res.name, scores, res.signature, res.higher_is_better, res.precision
+                system,
+                res.name,
+                values[system],
+                res.signature,
+                res.higher_is_better,
+                res.precision,
             )
     finally:
         scorer.close()

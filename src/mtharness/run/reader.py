@@ -136,6 +136,15 @@ class RunFolder:
     def has_round_trip(self) -> bool:
         return bool(self.rows) and all(r.get("round_trip") is not None for r in self.rows)
 
+    def segment_scores_with_gaps(self, direction: str, name: str) -> list[float | None]:
+        """The stored segment scores of ``name`` in ``direction``, None where a row has no number
+        (an LLM judge's answer that could not be parsed is stored as null)."""
+        out: list[float | None] = []
+        for row in self.rows:
+            value = ((row.get("scores") or {}).get(direction) or {}).get(name)
+            out.append(float(value) if is_number(value) else None)
+        return out
+
     def segment_scores(self, direction: str, name: str) -> list[float] | None:
         """The stored segment scores of ``name`` in ``direction``; None unless every row has a number."""
         out = []
