@@ -150,25 +150,33 @@ def open_cache(path: str | Path, journal_mode: str = "WAL") -> sqlite3.Connectio
         conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
         raise cache_failure(p, exc) from None
-    # Two processes opening a new file at once: switching it to WAL needs the file to itself, and
-    # SQLite answers "database is locked" at once there instead of waiting out the busy timeout, so
-    # the set-up is retried (bounded by the same timeout) until the other process is through it
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    try:
+        retry_while_locked(lambda: _prepare(conn, p, journal_mode))
+        return conn
+    except sqlite3.Error as exc:
+        conn.close()
+        raise cache_failure(p, exc) from None
+    except MtharnessError:
+        conn.close()
+        raise
+
+
+def retry_while_locked(setup: Callable[[], None], timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """``setup`` (a fresh connection's PRAGMAs and schema), retried while SQLite says "locked".
+
+    Two processes opening a new file at once: switching it to WAL needs the file to itself, and
+    SQLite answers "database is locked" at once there instead of waiting out the busy timeout, so
+    the set-up is retried (bounded by the same timeout) until the other process is through it.
+    """
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
-            _prepare(conn, p, journal_mode)
-            return conn
+            setup()
+            return
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) and time.monotonic() < deadline:
                 time.sleep(0.05 + random.random() * 0.1)
                 continue
-            conn.close()
-            raise cache_failure(p, exc) from None
-        except sqlite3.Error as exc:
-            conn.close()
-            raise cache_failure(p, exc) from None
-        except MtharnessError:
-            conn.close()
             raise
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import sqlite3
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from mtharness.core import MtharnessError
+from mtharness.run.cache import retry_while_locked
 
 INDEX_FILE = ".mtharness-index.sqlite"
 SCHEMA_VERSION = 2
@@ -78,22 +77,19 @@ def default_db_path(roots: Sequence[Path]) -> Path:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    # two processes creating the file at once: switching to WAL answers "locked" at once instead
-    # of waiting out the busy timeout, so the set-up is retried within that timeout (as run/cache.py)
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            return conn
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) and time.monotonic() < deadline:
-                time.sleep(0.05 + random.random() * 0.1)
-                continue
-            conn.close()
-            raise
+
+    def setup() -> None:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+
+    try:  # two processes creating the file at once: retried as the translation cache does
+        retry_while_locked(setup, BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 def _valid(conn: sqlite3.Connection, roots: str) -> bool:
