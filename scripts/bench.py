@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -611,16 +610,10 @@ def _apertium_blocks(texts: list[str]) -> list[str]:
 
 
 def apertium(args: argparse.Namespace) -> dict[str, Any]:
+    from bench_apertium import require_eng_spa
     from mtharness.translators.apertium import ApertiumTranslator
 
-    if (
-        shutil.which("apertium") is None
-        or "eng-spa"
-        not in subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout.split()
-    ):
-        raise SystemExit(
-            "bench apertium: Apertium eng-spa is not installed (apt-get install apertium-eng-spa)"
-        )
+    require_eng_spa("apertium")
     n = 100 if args.quick else 960
     lines = (DATA / "en-zh" / "src.en").read_text(encoding="utf-8").split("\n")[:320]
     texts = (lines * (n // len(lines) + 1))[:n]

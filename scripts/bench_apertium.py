@@ -67,6 +67,20 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
+def require_eng_spa(section: str) -> None:
+    """Stop the section with one line where Apertium's eng-spa pair is not installed."""
+    found = shutil.which("apertium") is not None
+    modes = (
+        subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout
+        if found
+        else ""
+    )
+    if "eng-spa" not in modes.split():
+        raise SystemExit(
+            f"bench {section}: Apertium eng-spa is not installed (apt-get install apertium-eng-spa)"
+        )
+
+
 def _norm(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip()
 
@@ -75,14 +89,7 @@ def apertium_pipe(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "src"))
     from mtharness.translators.apertium_reference import ReferenceApertium
 
-    if (
-        shutil.which("apertium") is None
-        or "eng-spa"
-        not in subprocess.run(["apertium", "-l"], capture_output=True, text=True, check=False).stdout.split()
-    ):
-        raise SystemExit(
-            "bench apertium_pipe: Apertium eng-spa is not installed (apt-get install apertium-eng-spa)"
-        )
+    require_eng_spa("apertium_pipe")
     n = 200 if args.quick else 2000
     lines = (DATA / "en-zh" / "src.en").read_text(encoding="utf-8").split("\n")
     texts = [t for t in lines if t.strip()][:n]
