@@ -36,7 +36,8 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
         "compare_100k",
         "cost_curve",
     }
-    assert set(comps) == {*sections, "apertium", "llm", "comet", *compare_sections, "serve_index"}
+    added = {"apertium_pipe", "judge", "comet_systems", "metricx_reference"}  # issues 22 and 28
+    assert set(comps) == {*sections, "apertium", "llm", "comet", *compare_sections, "serve_index", *added}
     curve = comps["cost_curve"]["rows"]
     assert [r["segments"] for r in curve] == [300, 1000]
     for row in curve:  # both sides measured at every quick size, with the load beside them
@@ -54,10 +55,19 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
     if "skipped" not in llm:
         assert llm["ratio"] > 0 and llm["concurrency_8_vs_1"] > 0 and llm["n_requests"] > 0
         assert llm["same_answers_raw_vs_cleaned"] > 0
+    judge = comps.pop("judge")  # skipped like llm; every request timed on both sides otherwise
+    if "skipped" not in judge:
+        assert judge["ratio"] > 0 and judge["n_requests"] > 0 and len(judge["ours_times"]) > 0
+    reference = comps.pop("metricx_reference")  # skipped without google-research's code in its own venv
+    if "skipped" not in reference:
+        assert reference["max_abs_diff"] < 1e-4 and reference["ratio"] > 0
+    assert comps["comet_systems"]["max_abs_diff"] < 1e-5  # encoded once, equal to predict() per system
     if not apertium_has("eng-spa"):  # the section says so and the bench exits 1; the rest must be sound
         assert "error" in comps.pop("apertium")
+        assert "error" in comps.pop("apertium_pipe")
     else:
         assert comps["apertium"]["reversed_order_differs_isolated"] == 0
+        assert comps["apertium_pipe"]["differs_from_reference_alone"] == 0  # isolation kept
         assert (
             comps["apertium"]["sentences_per_cpu_s_isolated"]
             > 0
