@@ -147,6 +147,18 @@ class MetricResult:
 Score = MetricResult  # the name the metric protocol uses
 
 
+@dataclass(frozen=True)
+class CacheCounts:
+    """Cache hits and misses, counted per input segment (one direction of the translation cache,
+    or the language-ID labels of a run)."""
+
+    hits: int
+    misses: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses}
+
+
 @dataclass
 class DirectionResult:
     """Outputs and scores of one translation direction (forward, or the round trip back)."""
@@ -157,7 +169,7 @@ class DirectionResult:
     scores: dict[str, MetricResult] = field(default_factory=dict)
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0  # translating only: loading the model is load_seconds
-    cache: dict[str, int] | None = None
+    cache: CacheCounts | None = None  # translation-cache hits and misses (None: no cache)
     load_seconds: float = 0.0
 
     @property
@@ -184,7 +196,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)  # scoring_s, comet_s, validity_s
     off_target_rate: float | None = None  # set by language ID; None: not measured or undetermined
     langid: dict[str, Any] | None = None  # {target, signature, n_undetermined, detected}
-    langid_cache: dict[str, int] | None = None
+    langid_cache: CacheCounts | None = None
     semantic_skipped: str | None = None
     document: dict[str, Any] | None = None  # whole-document scores (validity.document)
     comet_cache: dict[str, Any] | None = None

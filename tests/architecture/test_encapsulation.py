@@ -177,7 +177,7 @@ def test_the_shipped_translators_are_seen() -> None:
         ("compare/bad.py", "def f(m):\n    m._ref_cache = None\n"),
         ("scoring/bad.py", "from sacrebleu.significance import _bootstrap_resample\n"),
         ("gate/bad.py", "def f(m):\n    return getattr(m, '_force')\n"),
-        ("run/bad.py", "def f(t):\n    return getattr(t, 'stats', None)\n"),
+        ("run/bad.py", "def f(t):\n    return getattr(t, 'cache_counts', None)\n"),
         ("cli/bad.py", "def f(t):\n    return hasattr(t, 'context_free')\n"),
         ("run/cache2.py", "def f(t):\n    return getattr(t, 'set_answer_sink', None)\n"),
         ("run/bad.py", "def f(t):\n    return getattr(t, 'usage', None)\n"),

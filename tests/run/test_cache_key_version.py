@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from mtharness.core import CacheCounts
 from mtharness.run.cache import CACHE_KEY_VERSION, CachedTranslator, insert, open_cache, system_key
 from mtharness.translators.apertium import ApertiumTranslator
 from mtharness.translators.echo import EchoTranslator
@@ -31,7 +32,7 @@ def test_entries_under_the_old_key_are_not_hits(tmp_path: Path) -> None:
     conn.close()
     cached = CachedTranslator(EchoTranslator(), tmp_path)
     assert cached.translate(["Hello."], "en", "es") == ["Hello."]
-    assert cached.stats() == {"en-es": {"hits": 0, "misses": 1}}
+    assert cached.cache_counts() == {"en-es": CacheCounts(hits=0, misses=1)}
     cached.close()
 
 

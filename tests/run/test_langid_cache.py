@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mtharness.cli.run import run_from_config
-from mtharness.core import MtharnessError
+from mtharness.core import CacheCounts, MtharnessError
 from mtharness.run.cache import LangIdCache
 from mtharness.run.record import RunRecord
 from mtharness.run.writer import VOLATILE_KEYS
@@ -156,5 +156,5 @@ def test_langid_cache_detects_each_missing_text_once(tmp_path: Path) -> None:
     assert cache.labels(["cd", "ef", "ab"], "sig", detect) == ["cd", "ef", "ab"]
     assert cache.labels(["ab"], "other", detect) == ["ab"]
     assert seen == [["ab", "cd"], ["ef"], ["ab"]]
-    assert cache.stats() == {"hits": 2, "misses": 5}
+    assert cache.cache_counts() == CacheCounts(hits=2, misses=5)
     assert langid_signature(LangIdConfig(min_letters=5)) != langid_signature(LangIdConfig())

@@ -19,9 +19,10 @@ import pytest
 from tqdm.auto import tqdm
 
 from mtharness.cli.run import run_from_config
+from mtharness.core import CacheCounts
 from mtharness.run import translate as E  # the translation loop (evaluate and shard runs share it)
 from mtharness.run.cache import CachedTranslator
-from mtharness.run.record import CacheCounts, RunRecord
+from mtharness.run.record import RunRecord
 from mtharness.translators.echo import EchoTranslator
 from mtharness.translators.hf import HFTranslator
 from tests.conftest import REPO, compose
@@ -70,7 +71,7 @@ def test_bar_moves_per_batch_and_per_hit_with_the_same_outputs(
     assert out == plain  # reporting changed no batch
     # 3 hits at once, then the 5 misses in batches of 2, then the repeated segment
     assert bar == [3, 2, 2, 1, 1]
-    assert cached.stats()["en-es"] == {"hits": 3, "misses": 3 + 6}
+    assert cached.cache_counts()["en-es"] == CacheCounts(hits=3, misses=3 + 6)
 
 
 class LoadedBeforeTranslating(HFTranslator):

@@ -109,6 +109,7 @@ def test_shards_then_merge_equals_unsharded_with_zero_calls(
 
 
 def test_merge_shard_caches_is_idempotent(tmp_path: Path) -> None:
+    from mtharness.core import CacheCounts
     from mtharness.run.cache import CachedTranslator
     from mtharness.run.shard import cache_settings, merge_shard_caches
     from mtharness.translators.echo import EchoTranslator
@@ -122,7 +123,7 @@ def test_merge_shard_caches_is_idempotent(tmp_path: Path) -> None:
     assert merge_shard_caches(tmp_path) == {"files": 3, "added": 0}
     merged = CachedTranslator(EchoTranslator(), tmp_path, **cache_settings(None, per_shard=True))
     assert merged.translate(texts, "en", "es") == texts
-    assert merged.stats() == {"en-es": {"hits": 30, "misses": 0}}
+    assert merged.cache_counts() == {"en-es": CacheCounts(hits=30, misses=0)}
 
 
 def test_shard_run_without_cache_is_one_line_error(tmp_path: Path) -> None:

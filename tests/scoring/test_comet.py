@@ -75,7 +75,7 @@ def test_harness_scores_equal_unbabel_predict(
     cache = CometCache(tmp_path / "cache")
     with CometScorer(CometConfig(kind, str(model), batch_size=4), cache) as scorer:
         result, segments = scorer.score(src, hyp, refs)
-        assert scorer.stats == {"hits": 0, "misses": len(src), "model_calls": 1}
+        assert scorer.cache_counts == {"hits": 0, "misses": len(src), "model_calls": 1}
     data = [
         {"src": s, "mt": h, **({"ref": r} if refs else {})} for s, h, r in zip(src, hyp, ref, strict=True)
     ]
@@ -94,7 +94,7 @@ def test_harness_scores_equal_unbabel_predict(
     # the same inputs again: every segment from the cache, no worker started, same numbers
     with CometScorer(CometConfig(kind, str(model), batch_size=4), cache) as again:
         result2, segments2 = again.score(src, hyp, refs)
-        assert again.stats == {"hits": len(src), "misses": 0, "model_calls": 0}
+        assert again.cache_counts == {"hits": len(src), "misses": 0, "model_calls": 0}
         assert again.worker.proc is None and segments2 == segments and result2.score == result.score
     cache.close()
 

@@ -108,7 +108,7 @@ def test_score_systems_equals_predict_per_system(
             for i, (s, r) in enumerate(zip(src, ref, strict=True))
         ]
         unique = len(set(items))
-        assert scorer.stats == {"hits": len(items) - unique, "misses": unique, "model_calls": 1}
+        assert scorer.cache_counts == {"hits": len(items) - unique, "misses": unique, "model_calls": 1}
     cache.close()
     assert list(got) == list(outs)
     each = {

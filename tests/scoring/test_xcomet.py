@@ -87,7 +87,7 @@ def test_scores_and_spans_equal_unbabel_predict(
     with XCometScorer(CometConfig(kind, str(tiny_xcomet), batch_size=4), cache) as scorer:
         result, segments = scorer.score(src, hyp, refs)
         spans = scorer.spans()
-        assert scorer.stats == {"hits": 0, "misses": len(src), "model_calls": 1}
+        assert scorer.cache_counts == {"hits": 0, "misses": len(src), "model_calls": 1}
     data = [
         {"src": s, "mt": h, **({"ref": r} if refs else {})} for s, h, r in zip(src, hyp, ref, strict=True)
     ]
@@ -102,7 +102,7 @@ def test_scores_and_spans_equal_unbabel_predict(
     # again from the cache: no worker, identical scores and spans (the <script> text verbatim)
     with XCometScorer(CometConfig(kind, str(tiny_xcomet), batch_size=4), cache) as again:
         _, segments2 = again.score(src, hyp, refs)
-        assert again.stats == {"hits": len(src), "misses": 0, "model_calls": 0}
+        assert again.cache_counts == {"hits": len(src), "misses": 0, "model_calls": 0}
         assert again.worker.proc is None and segments2 == segments and again.spans() == spans
     cache.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mtharness.core import MtharnessError
+from mtharness.core import CacheCounts, MtharnessError
 from mtharness.data.loaders import load_sample
 from mtharness.run.cache import CachedTranslator, with_cache
 from mtharness.run.evaluate import evaluate
@@ -55,7 +55,7 @@ def test_defaults_are_the_same_with_or_without_the_base_class() -> None:
     for translator in (Upper(), EchoTranslator()):
         assert isinstance(translator, base.Translator)
         base.check_direction(translator, "en", "xx")  # every pair accepted
-        assert base.run_info(translator) == {} and base.translation_stats(translator) == {}
+        assert base.run_info(translator) == {} and base.translation_cache_counts(translator) == {}
         assert base.is_cacheable(translator) and base.is_context_free(translator)
 
 
@@ -79,5 +79,5 @@ def test_hooks_are_used(tmp_path: Path) -> None:
     result = evaluate(load_sample().subset(3), numbered, [], progress=False)
     assert result.translator_notes["numbered"] == {"calls": 1} and result.forward.cache is None
     result = evaluate(load_sample().subset(3), cached, [], progress=False)
-    assert result.forward.cache == {"hits": 0, "misses": 3}
-    assert base.translation_stats(cached)["en-es"] == {"hits": 0, "misses": 3}
+    assert result.forward.cache == CacheCounts(hits=0, misses=3)
+    assert base.translation_cache_counts(cached)["en-es"] == CacheCounts(hits=0, misses=3)

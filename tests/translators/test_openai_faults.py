@@ -114,7 +114,7 @@ def test_failure_keeps_finished_segments_in_the_cache(server: FaultServer, tmp_p
     cached2 = CachedTranslator(make(server), tmp_path)
     texts[6] = "x now fine"
     assert translate_all(cached2, texts, "en", "es", progress=False) == [s.upper() for s in texts]
-    hits = cached2.stats()["en-es"]["hits"]
+    hits = cached2.cache_counts()["en-es"].hits
     assert hits >= 6  # everything answered before the failure was kept ...
     assert len(server.requests) == len(texts) - hits  # ... and not asked for again
 

@@ -26,7 +26,7 @@ from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from mtharness.core import MtharnessError
+from mtharness.core import CacheCounts, MtharnessError
 from mtharness.textio import describe_os_error
 from mtharness.translators.base import (
     SegmentFailed,
@@ -265,8 +265,8 @@ def _answers_committed(
 class CachedTranslator(TranslatorBase):
     """Wraps a translator; only texts missing from the cache reach it. Same protocol as any backend.
 
-    ``stats()`` gives hits and misses per direction ({"en-es": {"hits": 3, "misses": 7}}), counted
-    per input segment; the runner copies them into scores.json.
+    ``cache_counts()`` gives hits and misses per direction ({"en-es": CacheCounts(hits=3, misses=7)}),
+    counted per input segment; the runner copies them into scores.json.
     """
 
     def __init__(
@@ -285,7 +285,7 @@ class CachedTranslator(TranslatorBase):
         self._conn: sqlite3.Connection | None = None
         self._system: str | None = None
         self._systems: dict[str, str] = {}
-        self._stats: dict[str, dict[str, int]] = {}
+        self._counts: dict[str, dict[str, int]] = {}
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -339,7 +339,7 @@ class CachedTranslator(TranslatorBase):
             with cache_errors(self.path):
                 insert(conn, system, pair, fresh, identity)
             found.update(fresh)
-        counts = self._stats.setdefault(pair, {"hits": 0, "misses": 0})
+        counts = self._counts.setdefault(pair, {"hits": 0, "misses": 0})
         missed = set(missing)
         n_missed = sum(1 for t in texts if t in missed)
         counts["misses"] += n_missed
@@ -382,8 +382,8 @@ class CachedTranslator(TranslatorBase):
         """The wrapped backend's run notes (truncation counts cover the segments translated now)."""
         return run_info(self.inner)
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        return {pair: dict(counts) for pair, counts in self._stats.items()}
+    def cache_counts(self) -> dict[str, CacheCounts]:
+        return {pair: CacheCounts(**counts) for pair, counts in self._counts.items()}
 
     def close(self) -> None:
         if self._conn is not None:
@@ -424,14 +424,15 @@ class LangIdCache:
     """Language-ID labels by (langid signature, text), in the translation cache file.
 
     ``labels()`` looks every text up and hands only the missing ones to ``detect`` (which loads the
-    model), so a rerun with all hits never loads it. ``stats()`` counts hits and misses per input
-    segment ({"hits": 150, "misses": 0}); the runner records them in scores.json (``langid_cache``).
+    model), so a rerun with all hits never loads it. ``cache_counts()`` counts hits and misses per
+    input segment (CacheCounts(hits=150, misses=0)); the runner records them in scores.json
+    (``langid_cache``).
     """
 
     def __init__(self, cache_dir: str | Path, file_name: str = CACHE_FILE, journal_mode: str = "WAL") -> None:
         self.path = Path(cache_dir).expanduser() / file_name
         self.journal_mode = journal_mode
-        self._stats = {"hits": 0, "misses": 0}
+        self._counts = {"hits": 0, "misses": 0}
 
     def labels(
         self, texts: Sequence[str], signature: str, detect: Callable[[list[str]], list[str]]
@@ -453,12 +454,12 @@ class LangIdCache:
                 found.update(fresh)
         missed = set(missing)
         n_missed = sum(1 for t in texts if t in missed)
-        self._stats["misses"] += n_missed
-        self._stats["hits"] += len(texts) - n_missed
+        self._counts["misses"] += n_missed
+        self._counts["hits"] += len(texts) - n_missed
         return [found[t] for t in texts]
 
-    def stats(self) -> dict[str, int]:
-        return dict(self._stats)
+    def cache_counts(self) -> CacheCounts:
+        return CacheCounts(**self._counts)
 
 
 def with_cache(

@@ -6,14 +6,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mtharness.core import Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
+from mtharness.core import CacheCounts, Dataset, DirectionResult, LanguagePair, MtharnessError, RunResult
 from mtharness.run.cache import LangIdCache
 from mtharness.run.segment_metrics import apply_segment_metrics, check_segment_metrics
 from mtharness.run.settings import RunSettings
 from mtharness.run.translate import translate_all, translate_direction, translate_round_trip
 from mtharness.scoring import metrics as M
 from mtharness.translators import base
-from mtharness.translators.base import Translator, run_info, translation_stats
+from mtharness.translators.base import Translator, run_info, translation_cache_counts
 
 __all__ = [
     "evaluate",
@@ -53,9 +53,8 @@ def count_empty(sources: Sequence[str]) -> int:
     return sum(1 for s in sources if not s.strip())
 
 
-def _cache_counts(translator: Translator, pair: LanguagePair) -> dict[str, int] | None:
-    counts: dict[str, int] | None = translation_stats(translator).get(str(pair))
-    return counts
+def _cache_counts(translator: Translator, pair: LanguagePair) -> CacheCounts | None:
+    return translation_cache_counts(translator).get(str(pair))
 
 
 def output_notes(

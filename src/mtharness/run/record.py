@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
-from mtharness.core import DIRECTIONS, Direction, MetricResult, MtharnessError
+from mtharness.core import DIRECTIONS, CacheCounts, Direction, MetricResult, MtharnessError
 
 SCHEMA_VERSION = 1
 RERUN = "rerun the evaluation"
@@ -149,17 +149,6 @@ class DatasetInfo:
             "references": list(self.references),
             "content_hash": self.content_hash,
         }
-
-
-@dataclass(frozen=True)
-class CacheCounts:
-    """Translation-cache hits and misses of one direction."""
-
-    hits: int
-    misses: int
-
-    def to_json(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from mtharness.core import Dataset, MtharnessError
 from mtharness.run.cache import CachedTranslator
 from mtharness.run.translate import translate_round_trip
 from mtharness.textio import atomic_write_json
-from mtharness.translators.base import Translator, translation_stats
+from mtharness.translators.base import Translator, translation_cache_counts
 
 MANIFEST = "shard.json"
 SHARD_CACHE_GLOB = "cache-*-of-*.sqlite"
@@ -92,7 +92,10 @@ def require_cache(translator: Translator) -> Translator:
 
 
 def _cache_counts(translator: Translator) -> dict[str, Any] | None:
-    return translation_stats(translator) if isinstance(translator, CachedTranslator) else None
+    """The manifest's ``cache``: hits and misses per language pair ({"en-es": {"hits": 0, ...}})."""
+    if not isinstance(translator, CachedTranslator):
+        return None
+    return {pair: counts.to_json() for pair, counts in translation_cache_counts(translator).items()}
 
 
 def translate_shard(

@@ -24,7 +24,6 @@ from mtharness.run.notes import (
     way_back_line,
 )
 from mtharness.run.record import (
-    CacheCounts,
     DatasetInfo,
     DirectionRecord,
     LangIdInfo,
@@ -90,7 +89,7 @@ def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord
                 seconds=round(d.seconds, 4),  # translating only
                 load_s=round(d.load_seconds, 4),  # loading/converting the model before it
                 sentences_per_s=round(sps, 2) if sps else None,
-                cache=None if d.cache is None else CacheCounts(int(d.cache["hits"]), int(d.cache["misses"])),
+                cache=d.cache,
             )
         )
     timings = {f"{d.direction}_s": round(d.seconds, 4) for d in result.directions()}
@@ -124,7 +123,7 @@ def record_of(result: RunResult, run_dir: str | Path | None = None) -> RunRecord
         git_commit=git_commit(),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         run_dir=str(run_dir) if run_dir else None,
-        langid_cache=result.langid_cache,
+        langid_cache=None if result.langid_cache is None else result.langid_cache.to_json(),
         comet_cache=result.comet_cache,
         judges=judges_from_json(result.judges, "the run's LLM judges"),
         cache_merge=result.cache_merge,

@@ -169,7 +169,7 @@ class _PlainScorer:
 
     def __init__(self, metric: SegmentMetric, args: dict[str, Any]) -> None:
         self.metric, self.args = metric, args
-        self.stats: dict[str, int] = {"segments": 0}
+        self.counts: dict[str, int] = {"segments": 0}
 
     def score(
         self, sources: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None
@@ -179,7 +179,7 @@ class _PlainScorer:
             raise MtharnessError(
                 f"metric {self.metric.info.kind} gave {len(scores)} segment scores for {len(hyps)} segments"
             )
-        self.stats["segments"] += len(scores)
+        self.counts["segments"] += len(scores)
         mean = sum(scores) / len(scores) if scores else 0.0
         return self.metric.info.result(mean, self.metric.signature(self.args)), scores
 

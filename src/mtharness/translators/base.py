@@ -21,9 +21,9 @@ package asks through the functions at the end of this module, never by probing a
 ``run_info() -> dict``
     Notes about this run that scores.json should record, merged into it at the top level (e.g.
     ``{"truncation": {...}}``). Default: ``{}``.
-``stats() -> dict``
-    Counters kept while translating, per language pair (the translation cache reports
-    ``{"en-es": {"hits": 3, "misses": 147}}``). Default: ``{}``.
+``cache_counts() -> dict[str, CacheCounts]``
+    Translation-cache hits and misses per language pair, counted per input segment (the translation
+    cache reports ``{"en-es": CacheCounts(hits=3, misses=147)}``). Default: ``{}`` (no cache).
 ``cacheable: bool``
     Outputs may be stored in and served from the translation cache. False for backends whose
     outputs cost nothing to produce again (files). Default True.
@@ -75,14 +75,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from mtharness.core import MtharnessError
+from mtharness.core import CacheCounts, MtharnessError
 
 #: The optional capabilities, declared once (each is described in the module docstring and asked
 #: for only through the functions at the end of this module).
 HOOKS: tuple[str, ...] = (
     "check_direction",
     "run_info",
-    "stats",
+    "cache_counts",
     "cacheable",
     "context_free",
     "batch_keyed",
@@ -136,8 +136,8 @@ class TranslatorBase:
         """Nothing to record by default."""
         return {}
 
-    def stats(self) -> dict[str, Any]:
-        """No counters by default."""
+    def cache_counts(self) -> dict[str, CacheCounts]:
+        """No cache, nothing counted, by default."""
         return {}
 
     def prepare(self, texts: Sequence[str], src: str, tgt: str) -> None:
@@ -182,9 +182,9 @@ def run_info(translator: Translator) -> dict[str, Any]:
     return dict(hook() or {}) if callable(hook) else {}
 
 
-def translation_stats(translator: Translator) -> dict[str, Any]:
-    """The translator's counters per language pair (``{}`` when it keeps none)."""
-    hook = getattr(translator, "stats", None)
+def translation_cache_counts(translator: Translator) -> dict[str, CacheCounts]:
+    """The translation cache's hits and misses per language pair (``{}`` when it is not cached)."""
+    hook = getattr(translator, "cache_counts", None)
     return dict(hook() or {}) if callable(hook) else {}
 
 

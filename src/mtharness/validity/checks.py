@@ -14,7 +14,7 @@ from functools import cache
 from importlib import metadata, util
 from typing import Any, Protocol
 
-from mtharness.core import MetricResult, MtharnessError, RunResult
+from mtharness.core import CacheCounts, MetricResult, MtharnessError, RunResult
 from mtharness.validity.notes import warn_rates
 
 
@@ -25,7 +25,7 @@ class LangIdCache(Protocol):
         self, texts: Sequence[str], signature: str, detect: Callable[[list[str]], list[str]]
     ) -> list[str]: ...
 
-    def stats(self) -> dict[str, int]: ...
+    def cache_counts(self) -> CacheCounts: ...
 
 
 SEMANTIC_NAME = "semantic_similarity"
@@ -134,14 +134,14 @@ def check_langid(cfg: LangIdConfig) -> None:
 
 def cached_languages(
     texts: Sequence[str], cfg: LangIdConfig, langid_cache: LangIdCache | None
-) -> tuple[list[str], dict[str, int] | None]:
+) -> tuple[list[str], CacheCounts | None]:
     """detect_languages through the cache (None: no cache), and the cache's hits and misses."""
     if langid_cache is None:
         return detect_languages(texts, cfg), None
     detected = langid_cache.labels(
         texts, langid_signature(cfg), lambda missing: detect_languages(missing, cfg)
     )
-    return detected, langid_cache.stats()
+    return detected, langid_cache.cache_counts()
 
 
 def off_target_rate(detected: Sequence[str], tgt_lang: str) -> float | None:
@@ -261,7 +261,7 @@ def apply_validity(
     """
     lcfg, scfg = langid_config(validity), semantic_config(validity)
     if lcfg.enabled:
-        detected, cache_stats = cached_languages(result.forward.outputs, lcfg, langid_cache)
+        detected, cache_counts = cached_languages(result.forward.outputs, lcfg, langid_cache)
         tgt = result.forward.pair.tgt
         rate = off_target_rate(detected, tgt)
         result.off_target_rate = None if rate is None else round(rate, 6)
@@ -271,7 +271,7 @@ def apply_validity(
             "n_undetermined": detected.count(UNDETERMINED),
             "detected": {lang: detected.count(lang) for lang in sorted(set(detected))},
         }
-        result.langid_cache = cache_stats
+        result.langid_cache = cache_counts
         result.segment_fields["forward_lang"] = detected
     rt = result.round_trip
     if scfg.enabled and rt is not None and scfg.model == PACKAGED_MODEL and rt.pair.tgt != "en":

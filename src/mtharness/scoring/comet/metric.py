@@ -241,7 +241,8 @@ class CometScorer:
         self.cache = cache
         self.owns_cache = owns_cache  # opened by Comet.open: closed with the scorer
         self.worker = CometWorker(cfg)
-        self.stats = {"hits": 0, "misses": 0, "model_calls": 0}
+        # COMET-cache hits and misses per segment and the model calls the misses took (comet_cache)
+        self.cache_counts: dict[str, int] = {"hits": 0, "misses": 0, "model_calls": 0}
         self._checkpoint: Path | None = local_checkpoint(cfg.model_id)
         self._sha: str | None = None
         self._comet_version: str | None = None
@@ -301,13 +302,13 @@ class CometScorer:
         known = self.cache.get_many(keys)
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.values())
         missing.sort()
-        self.stats["hits"] += len(keys) - len(missing)
-        self.stats["misses"] += len(missing)
+        self.cache_counts["hits"] += len(keys) - len(missing)
+        self.cache_counts["misses"] += len(missing)
         for lo in range(0, len(missing), REQUEST_SIZE):
             part = missing[lo : lo + REQUEST_SIZE]
             self._ensure_worker()
             answer = self.worker.score([items[i] for i in part])
-            self.stats["model_calls"] += 1
+            self.cache_counts["model_calls"] += 1
             new = {keys[i]: float(s) for i, s in zip(part, answer["scores"], strict=True)}
             self.cache.put_many(new)
             known.update(new)
@@ -341,7 +342,9 @@ class CometScorer:
 
     def report(self) -> dict[str, dict[str, Any]]:
         """What scores.json records of this scorer: the cache counters and the cache file."""
-        return {"comet_cache": {**self.stats, "file": str(self.cache.path) if self.cache.path else None}}
+        return {
+            "comet_cache": {**self.cache_counts, "file": str(self.cache.path) if self.cache.path else None}
+        }
 
     def signature(self) -> str:
         return (

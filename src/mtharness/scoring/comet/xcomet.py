@@ -72,13 +72,13 @@ class XCometScorer(CometScorer):
         missing = sorted(
             {k: i for i, k in reversed(list(enumerate(keys))) if k not in known or k not in spans}.values()
         )
-        self.stats["hits"] += len(keys) - len(missing)
-        self.stats["misses"] += len(missing)
+        self.cache_counts["hits"] += len(keys) - len(missing)
+        self.cache_counts["misses"] += len(missing)
         for lo in range(0, len(missing), REQUEST_SIZE):
             part = missing[lo : lo + REQUEST_SIZE]
             self._ensure_worker()
             answer = self.worker.score([items[i] for i in part])
-            self.stats["model_calls"] += 1
+            self.cache_counts["model_calls"] += 1
             got = answer.get("error_spans")
             if not isinstance(got, list) or len(got) != len(part):
                 raise MtharnessError(f"COMET worker gave no error spans for {self.cfg.model_id}")
