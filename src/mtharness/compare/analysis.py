@@ -64,7 +64,7 @@ def length_buckets(sources: Sequence[str], n_buckets: int = 4) -> list[Bucket]:
 
 def bucket_score(stats: SystemStats, bucket: Bucket) -> float:
     """Corpus score of the bucket's segments only."""
-    summed = stats.stats[list(bucket.indices)].sum(axis=0)
+    summed = stats.sufstats[list(bucket.indices)].sum(axis=0)
     return float(score_function(stats.metric)(summed.tolist()).score)
 
 

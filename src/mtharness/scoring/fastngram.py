@@ -34,10 +34,10 @@ from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.metrics.base import Metric
 
 from mtharness.scoring import sacrebleu_api
+from mtharness.scoring.sacrebleu_api import SufStats
 
 log = logging.getLogger(__name__)
 
-Stats = list[list[Any]]
 
 # numba's import and loading its cached machine code cost ~0.3-0.6 s once per process; below this
 # many hypothesis characters (all systems, one metric) sacrebleu's own code finishes sooner
@@ -173,7 +173,7 @@ def _closest(hyp_len: int, ref_lens: list[int]) -> int:
 
 def _bleu(
     metric: BLEU, systems: Sequence[Sequence[str]], per_seg: list[list[str]], seg_refs: np.ndarray
-) -> list[Stats]:
+) -> list[SufStats]:
     order = metric.max_ngram_order
     refs = [sacrebleu_api.preprocess(metric, r).split() for seg in per_seg for r in seg]
     hyps = [sacrebleu_api.preprocess(metric, h).split() for hyps in systems for h in hyps]
@@ -195,7 +195,7 @@ def _bleu(
 
 def _chrf(
     metric: CHRF, systems: Sequence[Sequence[str]], per_seg: list[list[str]], seg_refs: np.ndarray
-) -> list[Stats]:
+) -> list[SufStats]:
     prep = [[sacrebleu_api.preprocess(metric, r) for r in seg] for seg in per_seg]
     hyps = [sacrebleu_api.preprocess(metric, h) for hyps in systems for h in hyps]
     flat_refs = [r for seg in prep for r in seg]
@@ -224,7 +224,7 @@ def _chrf(
         )
     table = np.concatenate(blocks, axis=-1)
     one_each = bool(np.all(np.diff(seg_refs) == 1))
-    out: list[Stats] = []
+    out: list[SufStats] = []
     for k in range(n_sys):
         rows = table[k].tolist()
         if one_each:  # one reference per segment: nothing to choose
@@ -248,7 +248,7 @@ def _fall_back(
     metric: Metric,
     systems: Sequence[Sequence[str]],
     per_seg: list[list[str]],
-    out: list[Stats],
+    out: list[SufStats],
     skip: np.ndarray,
 ) -> None:
     for s in np.flatnonzero(skip).tolist():
@@ -258,7 +258,7 @@ def _fall_back(
 
 def statistics(
     metric: Metric, systems: Sequence[Sequence[str]], refs: Sequence[Sequence[str | None]]
-) -> list[Stats]:
+) -> list[SufStats]:
     """[system] -> sacrebleu's per-segment statistics of BLEU or chrF(++) against ``refs`` (sacrebleu's
     layout: one list per reference stream, None where a segment lacks that reference)."""
     n = len(refs[0]) if refs else (len(systems[0]) if systems else 0)

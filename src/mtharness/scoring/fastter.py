@@ -107,7 +107,7 @@ def segment_statistics(metric: TER, hypotheses: Sequence[str]) -> list[list[Any]
     cached = sacrebleu_api.ter_reference_words(metric)
     if len(cached) != len(hypotheses):
         raise ValueError(f"{len(hypotheses)} hypotheses for {len(cached)} cached references")
-    stats: list[list[Any]] = []
+    sufstats: list[list[Any]] = []
     for hyp, ref_words in zip(hypotheses, cached, strict=True):
         words_hyp = sacrebleu_api.ter_words(metric, hyp)
         best, ref_lengths = INF, 0
@@ -115,8 +115,8 @@ def segment_statistics(metric: TER, hypotheses: Sequence[str]) -> list[list[Any]
             edits, ref_len = translation_edit_rate(words_hyp, words_ref)
             ref_lengths += ref_len
             best = min(best, edits)
-        stats.append([best, ref_lengths / len(ref_words)])
-    return stats
+        sufstats.append([best, ref_lengths / len(ref_words)])
+    return sufstats
 
 
 @cache

@@ -18,8 +18,9 @@ from mtharness.core import DEFAULT_PRECISION, MetricResult, MtharnessError
 from mtharness.scoring import registry, sacrebleu_api
 from mtharness.scoring.means import MeanMetric
 from mtharness.scoring.protocol import CORPUS_STATISTICS, MetricInfo, SegmentMetric
+from mtharness.scoring.sacrebleu_api import SufStats
 from mtharness.scoring.sacrebleu_metrics import ASIAN_LANGS, SacrebleuMetric
-from mtharness.scoring.sufstats import Stats, extract_statistics, stats_key
+from mtharness.scoring.sufstats import extract_statistics, sufstats_key
 
 __all__ = ["ASIAN_LANGS", "DEFAULT_METRICS", "MetricSpec", "canonical_metric", "parse_specs"]
 
@@ -160,19 +161,19 @@ class SystemStats:
     score: float
     signature: str
     higher_is_better: bool
-    stats: np.ndarray = field(repr=False)  # (n_segments, n_stats), float64
+    sufstats: np.ndarray = field(repr=False)  # (n_segments, n_statistics), float64
     metric: Metric | MeanMetric = field(repr=False, compare=False)  # MeanMetric: COMET-style means
     # (method, n_samples, seed) -> resampled corpus scores; filled lazily by scoring.significance
     resampled: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     precision: int = DEFAULT_PRECISION  # the metric's display precision (COMET 4)
 
     def __len__(self) -> int:
-        return int(self.stats.shape[0])
+        return int(self.sufstats.shape[0])
 
     def segment_scores(self) -> list[float]:
         """Each segment scored alone from its own statistics (chrF equals sentence_score)."""
         compute = score_function(self.metric)
-        return [float(compute(row).score) for row in self.stats]
+        return [float(compute(row).score) for row in self.sufstats]
 
     def result(self) -> MetricResult:
         """The corpus score with its signature, as run folders and tables carry it."""
@@ -188,7 +189,7 @@ def score_function(metric: Metric | MeanMetric) -> Callable[[Sequence[float]], A
     return sacrebleu_api.score_from_sums(metric)
 
 
-def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: Stats) -> SystemStats:
+def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: SufStats) -> SystemStats:
     """Wrap statistics sacrebleu extracted (here or in a worker process) with score and signature."""
     score = sacrebleu_api.corpus_score(metric, raw)  # exactly what corpus_score returns
     return SystemStats(
@@ -198,7 +199,7 @@ def system_stats_from_raw(name: str, spec: MetricSpec, metric: Metric, raw: Stat
         signature=metric.get_signature().format(),
         higher_is_better=spec.higher_is_better,
         precision=spec.info.precision,
-        stats=np.asarray(raw, dtype=np.float64).reshape(len(raw), -1),
+        sufstats=np.asarray(raw, dtype=np.float64).reshape(len(raw), -1),
         metric=metric,
     )
 
@@ -248,20 +249,20 @@ def _unique_statistics(
     systems: Sequence[Sequence[str]],
     refs: Sequence[Sequence[str]],
     workers: int | None,
-) -> list[list[Stats]]:
-    """extract_statistics, once per distinct stats_key (chrF for corpus and segment scores)."""
+) -> list[list[SufStats]]:
+    """extract_statistics, once per distinct sufstats_key (chrF for corpus and segment scores)."""
     check_ter_size(metrics, systems, refs)
     for hyps in systems:
         for metric in metrics:
             if hyps:
                 sacrebleu_api.check_corpus_args(metric, hyps, refs)  # sacrebleu's own input errors
-    keys = [stats_key(m) for m in metrics]
+    keys = [sufstats_key(m) for m in metrics]
     first = {k: metrics[i] for i, k in reversed(list(enumerate(keys)))}
     unique = list(first.values())
-    stats = dict(zip(first, extract_statistics(unique, systems, refs, workers), strict=True))
+    sufstats = dict(zip(first, extract_statistics(unique, systems, refs, workers), strict=True))
     for m, k in zip(metrics, keys, strict=True):
         m.num_refs = first[k].num_refs
-    return [stats[k] for k in keys]
+    return [sufstats[k] for k in keys]
 
 
 def system_statistics(
@@ -280,9 +281,9 @@ def system_statistics(
     check_inputs(systems, refs)
     names = list(systems)
     metrics = [make_metric(s, trg_lang) for s in specs]
-    stats = _unique_statistics(metrics, [systems[n] for n in names], refs, workers)
+    sufstats = _unique_statistics(metrics, [systems[n] for n in names], refs, workers)
     return [
-        {n: system_stats_from_raw(n, spec, m, stats[i][j]) for j, n in enumerate(names)}
+        {n: system_stats_from_raw(n, spec, m, sufstats[i][j]) for j, n in enumerate(names)}
         for i, (spec, m) in enumerate(zip(specs, metrics, strict=True))
     ]
 
@@ -321,15 +322,15 @@ def direction_scores(
     check_inputs({"output": hyps}, refs)
     metrics = [make_metric(s, trg_lang) for s in specs]
     seg_metrics = _segment_metrics(trg_lang)
-    all_stats = _unique_statistics([*metrics, *seg_metrics.values()], [hyps], refs, workers)
+    all_sufstats = _unique_statistics([*metrics, *seg_metrics.values()], [hyps], refs, workers)
     results = [
         system_stats_from_raw("output", s, m, st[0]).result()
-        for s, m, st in zip(specs, metrics, all_stats, strict=False)
+        for s, m, st in zip(specs, metrics, all_sufstats, strict=False)
     ]
-    seg_stats = all_stats[len(metrics) :]
+    seg_sufstats = all_sufstats[len(metrics) :]
     segments = {
         name: [round(float(sacrebleu_api.corpus_score(m, [row]).score), 4) for row in st[0]]
-        for (name, m), st in zip(seg_metrics.items(), seg_stats, strict=True)
+        for (name, m), st in zip(seg_metrics.items(), seg_sufstats, strict=True)
     }
     return results, segments
 

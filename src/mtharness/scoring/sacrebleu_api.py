@@ -23,7 +23,7 @@ from sacrebleu.metrics.base import Metric, Score
 # sacrebleu releases this adapter was verified with: [lowest, first unverified) (pyproject agrees)
 VERIFIED_SACREBLEU = ("2.6", "2.7")
 
-Stats = list[list[Any]]  # one row of numbers per segment
+SufStats = list[list[Any]]  # sufficient statistics: one row of numbers per segment
 
 
 def check_corpus_args(metric: Metric, hyps: Sequence[str], refs: Sequence[Sequence[str]] | None) -> None:
@@ -51,16 +51,16 @@ def references(metric: Metric, refs: Sequence[Sequence[str | None]]) -> Iterator
         metric._ref_cache = saved
 
 
-def segment_statistics(metric: Metric, hyps: Sequence[str]) -> Stats:
+def segment_statistics(metric: Metric, hyps: Sequence[str]) -> SufStats:
     """Per-segment statistics of ``hyps`` against the cached references (``set_references``)."""
     if not metric._ref_cache and hyps:
         raise ValueError("no references cached for this metric: call set_references first")
     return metric._extract_corpus_statistics(list(hyps), None)
 
 
-def corpus_score(metric: Metric, stats: Stats) -> Score:
+def corpus_score(metric: Metric, sufstats: SufStats) -> Score:
     """The Score ``corpus_score`` returns, from the per-segment statistics (summed by sacrebleu)."""
-    return metric._aggregate_and_compute(stats)
+    return metric._aggregate_and_compute(sufstats)
 
 
 def score_from_sums(metric: Metric) -> Callable[[Sequence[float]], Score]:

@@ -203,7 +203,7 @@ def system_stats(
 
 def _weighted_scores(sys: SystemStats, weights: np.ndarray, float32: bool) -> np.ndarray:
     """Corpus score of each resample, where row r of ``weights`` says how often each segment counts."""
-    sums = weights @ sys.stats
+    sums = weights @ sys.sufstats
     if float32:
         # sacrebleu's bootstrap sums float32 arrays; integer counts are exact either way, and
         # scoring the same float32 values makes our resampled scores bit-identical to its own
@@ -290,8 +290,8 @@ def _ar_p_value(baseline: SystemStats, system: SystemStats, n_samples: int, seed
         pos = pos_sel[lo:hi].astype(np.float64)
         neg = 1.0 - pos
         # pseudo system A takes the baseline's segment where pos is set, B the other one
-        a = baseline.stats.T @ pos.T + system.stats.T @ neg.T
-        b = baseline.stats.T @ neg.T + system.stats.T @ pos.T
+        a = baseline.sufstats.T @ pos.T + system.sufstats.T @ neg.T
+        b = baseline.sufstats.T @ neg.T + system.sufstats.T @ pos.T
         compute = score_function(baseline.metric)
         # plain Python numbers: the same values sacrebleu's integer matmul gives, scored ~5x faster
         scores_a = np.array([compute(row).score for row in a.T.tolist()])

@@ -10,7 +10,7 @@ scores and signatures are identical to ``metric.corpus_score`` (not just close).
 
 Two more savings come for free: references are preprocessed once per chunk and metric and reused for
 every system scored against them (sacrebleu's reference cache), and metrics whose statistics coincide
-(chrF for a corpus score and for segment scores) are extracted once (see ``stats_key``).
+(chrF for a corpus score and for segment scores) are extracted once (see ``sufstats_key``).
 
 TER's statistics come from its edit search, which in sacrebleu is pure Python and dominates any job
 that includes TER. On big jobs (``use_fast_ter``) we run the same search compiled with numba
@@ -33,6 +33,7 @@ from sacrebleu.metrics.base import Metric
 
 from mtharness.host import usable_cores
 from mtharness.scoring import fastngram, fastter, sacrebleu_api
+from mtharness.scoring.sacrebleu_api import SufStats
 
 # Below this much work (segments x systems x metrics, TER counting 4x: its edit search costs ~4x
 # chrF per segment) the pool is not worth it. Forking a 2-worker pool and collecting a trivial job
@@ -44,7 +45,6 @@ CHUNKS_PER_WORKER = 4  # several chunks per worker even out long and short segme
 # long the corpus is (at 1M segments, 4 chunks per worker took ~5 GB in each worker).
 MAX_CHUNK_SEGMENTS = 10_000
 
-Stats = list[list[Any]]  # one row of numbers per segment
 
 # The job a forked pool works on. Set in the parent right before the fork, so workers inherit the
 # texts and metric objects instead of receiving them pickled; tasks are only (lo, hi) bounds. The
@@ -60,7 +60,7 @@ def default_workers() -> int:
     return usable_cores()
 
 
-def stats_key(metric: Metric) -> tuple[Any, ...]:
+def sufstats_key(metric: Metric) -> tuple[Any, ...]:
     """Two metrics with equal keys produce equal per-segment statistics on the same inputs.
 
     BLEU's smoothing and effective order, and the chrF beta's use in the final F-score, only enter
@@ -113,7 +113,7 @@ def _chunk(
     lo: int,
     hi: int,
     fast: tuple[bool, bool],
-) -> list[Stats]:
+) -> list[SufStats]:
     """[system] -> statistics of segments lo:hi (references preprocessed once for all systems)."""
     chunk_refs = [list(r[lo:hi]) for r in refs]
     if fast[1] and fastngram.applies(metric):
@@ -122,7 +122,7 @@ def _chunk(
         return [statistics(metric, h[lo:hi], fast[0]) for h in systems]
 
 
-def statistics(metric: Metric, hyps: Sequence[str], fast_ter: bool) -> Stats:
+def statistics(metric: Metric, hyps: Sequence[str], fast_ter: bool) -> SufStats:
     """sacrebleu's per-segment statistics against the cached references; TER's edit search compiled
     if fast_ter."""
     if fast_ter and isinstance(metric, TER):
@@ -143,7 +143,7 @@ def _work(metrics: Sequence[Metric], n_systems: int, n_segments: int, fast_ngram
     return int(sum(_weight(m, fast_ngram) for m in metrics) * n_systems * n_segments)
 
 
-def _chunk_stats(bounds: tuple[int, int]) -> list[list[Stats]]:
+def _chunk_sufstats(bounds: tuple[int, int]) -> list[list[SufStats]]:
     """Worker: [metric][system] -> statistics of segments lo:hi (references preprocessed once)."""
     assert _JOB is not None, "the pool was not forked from extract_statistics"
     metrics, systems, refs, fast_ter, fast_ngram = _JOB
@@ -159,8 +159,8 @@ def _serial(
     refs: Sequence[Sequence[str | None]],
     fast_ter: bool,
     fast_ngram: bool = False,
-) -> list[list[Stats]]:
-    out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
+) -> list[list[SufStats]]:
+    out: list[list[SufStats]] = [[[] for _ in systems] for _ in metrics]
     n = len(refs[0])
     if n <= MAX_CHUNK_SEGMENTS:  # one chunk: sacrebleu's own call, its own warning
         chunked: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
@@ -205,7 +205,7 @@ def extract_statistics(
     systems: Sequence[Sequence[str]],
     refs: Sequence[Sequence[str | None]],
     workers: int | None = None,
-) -> list[list[Stats]]:
+) -> list[list[SufStats]]:
     """[metric][system] -> per-segment statistics, equal to sacrebleu's own (``corpus_score``'s first step).
 
     ``workers=None`` uses every core when the job is big enough to repay the pool's start-up,
@@ -238,8 +238,8 @@ def extract_statistics(
             mp.get_context("fork").Pool(min(n_workers, n)) as pool,
         ):
             parts = max(n_workers * CHUNKS_PER_WORKER, -(-n // MAX_CHUNK_SEGMENTS))
-            chunks = pool.imap(_chunk_stats, _bounds(n, parts), chunksize=1)
-            out: list[list[Stats]] = [[[] for _ in systems] for _ in metrics]
+            chunks = pool.imap(_chunk_sufstats, _bounds(n, parts), chunksize=1)
+            out: list[list[SufStats]] = [[[] for _ in systems] for _ in metrics]
             for chunk in chunks:  # joined as they come (in order): one chunk's rows in flight at a time
                 for i, per_system in enumerate(chunk):
                     for j, rows in enumerate(per_system):

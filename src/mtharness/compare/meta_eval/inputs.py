@@ -43,7 +43,7 @@ def sentence_bleu(stats: SystemStats) -> list[float]:
             effective_order=True,
             max_ngram_order=n,
         ).score
-        for row in stats.stats
+        for row in stats.sufstats
     ]
 
 
