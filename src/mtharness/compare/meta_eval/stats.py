@@ -82,7 +82,7 @@ def spearman(gold: np.ndarray, metric: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class PairCounts:
-    """Kendall's sufficient statistics over all pairs of one vector (metric ties at epsilon 0)."""
+    """Kendall's pair counts over all pairs of one vector (metric ties at epsilon 0)."""
 
     concordant: int
     discordant: int
