@@ -214,3 +214,80 @@ def test_compare_leaves_out_the_segments_any_system_has_no_judge_score_for(
     mqm = doc["directions"]["forward"]["metrics"]["LLM-MQM"]
     assert {name: row["score"] for name, row in mqm["systems"].items()} == {"openai": -6.0, "files": 0.0}
     assert mqm["systems"]["files"]["p_value"] is not None  # the paired test ran on the common segment
+
+
+@pytest.mark.parametrize(
+    ("src_name", "flags", "direction"),
+    [
+        ("src.en", [], "from English into German"),  # the files' suffixes
+        ("source.txt", ["--src-lang", "fr"], "from French into German"),
+        ("source.txt", [], "from the source language into German"),  # nothing says: the prompt says so
+    ],
+)
+def test_compare_files_tells_the_judge_the_languages(
+    server: FaultServer, tmp_path: Path, src_name: str, flags: list[str], direction: str
+) -> None:
+    """Plain files judged by `compare`: each prompt the judge server receives names the direction as
+    `run` would, and the MQM judge's errors become the error-span table of the comparison."""
+    src = tmp_path / src_name
+    src.write_text("The dog is big.\nIt rains.\nGood morning.\n", encoding="utf-8")
+    (tmp_path / "ref.de").write_text("Der Hund ist groß.\nEs regnet.\nGuten Morgen.\n", encoding="utf-8")
+    (tmp_path / "a.de").write_text("Der Hund ist GEMBA groß.\nEs regnet.\nGuten Morgen.\n", encoding="utf-8")
+    (tmp_path / "b.de").write_text("Der Hund ist groß.\nEs GARBLE.\nGuten Morgen.\n", encoding="utf-8")
+    out = tmp_path / "cmp.json"
+    proc = run_cli(
+        [
+            "compare",
+            "--src",
+            str(src),
+            "--refs",
+            str(tmp_path / "ref.de"),
+            "--systems",
+            str(tmp_path / "a.de"),
+            str(tmp_path / "b.de"),
+            *flags,
+            "--metrics",
+            "bleu",
+            "llm_mqm",
+            "--metric-option",
+            f"llm_mqm.base_url={server.base_url}",
+            "llm_mqm.model=tiny",
+            "llm_mqm.api_key_env=MTH_JUDGE_KEY",
+            "llm_mqm.backoff_s=0.02",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--json",
+            str(out),
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        env={"MTH_JUDGE_KEY": SENTINEL},
+    )
+    assert proc.returncode == 0, proc.stderr
+    judged = [r["body"]["messages"][-1]["content"] for r in server.requests if is_judge(r["body"])]
+    assert len(judged) == 5  # 3 segments x 2 systems; both say Guten Morgen: asked once
+    for prompt in judged:
+        assert f"Review this translation {direction}." in prompt
+        assert "the target language" not in prompt
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    fwd = doc["directions"]["forward"]
+    # segment 2 unparseable for b: left out for both; a's GEMBA answer: one major + one minor error
+    mqm = fwd["metrics"]["LLM-MQM"]["systems"]
+    assert {name: row["score"] for name, row in mqm.items()} == {"a": -3.0, "b": 0.0}
+    table = fwd["error_spans"]["LLM-MQM"]["systems"]
+    assert table["a"]["segments"] == 3 and table["a"]["by_severity"] == {"major": 1, "minor": 1}
+    assert table["b"]["segments"] == 2 and table["b"]["errors"] == 0  # the unparseable one: unannotated
+    assert SENTINEL not in out.read_text(encoding="utf-8")
+
+
+def test_compare_metric_option_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ref.de").write_text("a\n", encoding="utf-8")
+    (tmp_path / "a.de").write_text("a\n", encoding="utf-8")
+    base = ["compare", "--refs", str(tmp_path / "ref.de"), "--systems", str(tmp_path / "a.de")]
+    for option, expected in [
+        ("llm_mqm.model", "expected KIND.KEY=VALUE"),
+        ("llm_da.model=tiny", "llm_da is not one of --metrics bleu llm_mqm"),
+    ]:
+        proc = run_cli([*base, "--metrics", "bleu", "llm_mqm", "--metric-option", option], cwd=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert expected in proc.stderr.strip().splitlines()[-1]

@@ -153,11 +153,17 @@ def sacrebleu_options(args: argparse.Namespace) -> dict[str, Any]:
 NOT_LANGS = {"txt", "tsv", "csv", "out", "hyp", "ref", "src", "sys", "log"}
 
 
+def lang_suffix(path: str) -> str | None:
+    """The language code a file name ends in (sys.de -> de); None for a file type (hyp.txt) or none."""
+    lang = Path(path).suffix.lstrip(".")
+    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
+    return lang if lang.isalpha() and len(lang) <= 3 and lang.lower() not in NOT_LANGS else None
+
+
 def infer_tgt_lang(systems: Sequence[str]) -> str:
     """The target language from the system files' shared suffix (sys.de); one line if there is none."""
-    suffixes = {Path(s).suffix.lstrip(".") for s in systems}
-    # a language code, not a file type: hyp.es.txt needs --tgt-lang es
-    if len(suffixes) == 1 and (lang := suffixes.pop()).isalpha() and len(lang) <= 3 and lang not in NOT_LANGS:
+    suffixes = {lang_suffix(s) for s in systems}
+    if len(suffixes) == 1 and (lang := suffixes.pop()) is not None:
         return lang
     raise MtharnessError("--tgt-lang is required (the system files do not share a language suffix like .de)")
 
@@ -177,6 +183,43 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("MTHARNESS_CACHE_DIR", "results/cache"),
         help="where comet.sqlite keeps COMET segment scores (default $MTHARNESS_CACHE_DIR or results/cache)",
     )
+
+
+def add_metric_options(parser: argparse.ArgumentParser) -> None:
+    """--metric-option KIND.KEY=VALUE: a model metric's setting, as `metrics.KIND.KEY=VALUE` in a run."""
+    parser.add_argument(
+        "--metric-option",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KIND.KEY=VALUE",
+        help="a setting of a model metric scoring files, the keys of configs/metrics/KIND.yaml "
+        "(e.g. llm_mqm.base_url=http://localhost:8000/v1 llm_mqm.model=NAME); repeatable",
+    )
+
+
+def metric_options(specs: Sequence[MetricSpec], items: Sequence[str]) -> list[MetricSpec]:
+    """--metric-option KIND.KEY=VALUE into the specs (a value read as YAML: 8, 0.5, true, null)."""
+    import yaml
+
+    extra: dict[str, dict[str, Any]] = {}
+    kinds = {s.kind for s in specs}
+    for item in items:
+        name, eq, value = item.partition("=")
+        kind, dot, key = name.removeprefix("metrics.").partition(".")
+        if not eq or not dot or not kind or not key:
+            raise MtharnessError(f"--metric-option {item}: expected KIND.KEY=VALUE (e.g. llm_mqm.model=NAME)")
+        kind = canonical_metric(kind)
+        if kind not in kinds:
+            raise MtharnessError(
+                f"--metric-option {item}: {kind} is not one of --metrics {' '.join(sorted(kinds))}"
+            )
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            parsed = value
+        extra.setdefault(kind, {})[key] = parsed if isinstance(parsed, str | int | float | bool) else value
+    return [MetricSpec(s.kind, {**s.args, **extra[s.kind]}) if s.kind in extra else s for s in specs]
 
 
 def with_model(spec: MetricSpec, args: argparse.Namespace) -> MetricSpec:

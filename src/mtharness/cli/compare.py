@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mtharness.cli.args import (
     Parser,
     add_json,
+    add_metric_options,
     add_metrics,
     add_model_options,
     add_sacrebleu_options,
@@ -22,6 +23,8 @@ from mtharness.cli.args import (
     add_tgt_lang,
     add_warn_rates,
     infer_tgt_lang,
+    lang_suffix,
+    metric_options,
     sacrebleu_options,
     text_stream,
     with_model,
@@ -63,11 +66,18 @@ def _compare_parser() -> argparse.ArgumentParser:
     )
     add_tgt_lang(p, "target language code (tokenizer choice); default: the systems' common suffix")
     p.add_argument(
+        "--src-lang",
+        metavar="LANG",
+        help="source language code, named in an LLM judge's prompt (default: the --src file's suffix, "
+        "e.g. src.en)",
+    )
+    p.add_argument(
         "--baseline",
         help="system the others are tested against (default: none; p-values and deltas are against the best system)",
     )
     add_metrics(p)
     add_model_options(p)
+    add_metric_options(p)
     p.add_argument(
         "--paired",
         choices=PAIRED,
@@ -157,8 +167,10 @@ def _inputs(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any], list[R
     if not args.systems:
         raise MtharnessError("nothing to compare: give --systems FILE ... with --refs, or run folders")
     tgt = args.tgt_lang or infer_tgt_lang(args.systems)
-    inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline)
-    return [inp], {"src": args.src, "refs": args.refs, "systems": args.systems, "trg_lang": tgt}, [], []
+    src = args.src_lang or (lang_suffix(args.src) if args.src else None)
+    inp = inputs_from_files(args.src, args.refs, args.systems, tgt, args.baseline, src)
+    files = {"src": args.src, "refs": args.refs, "systems": args.systems, "src_lang": src, "trg_lang": tgt}
+    return [inp], files, [], []
 
 
 def _run_inputs(args: argparse.Namespace, runs: Sequence[RunFolder]) -> list[Any]:
@@ -234,6 +246,7 @@ def main(argv: Sequence[str]) -> int:
     if args.seed is None:
         args.seed = common_seed(runs) if runs else DEFAULT_SEED
     specs = [with_model(s, args) for s in apply_options(parse_specs(args.metrics), sacrebleu_options(args))]
+    specs = metric_options(specs, args.metric_option)
     method = None if args.paired == "none" else args.paired
     jobs = args.jobs if args.jobs > 0 else None  # None: every core where the work repays the fork
     comps = [

@@ -56,6 +56,7 @@ def inputs_from_runs(
                 sources,
                 first.reference_names,
                 baseline,
+                src_lang=first.src_lang,
             )
         )
     if all(run.has_round_trip for run in runs):
@@ -70,6 +71,7 @@ def inputs_from_runs(
                 ["source"],
                 baseline,
                 pivots={n: [r["forward"] for r in run.rows] for n, run in zip(names, runs, strict=True)},
+                src_lang=first.src_lang,  # the sources are the originals, the outputs back in their language
             )
         )
     if not out:

@@ -3,6 +3,8 @@
 A run folder made with such a metric holds every segment's score in segments.jsonl, so comparing
 runs re-runs no model. For plain files (--src/--refs/--systems) the metric's scorer scores them
 (COMET: through the managed environment's worker and the segment cache; a second comparison is free).
+An LLM judge is told the direction first (its prompt names the languages: the runs', or for files
+--src-lang/--tgt-lang or their suffixes); the spans of xCOMET or an MQM judge feed the error tables.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mtharness.compare.systems import CompareInput
-from mtharness.core import MtharnessError
+from mtharness.core import MetricResult, MtharnessError
 from mtharness.run.reader import RunFolder
 from mtharness.scoring.metrics import MetricSpec, score_name
-from mtharness.scoring.protocol import MultiSystemScorer
+from mtharness.scoring.protocol import DirectionAware, MultiSystemScorer, SpanScorer, SystemSpanScorer
 from mtharness.scoring.significance import SystemStats, mean_stats
 
 
@@ -77,10 +80,51 @@ def stats_from_runs(label: str, runs: Mapping[str, RunFolder], name: str) -> dic
     }
 
 
+# what an LLM judge's prompt names the source language as when the input does not say (plain files
+# without --src-lang and without a language suffix on --src)
+UNKNOWN_SOURCE_LANGUAGE = "the source language"
+
+
+def _score_systems(
+    scorer: object, sources: list[str], inp: CompareInput, refs: list[str] | None
+) -> tuple[dict[str, tuple[MetricResult, list[float]]], dict[str, list[list[dict[str, Any]]]]]:
+    """Every system's result and segment scores and, from a span-marking scorer, its error spans."""
+    if isinstance(scorer, DirectionAware):  # an LLM judge names the languages in its prompt
+        scorer.set_direction(inp.label, inp.src_lang or UNKNOWN_SOURCE_LANGUAGE, inp.trg_lang)
+    if isinstance(scorer, MultiSystemScorer):  # COMET: shared sources/refs encoded once for all
+        scored = scorer.score_systems(sources, inp.systems, refs)
+        spans = scorer.system_spans() if isinstance(scorer, SystemSpanScorer) else {}
+        return scored, spans
+    scored, spans = {}, {}
+    for system, hyps in inp.systems.items():
+        scored[system] = scorer.score(sources, hyps, refs)  # type: ignore[attr-defined]
+        if isinstance(scorer, SpanScorer):
+            spans[system] = scorer.spans()
+    return scored, spans
+
+
+def _keep_spans(
+    inp: CompareInput,
+    name: str,
+    scored: Mapping[str, tuple[MetricResult, list[float]]],
+    spans: Mapping[str, Any],
+) -> None:
+    """The spans into ``inp.error_spans`` (the MQM-style tables), as a run folder would give them; a
+    segment the metric left unscored (an unparseable judge answer) is unannotated (None)."""
+    if not spans:
+        return
+    inp.error_spans[name] = {
+        system: [sp if math.isfinite(v) else None for sp, v in zip(spans[system], seg, strict=True)]
+        for system, (_, seg) in scored.items()
+        if system in spans
+    }
+
+
 def score_with_model(
     inp: CompareInput, spec: MetricSpec, cache_dir: str | Path | None
 ) -> dict[str, SystemStats]:
-    """Score every system of ``inp`` with the segment-mean ``spec`` (its scorer, its cache)."""
+    """Score every system of ``inp`` with the segment-mean ``spec`` (its scorer, its cache); a scorer
+    that marks error spans (xCOMET, an MQM judge) adds them to ``inp.error_spans``."""
     info = spec.info
     if inp.sources is None and info.needs_source:
         raise MtharnessError(f"--metrics {spec.kind} needs the source: give --src")
@@ -90,10 +134,7 @@ def score_with_model(
     out: dict[str, SystemStats] = {}
     scorer = metric.open(spec.args, cache_dir)
     try:
-        if isinstance(scorer, MultiSystemScorer):  # COMET: shared sources/refs encoded once for all
-            scored = scorer.score_systems(sources, inp.systems, refs)
-        else:
-            scored = {system: scorer.score(sources, hyps, refs) for system, hyps in inp.systems.items()}
+        scored, spans = _score_systems(scorer, sources, inp, refs)
         # a judge's unparseable answers are NaN: the same segments left out for every system
         values = scored_by_all("scored now", spec.kind, {system: seg for system, (_, seg) in scored.items()})
         for system, (res, _) in scored.items():
@@ -105,6 +146,8 @@ def score_with_model(
                 res.higher_is_better,
                 res.precision,
             )
+        if scored:
+            _keep_spans(inp, next(iter(scored.values()))[0].name, scored, spans)
     finally:
         scorer.close()
     return out

@@ -51,6 +51,7 @@ class CompareInput:
     segment_means: dict[str, dict[str, SystemStats]] = field(default_factory=dict)
     # error spans the runs stored (compare.error_spans.SpanTable): metric -> system -> per segment
     error_spans: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    src_lang: str | None = None  # the language of ``sources`` (None: not known, e.g. plain files)
 
     @property
     def n_segments(self) -> int:
@@ -124,6 +125,7 @@ def inputs_from_files(
     systems: Sequence[str],
     trg_lang: str,
     baseline: str | None = None,
+    src_lang: str | None = None,
 ) -> CompareInput:
     """Read --src/--refs/--systems; every file must have the same number of lines."""
     if not refs:
@@ -151,6 +153,7 @@ def inputs_from_files(
         sources=sources,
         ref_names=[Path(r).name for r in refs],
         baseline=baseline,
+        src_lang=src_lang,
     )
 
 

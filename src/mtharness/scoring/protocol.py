@@ -94,6 +94,14 @@ class SpanScorer(Protocol):
 
 
 @runtime_checkable
+class SystemSpanScorer(Protocol):
+    """Optional, beside ``MultiSystemScorer``: each system's error spans from the last ``score_systems()``
+    call, per segment as ``SpanScorer.spans()`` gives them for one system (xCOMET)."""
+
+    def system_spans(self) -> dict[str, list[list[dict[str, Any]]]]: ...
+
+
+@runtime_checkable
 class DirectionAware(Protocol):
     """Optional, beside ``SegmentScorer``: a scorer told which direction it scores next (an LLM
     judge names the languages in its prompt and counts failures per direction)."""

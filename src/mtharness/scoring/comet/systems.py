@@ -41,7 +41,4 @@ def score_systems(
     hyps = [systems[name][i] for i in range(len(sources)) for name in names]
     both = None if refs is None else [r for r in refs for _ in range(n)]
     _, scores = scorer.score(srcs, hyps, both)
-    spans = getattr(scorer, "_last_spans", None)
-    if spans:  # xCOMET: spans() answers for the last system, as after score() per system in turn
-        setattr(scorer, "_last_spans", spans[n - 1 :: n])  # noqa: B010 (a subclass's attribute)
     return {name: (scorer.result(scores[j::n]), scores[j::n]) for j, name in enumerate(names)}

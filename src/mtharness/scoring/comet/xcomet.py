@@ -52,6 +52,7 @@ class XCometScorer(CometScorer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last_spans: list[Spans] = []
+        self._system_spans: dict[str, list[Spans]] = {}
 
     def _check_model(self, info: dict[str, Any]) -> None:
         # an XCOMET checkpoint scores with or without references: only its class matters
@@ -95,3 +96,19 @@ class XCometScorer(CometScorer):
     def spans(self) -> list[Spans]:
         """Each segment's error spans from the last ``score()`` call, as predict() gave them."""
         return self._last_spans
+
+    def score_systems(
+        self, sources: Sequence[str], systems: Mapping[str, Sequence[str]], refs: Sequence[str] | None
+    ) -> dict[str, tuple[MetricResult, list[float]]]:
+        """As CometScorer's; each system's spans kept for ``system_spans()``, and ``spans()`` answers
+        for the last system, as after ``score()`` per system in turn."""
+        self._last_spans = []
+        out = super().score_systems(sources, systems, refs)
+        n, every = len(out), self._last_spans  # segment-major: every system of segment 1, then 2, ...
+        self._system_spans = {name: every[j::n] for j, name in enumerate(out)} if every else {}
+        self._last_spans = every[n - 1 :: n] if every else []
+        return out
+
+    def system_spans(self) -> dict[str, list[Spans]]:
+        """Each system's error spans from the last ``score_systems()`` call (protocol.SystemSpanScorer)."""
+        return self._system_spans
