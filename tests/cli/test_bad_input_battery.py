@@ -392,6 +392,16 @@ def test_finished_run_untouched_by_the_refused_run(world: World, outcomes: dict[
     assert "limit=5" in overrides  # Hydra did not write the refused run's config over it
 
 
+def _committed_rows(cache: Path) -> int:
+    if not cache.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{cache}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM translations").fetchone()[0])
+    except sqlite3.Error:  # not created yet, or locked by a frozen writer
+        return 0
+
+
 @pytest.mark.apertium
 def test_ctrl_c_is_one_line_exit_130_and_keeps_finished_chunks(apertium: None, tmp_path: Path) -> None:
     """SIGINT to a real run translating with Apertium, one segment per chunk, once chunks are committed."""
@@ -405,17 +415,21 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_finished_chunks(apertium: None, t
         stderr=subprocess.PIPE,
         text=True,
     )
+    # The run is frozen (SIGSTOP) while its cache is read, so what is seen is still true when Ctrl-C
+    # lands: however loaded the machine, it cannot finish between the check and the signal.
     rows, deadline = 0, time.monotonic() + 120
-    while rows < 3 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.1)
-        if cache.exists():
-            try:
-                with sqlite3.connect(f"file:{cache}?mode=ro", uri=True) as conn:
-                    rows = conn.execute("SELECT count(*) FROM translations").fetchone()[0]
-            except sqlite3.Error:
-                rows = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        proc.send_signal(signal.SIGSTOP)
+        rows = _committed_rows(cache)
+        if rows >= 3:
+            break
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be interrupted"
+    # 150 sample segments there and back: fewer rows means it is still translating
+    assert 3 <= rows < 300, rows
     proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGCONT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == [err.strip()] and "interrupted (Ctrl-C)" in err
