@@ -199,7 +199,8 @@ def add_metric_options(parser: argparse.ArgumentParser) -> None:
 
 
 def metric_options(specs: Sequence[MetricSpec], items: Sequence[str]) -> list[MetricSpec]:
-    """--metric-option KIND.KEY=VALUE into the specs (a value read as YAML: 8, 0.5, true, null)."""
+    """--metric-option KIND.KEY=VALUE into the specs (a number or true/false is read as YAML; anything
+    else, null included, stays the text given)."""
     import yaml
 
     extra: dict[str, dict[str, Any]] = {}
