@@ -7,16 +7,22 @@ states, in chunks of uneven size; then Apertium's own Spanish back through spa-e
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from mtharness.cli import run as cli_run
 from mtharness.core import MtharnessError
+from mtharness.run.record import RunRecord
 from mtharness.translators.apertium import ApertiumTranslator
 from mtharness.translators.apertium_reference import ReferenceApertium
 from mtharness.translators.apertium_stream import StreamChain
-from tests.conftest import SHARED_DATA, apertium_has
+from tests.conftest import SHARED_DATA, apertium_has, compose
 
 SOURCE = SHARED_DATA / "wmt23" / "en-zh" / "src.en"
 
@@ -67,3 +73,44 @@ def test_a_chain_stays_up_between_calls_and_fails_in_one_line() -> None:
     dead = StreamChain("test", [("false",)])
     with pytest.raises(MtharnessError, match="false exit 1"):
         dead.run([b"a"], time.monotonic() + 60)
+
+
+def test_ctrl_c_while_a_chain_stops_kills_the_rest_and_goes_through() -> None:
+    """close() waits for each stage to end; a Ctrl-C in that wait kills what is left and is raised
+    (so the run's own handler prints its one line), instead of hanging or being swallowed."""
+    chain = StreamChain("test", [("sh", "-c", "cat; exec sleep 60")])  # ignores end of input
+    assert chain.run([b"a"], time.monotonic() + 60) == [b"a"]
+    procs = list(chain._procs)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            chain.close()  # would wait 5 s for the sleeping stage without the signal
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert all(p.wait(timeout=30) is not None for p in procs)  # killed, not left running
+    assert chain.run([b"b"], time.monotonic() + 60) == [b"b"] and chain.starts == 2  # usable again
+    chain._procs[0].kill()
+    chain.close()
+
+
+@pytest.mark.apertium
+def test_a_run_stops_apertiums_processes_before_it_returns(
+    apertium: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mtharness run` closes its translator itself, so a Ctrl-C while the processes stop is the run's
+    one line (exit 130), not an "Exception ignored" traceback from a finalizer at garbage collection or
+    interpreter exit. The translator is kept referenced here, so only an explicit close stops them."""
+    psutil = pytest.importorskip("psutil")
+    kept: list[object] = []
+    build = cli_run.build_cached_translator
+    monkeypatch.setattr(cli_run, "build_cached_translator", lambda *a: kept.append(build(*a)) or kept[-1])
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    overrides = ["translator=apertium", "limit=3", "progress=false", "validity.langid.enabled=false"]
+    cfg = compose([*overrides, f"results_dir={tmp_path}"])
+    record = cli_run.run_from_config(cfg, tmp_path / "run")
+    assert isinstance(record, RunRecord) and record.n_segments == 3 and len(kept) == 1
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    assert [p.name() for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []

@@ -64,7 +64,7 @@ from mtharness.run.threads import apply_threads, resolve_threads, thread_report
 from mtharness.run.writer import write_run
 from mtharness.scoring.metrics import KNOWN_METRIC_NAMES, metric_kind_or_none
 from mtharness.textio import arrow
-from mtharness.translators.base import Translator
+from mtharness.translators.base import Translator, close_translator
 from mtharness.validity.notes import WarnRates, copy_flag, off_target_flag, run_warn_rates
 
 _METRICS_GROUP = re.compile(r"^([+~]{0,2})metrics(@[^=]*)?=(.*)$")  # metrics=[bleu,chrF2]
@@ -200,16 +200,19 @@ def _locked_run(
     record_files(run_dir, [Path(run_dir) / name for name in HYDRA_FILES])
     dataset = build_dataset(cfg)
     translator = build_cached_translator(cfg, settings)
-    if settings.shard is not None:
-        return run_shard(settings, dataset, translator, settings.shard, run_dir)
-    merged = None
-    if settings.cache.per_shard and settings.cache.active_dir:
-        # before translating: the shards' work becomes hits
-        merged = merge_shard_caches(settings.cache.active_dir)
-    result = run_settings(dataset, translator, settings, build_langid_cache(settings))
-    result.threads = thread_report()
-    result.cache_merge = merged
-    return write_run(result, run_dir, settings.warn)
+    try:
+        if settings.shard is not None:
+            return run_shard(settings, dataset, translator, settings.shard, run_dir)
+        merged = None
+        if settings.cache.per_shard and settings.cache.active_dir:
+            # before translating: the shards' work becomes hits
+            merged = merge_shard_caches(settings.cache.active_dir)
+        result = run_settings(dataset, translator, settings, build_langid_cache(settings))
+        result.threads = thread_report()
+        result.cache_merge = merged
+        return write_run(result, run_dir, settings.warn)
+    finally:  # inside the command, where a Ctrl-C while processes stop is one line, exit 130
+        close_translator(translator)
 
 
 def format_shard_summary(manifest: Mapping[str, Any]) -> str:

@@ -34,6 +34,7 @@ from mtharness.translators.base import (
     TranslatorBase,
     check_direction,
     check_outputs,
+    close_translator,
     direction_identity,
     has_direction_identity,
     is_cacheable,
@@ -386,9 +387,11 @@ class CachedTranslator(TranslatorBase):
         return {pair: CacheCounts(**counts) for pair, counts in self._counts.items()}
 
     def close(self) -> None:
+        """Close the cache file and the backend behind it."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        close_translator(self.inner)
 
 
 def merge_caches(main: str | Path, parts: Sequence[Path], remedy: str) -> int:

@@ -143,11 +143,18 @@ def _stop(procs: Sequence[subprocess.Popen[bytes]], errs: Sequence[IO[bytes]]) -
             procs[0].stdin.close()
     if procs and procs[-1].stdout is not None:
         procs[-1].stdout.close()  # what a stage writes at end of input is not wanted; it never blocks
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    for f in errs:
-        f.close()
+    try:
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    except KeyboardInterrupt:  # Ctrl-C while they stop: stop the rest at once, then let it through
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        raise
+    finally:
+        for f in errs:
+            f.close()

@@ -65,6 +65,10 @@ package asks through the functions at the end of this module, never by probing a
     segment): ``sink(done)`` receives ``{source: raw answer}`` for finished segments while the call
     still runs, so the translation cache commits them and a killed run loses about a second of
     answers, not the whole chunk; None stops it. Default: answers arrive when the call returns.
+``close() -> None``
+    Stop what the backend keeps running between calls (Apertium's processes, a subprocess pipe).
+    ``mtharness run`` closes its translator before the command returns, so a Ctrl-C while they stop
+    is the run's own one-line interruption, not a traceback at interpreter exit. Default: nothing.
 
 Every hook above is named in ``HOOKS``; tests/architecture/test_encapsulation.py derives the names it
 guards from that tuple, so a hook used anywhere must be declared here first.
@@ -93,6 +97,7 @@ HOOKS: tuple[str, ...] = (
     "prepare",
     "set_progress",
     "set_answer_sink",
+    "close",
 )
 
 
@@ -274,3 +279,10 @@ def set_answer_sink(translator: Translator, sink: Callable[[dict[str, str]], Non
     hook = getattr(translator, "set_answer_sink", None)
     if callable(hook):
         hook(sink)
+
+
+def close_translator(translator: Translator) -> None:
+    """Stop the translator's running parts (no-op for backends that keep nothing running)."""
+    hook = getattr(translator, "close", None)
+    if callable(hook):
+        hook()
