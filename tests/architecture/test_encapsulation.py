@@ -23,6 +23,7 @@ from tests.architecture.test_import_rules import PKG
 
 SACREBLEU_ADAPTER = "scoring/sacrebleu_api.py"
 CAPABILITIES_HOME = "translators/base.py"
+DOC_TRANSLATORS = Path(__file__).resolve().parents[2] / "docs" / "translators.md"
 CAPABILITIES = frozenset(base.HOOKS)
 BACKENDS = "translators/"  # a backend's module may probe its own libraries' objects (tokenizers, torch)
 
@@ -162,6 +163,11 @@ def test_every_hook_is_declared_documented_and_asked_for_in_one_place() -> None:
         assert f'getattr(translator, "{hook}"' in home, f"{hook}: ask for it through a function in base.py"
     probed = {hit.split("'")[1] for hit in capability_probes(PKG / CAPABILITIES_HOME)}
     assert probed <= CAPABILITIES, f"base.py asks for undeclared hooks: {probed - CAPABILITIES}"
+    table = [
+        line for line in DOC_TRANSLATORS.read_text(encoding="utf-8").splitlines() if line.startswith("| `")
+    ]
+    missing = [hook for hook in base.HOOKS if not any(f"`{hook}" in row.split(" | ")[0] for row in table)]
+    assert not missing, f"add a row to the hook table of docs/translators.md for: {missing}"
 
 
 def test_the_shipped_translators_are_seen() -> None:
