@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
-# tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100) for the hf/ct2/cache tests
-pytest_plugins = ["tests.helpers.neural_fixtures", "tests.helpers.comet_fixtures"]
+# tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100) for the hf/ct2/cache tests, COMET's
+# environment and checkpoints, and the served tiny chat LM
+pytest_plugins = [
+    "tests.helpers.neural_fixtures",
+    "tests.helpers.comet_fixtures",
+    "tests.helpers.served_fixtures",  # the session's `transformers serve` (served)
+]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -101,8 +106,63 @@ FIXTURE_MARKERS = {
 }
 
 
+# Tests run on xdist workers (`make test`: -n N --dist loadgroup). One worker owns each group:
+# a module's tests stay together (its module fixtures are built once), every SLURM test shares the
+# one-node cluster from one worker, and every test of the session's `transformers serve` server
+# (the `served` fixture) runs where that server was started.
+SHARED_GROUPS = {"slurm": "slurm", "served": "served"}  # marker or fixture -> group
+# Long groups are sent out first, so none starts last and leaves the other workers idle: the bench
+# smoke test (the longest single test: it starts its own servers), then groups holding a test with
+# one of HEAVY_MARKS, then the rest in collection order.
+FIRST = ("tests/scripts/test_bench.py",)
+HEAVY_MARKS = ("slow", "comet", "serve", "slurm", "browser")
+
+
+def _group(item: pytest.Item) -> str:
+    if item.get_closest_marker("slurm") is not None:
+        return SHARED_GROUPS["slurm"]
+    if "served" in getattr(item, "fixturenames", ()):
+        return SHARED_GROUPS["served"]
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None:
                 item.add_marker(getattr(pytest.mark, marker))
+    if not getattr(config.option, "loadgroup", False):  # set on each worker of `--dist loadgroup`
+        return  # a plain run keeps pytest's order and marks
+    groups = {item.nodeid: _group(item) for item in items}
+    heavy = {groups[i.nodeid] for i in items if any(i.get_closest_marker(m) for m in HEAVY_MARKS)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+    def rank(item: pytest.Item) -> int:
+        group = groups[item.nodeid]
+        return 0 if group in FIRST else 1 if group in heavy else 2
+
+    items.sort(key=rank)  # stable: within a rank, as collected
+
+
+UNGROUPED = (
+    "pytest-xdist cannot group tests (--dist loadgroup) under pytest {version}: "
+    "pip install 'pytest<9.2' (the dev extra's pin), or run without -n"
+)
+
+
+def _pytest_version() -> tuple[int, ...]:
+    return tuple(int(part) for part in pytest.__version__.split(".")[:2] if part.isdigit())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("dist", "no") == "loadgroup" and _pytest_version() >= (9, 2):
+        raise pytest.UsageError(UNGROUPED.format(version=pytest.__version__))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A worker whose groups did not reach its node ids stops the run (a loud failure, not a slow one)."""
+    grouped = any("@" in item.nodeid for item in session.items)
+    if getattr(session.config.option, "loadgroup", False) and session.items and not grouped:
+        raise pytest.UsageError(UNGROUPED.format(version=pytest.__version__))

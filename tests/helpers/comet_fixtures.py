@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.built_once import built_once
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_ENVS = Path(os.environ.get("MTHARNESS_TEST_ENVS_DIR", REPO / ".cache" / "envs"))
 
@@ -61,16 +63,16 @@ def _build(python: Path, kind: str, out: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_comet(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A reference-based RegressionMetric checkpoint folder (hub-download layout)."""
-    return _build(comet_python, "comet", tmp_path_factory.mktemp("tiny_comet"))
+    return built_once(tmp_path_factory, "tiny_comet", lambda out: _build(comet_python, "comet", out))
 
 
 @pytest.fixture(scope="session")
 def tiny_cometkiwi(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A reference-free UnifiedMetric checkpoint reading [mt, src] (the wmt22-cometkiwi-da layout)."""
-    return _build(comet_python, "cometkiwi", tmp_path_factory.mktemp("tiny_cometkiwi"))
+    return built_once(tmp_path_factory, "tiny_cometkiwi", lambda out: _build(comet_python, "cometkiwi", out))
 
 
 @pytest.fixture(scope="session")
 def tiny_xcomet(comet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An XCOMETMetric checkpoint whose word-level head tags error spans (xcomet and xcomet_qe)."""
-    return _build(comet_python, "xcomet", tmp_path_factory.mktemp("tiny_xcomet"))
+    return built_once(tmp_path_factory, "tiny_xcomet", lambda out: _build(comet_python, "xcomet", out))

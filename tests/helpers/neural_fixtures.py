@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.built_once import built_once
+
 REPO = Path(__file__).resolve().parents[2]
 TINY_MARIAN = REPO / "tests" / "fixtures" / "tiny_marian_copy"
 SAMPLE_EN = REPO / "src" / "mtharness" / "data" / "sample" / "sample.en"
@@ -65,14 +67,18 @@ def ct2_convert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     needs("torch", "transformers", "tokenizers")
-    out = tmp_path_factory.mktemp("tiny_nllb")
-    _builder().build_nllb(out, our_sentences(), seed=1, vocab_size=600)
-    return out
+    return built_once(
+        tmp_path_factory,
+        "tiny_nllb",
+        lambda out: _builder().build_nllb(out, our_sentences(), seed=1, vocab_size=600),
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_m2m100(tmp_path_factory: pytest.TempPathFactory) -> Path:
     needs("torch", "transformers", "sentencepiece")
-    out = tmp_path_factory.mktemp("tiny_m2m100")
-    _builder().build_m2m100(out, our_sentences(), seed=1, vocab_size=600)
-    return out
+    return built_once(
+        tmp_path_factory,
+        "tiny_m2m100",
+        lambda out: _builder().build_m2m100(out, our_sentences(), seed=1, vocab_size=600),
+    )

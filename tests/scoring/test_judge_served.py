@@ -2,7 +2,7 @@
 
 The tiny model was trained to copy, so its answers to our judge prompts are mostly neither MQM
 layout nor a score: they must be counted as judge failures, never crash the run or be scored 0.
-The server is the session fixture of tests/translators/test_openai_served.py.
+The server is the session fixture `served` (tests/helpers/served_fixtures.py).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import pytest
 
 from mtharness.scoring import registry
 from tests.conftest import run_cli
-from tests.translators.test_openai_served import served  # noqa: F401  (the session fixture)
 
 pytestmark = pytest.mark.serve
 
 
 @pytest.mark.parametrize("kind", ["llm_mqm", "llm_da"])
-def test_unparseable_answers_are_counted_not_crashed(served: dict[str, str], kind: str) -> None:  # noqa: F811
+def test_unparseable_answers_are_counted_not_crashed(served: dict[str, str], kind: str) -> None:
     args = {"base_url": served["base_url"], "model": served["model"], "max_tokens": 24, "max_retries": 1}
     metric = registry.get(kind)
     metric.check_ready(args)  # the real server passes the up-front check
@@ -41,7 +40,7 @@ def test_unparseable_answers_are_counted_not_crashed(served: dict[str, str], kin
     scorer.close()
 
 
-def test_a_run_judged_by_the_tiny_model_completes(served: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+def test_a_run_judged_by_the_tiny_model_completes(served: dict[str, str], tmp_path: Path) -> None:
     proc = run_cli(
         [
             "run",

@@ -18,6 +18,7 @@ from mtharness.scoring.metricx import (
     metricx_config,
     model_input,
 )
+from tests.helpers.built_once import built_once
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -29,14 +30,15 @@ SAMPLE = REPO / "src" / "mtharness" / "data" / "sample"
 
 @pytest.fixture(scope="session")
 def tiny_metricx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tiny_metricx")
-    subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(out)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out
+    def build(out: Path) -> None:
+        subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    return built_once(tmp_path_factory, "tiny_metricx", build)
 
 
 def _texts() -> tuple[list[str], list[str], list[str]]:

@@ -1,86 +1,29 @@
 """translator=openai against a REAL OpenAI-compatible server: `transformers serve` on the tiny chat LM.
 
-The server is started once per session on a free localhost port (about 20-30 s here) and serves the
-tiny Llama-style model built by scripts/make_tiny_models.py; the tests skip with the reason when it
-cannot start (extra `serving` missing, fixture missing).
+The server (`served`, tests/helpers/served_fixtures.py) is started once per session on a free
+localhost port (about 20-30 s here) and serves the tiny Llama-style model built by
+scripts/make_tiny_models.py; the tests skip with the reason when it cannot start (extra `serving`
+missing, fixture missing).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mtharness.translators.openai import OpenAITranslator
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.serve
 
-TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm"))
 SENTENCES = ["The house is red.", "I have a small dog.", "Where is the station?", "It rains today."]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """{base_url, model}: `transformers serve` on the tiny LM, stopped at the end of the session."""
-    pytest.importorskip(
-        "fastapi", reason="transformers serve needs the extra: pip install 'mtharness[serve,openai]'"
-    )
-    pytest.importorskip(
-        "uvicorn", reason="transformers serve needs the extra: pip install 'mtharness[serve,openai]'"
-    )
-    if not (TINY_LLM / "config.json").exists():
-        pytest.skip(f"{TINY_LLM} missing: python scripts/make_tiny_models.py llm-copy {TINY_LLM}")
-    exe = Path(sys.executable).with_name("transformers")
-    if not exe.exists():
-        pytest.skip(f"no `transformers` console script beside {sys.executable}")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    argv = [str(exe), "serve", str(TINY_LLM), "--port", str(port), "--device", "cpu", "--host", "127.0.0.1"]
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while not _healthy(base):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            tail = log.read_text(errors="replace")[-600:]
-            pytest.skip(f"transformers serve did not come up on port {port}: {tail}")
-        time.sleep(0.5)
-    try:
-        yield {"base_url": base + "/v1", "model": str(TINY_LLM)}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _translator(served: dict[str, str], **kw: object) -> OpenAITranslator:
