@@ -9,32 +9,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.net import answers_health, free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TINY_LLM = Path(os.environ.get("MTHARNESS_TINY_LLM", REPO / "tests" / "fixtures" / "tiny_llm"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +37,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     exe = Path(sys.executable).with_name("transformers")
     if not exe.exists():
         pytest.skip(f"no `transformers` console script beside {sys.executable}")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     argv = [str(exe), "serve", str(TINY_LLM), "--port", str(port), "--device", "cpu", "--host", "127.0.0.1"]
@@ -59,7 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
-    while not _healthy(base):
+    while not answers_health(base):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             tail = log.read_text(errors="replace")[-600:]

@@ -6,7 +6,6 @@ answering garbage) ending in one line, exit 2, before anything is translated."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from mtharness.run.reader import read_run
 from tests.conftest import run_cli
+from tests.helpers.net import free_port
 from tests.helpers.openai_fault_server import FaultServer, segment_of
 from tests.scoring.test_judge import scripted, translation_of
 
@@ -113,12 +113,6 @@ def test_run_scores_spans_summaries_rerun_and_no_key_anywhere(server: FaultServe
         assert SENTINEL.encode() not in path.read_bytes(), path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _Garbage(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -152,7 +146,7 @@ def test_bad_judge_input_is_one_line_before_translating(
 ) -> None:
     extra = {
         "key unset": [],
-        "endpoint down": [f"metrics.llm_mqm.base_url=http://127.0.0.1:{_free_port()}/v1"],
+        "endpoint down": [f"metrics.llm_mqm.base_url=http://127.0.0.1:{free_port()}/v1"],
         "endpoint garbage": [f"metrics.llm_mqm.base_url={garbage}"],
     }[case]
     env = {} if case == "key unset" else {"MTH_JUDGE_KEY": SENTINEL}

@@ -6,11 +6,9 @@ tracker.required=true, its folder written). Tests run in file order: the last on
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers.net import answers_health, free_port
 from tests.track.helpers import SECRET_ENV, SENTINEL, expected_metrics, files_containing, flat_config, scores
 
 pytest.importorskip("mlflow", reason="the track extra (mlflow) is not installed")
@@ -43,24 +42,10 @@ class Server:
                 self.proc.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(uri: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{uri}/health", timeout=5) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("mlflow")
-    port = _free_port()
+    port = free_port()
     cmd = [
         str(Path(sys.executable).parent / "mlflow"),
         "server",
@@ -79,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     srv = Server(f"http://127.0.0.1:{port}", root, proc)
     deadline = time.monotonic() + HEALTH_BOUND_S
-    while not _healthy(srv.uri):
+    while not answers_health(srv.uri, timeout=5):
         if proc.poll() is not None or time.monotonic() > deadline:
             srv.stop()
             pytest.fail(f"mlflow server did not answer /health: {(root / 'server.log').read_text()[-2000:]}")

@@ -4,13 +4,13 @@ server that is down stops the run at the first refused connection, not after eve
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 from mtharness.core import MtharnessError
 from mtharness.translators.openai import OpenAITranslator
+from tests.helpers.net import free_port
 from tests.helpers.openai_fault_server import FaultServer
 
 
@@ -18,12 +18,6 @@ from tests.helpers.openai_fault_server import FaultServer
 def server() -> Iterator[FaultServer]:
     with FaultServer(slow_s=2.0) as srv:
         yield srv
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the block ends: nothing listens there
 
 
 def test_requests_are_not_logged_at_info(server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -40,7 +34,7 @@ def test_requests_are_not_logged_at_info(server: FaultServer, caplog: pytest.Log
 
 
 def test_a_server_that_is_down_fails_at_the_first_attempt() -> None:
-    port = _closed_port()
+    port = free_port()  # nothing listens there
     # 5 retries with a minute of backoff each: only failing fast can end this test
     t = OpenAITranslator(model="tiny", base_url=f"http://127.0.0.1:{port}/v1", max_retries=5, backoff_s=60)
     with pytest.raises(MtharnessError) as info:
