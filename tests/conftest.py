@@ -110,7 +110,6 @@ FIXTURE_MARKERS = {
 # a module's tests stay together (its module fixtures are built once), every SLURM test shares the
 # one-node cluster from one worker, and every test of the session's `transformers serve` server
 # (the `served` fixture) runs where that server was started.
-SHARED_GROUPS = {"slurm": "slurm", "served": "served"}  # marker or fixture -> group
 # Long groups are sent out first, so none starts last and leaves the other workers idle: the bench
 # smoke test (the longest single test: it starts its own servers), then groups holding a test with
 # one of HEAVY_MARKS, then the rest in collection order.
@@ -120,10 +119,10 @@ HEAVY_MARKS = ("slow", "comet", "serve", "slurm", "browser")
 
 def _group(item: pytest.Item) -> str:
     if item.get_closest_marker("slurm") is not None:
-        return SHARED_GROUPS["slurm"]
+        return "slurm"
     if "served" in getattr(item, "fixturenames", ()):
-        return SHARED_GROUPS["served"]
-    return item.nodeid.split("::", 1)[0]
+        return "served"
+    return item.nodeid.split("::", 1)[0]  # the module
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
