@@ -21,7 +21,7 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=1200,  # the llm section starts a transformers serve process (~2-4 min here)
+        timeout=1200,  # the llm section starts a transformers serve process (~10-20 s here)
         check=False,
     )
     assert proc.returncode == (0 if apertium_has("eng-spa") else 1), proc.stderr[-2000:]
