@@ -402,6 +402,13 @@ def _committed_rows(cache: Path) -> int:
         return 0
 
 
+def _ctrl_c_default() -> None:
+    """In the child before exec: SIGINT at its default, as in a terminal. A suite started in the
+    background of a non-interactive shell (`make test &` in a script) inherits SIGINT ignored, and
+    Python keeps an inherited SIG_IGN, so the run would never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.apertium
 def test_ctrl_c_is_one_line_exit_130_and_keeps_finished_chunks(apertium: None, tmp_path: Path) -> None:
     """SIGINT to a real run translating with Apertium, one segment per chunk, once chunks are committed."""
@@ -414,6 +421,7 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_finished_chunks(apertium: None, t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_default,
     )
     # The run is frozen (SIGSTOP) while its cache is read, so what is seen is still true when Ctrl-C
     # lands: however loaded the machine, it cannot finish between the check and the signal.
