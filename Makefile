@@ -78,7 +78,8 @@ comet-env: venv
 # (the SLURM cluster, the `transformers serve` server): see tests/conftest.py. TEST_WORKERS=0 runs
 # everything in one process.
 TEST_WORKERS ?= 4
-XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+XDIST_GROUPS = --dist loadgroup --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) $(XDIST_GROUPS)
 # The quick loop waits on nothing (no cluster, server or environment), so more workers than cores only
 # add start-up and contention: 2 workers took 213-225 s, 4 workers 250-264 s (quiet 2-core machine).
 QUICK_WORKERS ?= 2
@@ -92,7 +93,7 @@ test: venv apertium browser slurm comet-env
 
 # The quick loop while developing: what needs no cluster, server or COMET environment, and is not slow.
 test-quick: venv
-	$(BIN)/python -m pytest -q -n $(QUICK_WORKERS) --dist loadgroup --no-loadscope-reorder -m "$(QUICK_MARKS)"
+	$(BIN)/python -m pytest -q -n $(QUICK_WORKERS) $(XDIST_GROUPS) -m "$(QUICK_MARKS)"
 
 # The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
 # baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).
