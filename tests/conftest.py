@@ -27,6 +27,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
+# The per-user cache (host.user_cache_dir: the unpacked language-ID model, serve indexes of read-only
+# folders) inside the clone for the whole test session: every test process shares one unpacked model,
+# and a test run writes nothing to the user's own ~/.cache.
+os.environ["XDG_CACHE_HOME"] = str(REPO / ".cache" / "xdg")
 SHARED_DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data"))
 WMT23 = SHARED_DATA / "wmt23"
 

@@ -1,4 +1,5 @@
-"""What this installation and machine provide: the configs/ folder and the CPU cores a process may use."""
+"""What this installation and machine provide: the configs/ folder, the CPU cores a process may use and
+the per-user cache folder."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def config_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "configs"
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mtharness`` (default ``~/.cache/mtharness``): what is kept per user, not per run
+    (managed environments, the serve index of a read-only folder, the unpacked language-ID model)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser().resolve() / "mtharness"

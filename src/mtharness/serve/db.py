@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtharness.core import MtharnessError
+from mtharness.host import user_cache_dir
 from mtharness.run.cache import retry_while_locked
 
 INDEX_FILE = ".mtharness-index.sqlite"
@@ -70,9 +71,8 @@ def default_db_path(roots: Sequence[Path]) -> Path:
     usable = first.is_dir() and os.access(first, os.W_OK | os.X_OK)
     if usable and (not candidate.exists() or (candidate.is_file() and not candidate.is_symlink())):
         return candidate
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256(roots_key(roots).encode()).hexdigest()[:16]
-    return base / "mtharness" / "serve" / f"index-{digest}.sqlite"
+    return user_cache_dir() / "serve" / f"index-{digest}.sqlite"
 
 
 def _connect(path: Path) -> sqlite3.Connection:

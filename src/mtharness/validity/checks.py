@@ -96,10 +96,12 @@ _NO_PY3LANGID = (
 @cache
 def _identifier(languages: tuple[str, ...] | None) -> Any:
     try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        import py3langid.langid  # noqa: F401
     except ImportError:
         raise MtharnessError(_NO_PY3LANGID) from None
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from mtharness.validity.langid_model import load_identifier
+
+    ident = load_identifier()
     if languages:
         try:
             ident.set_languages(list(languages))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtharness.core import MtharnessError
+from mtharness.host import user_cache_dir
 
 ENV_NAME = "comet"
 ENVS_VAR = "MTHARNESS_ENVS_DIR"
@@ -42,8 +43,7 @@ def envs_dir(override: str | Path | None = None) -> Path:
         return Path(override).expanduser().resolve()
     if os.environ.get(ENVS_VAR):
         return Path(os.environ[ENVS_VAR]).expanduser().resolve()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser().resolve() / "mtharness" / "envs"
+    return user_cache_dir() / "envs"
 
 
 def env_path(override: str | Path | None = None) -> Path:
