@@ -84,16 +84,21 @@ XDIST = -n $(TEST_WORKERS) $(XDIST_GROUPS)
 # add start-up and contention: 2 workers took 213-225 s, 4 workers 250-264 s (quiet 2-core machine).
 QUICK_WORKERS ?= 2
 QUICK_MARKS = not slow and not slurm and not serve and not comet
+# The test commands write bytecode even where the environment says not to (PYTHONDONTWRITEBYTECODE=1
+# on the CI image): without it pytest re-rewrites every test module's asserts in each xdist worker
+# and each of the hundreds of CLI processes the tests start compiles the package again
+# (~3 CPU s per collection, ~0.1 s per process). __pycache__ is git-ignored.
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 # The cluster runs for the whole test session and is stopped however the session ends (the trap).
 test: venv apertium browser slurm comet-env
 	@trap '$(MAKE) --no-print-directory slurm-stop' EXIT; trap 'exit 130' INT TERM; \
 	$(MAKE) --no-print-directory slurm-start; \
-	MTHARNESS_TEST_ENVS_DIR=$(abspath $(COMET_ENVS)) $(BIN)/python -m pytest -q $(XDIST) && $(MAKE) --no-print-directory gate-ci
+	MTHARNESS_TEST_ENVS_DIR=$(abspath $(COMET_ENVS)) $(PYTEST) -q $(XDIST) && $(MAKE) --no-print-directory gate-ci
 
 # The quick loop while developing: what needs no cluster, server or COMET environment, and is not slow.
 test-quick: venv
-	$(BIN)/python -m pytest -q -n $(QUICK_WORKERS) $(XDIST_GROUPS) -m "$(QUICK_MARKS)"
+	$(PYTEST) -q -n $(QUICK_WORKERS) $(XDIST_GROUPS) -m "$(QUICK_MARKS)"
 
 # The CI regression gate on ourselves: a real Apertium run of the bundled sample against the committed
 # baseline (refresh it with `mtharness baseline refresh $(GATE_DIR)/run $(GATE_BASELINE)`).

@@ -742,7 +742,7 @@ def comet(args: argparse.Namespace) -> dict[str, Any]:
         capture_output=True,
         check=True,
     )
-    n = args.comet_segments or (200 if args.quick else 1000)
+    n = args.comet_segments or (60 if args.quick else 1000)
     folder = DATA / "zh-en"
     src, ref = read_lines(folder / "src.zh"), read_lines(folder / "ref.A.en")
     hyp = read_lines(sorted((folder / "systems").glob("*.en"))[0])
@@ -902,15 +902,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--pairs", type=int, default=None, help="scoring pairs (default 100000, quick 3000)")
     p.add_argument("--sig-segments", type=int, default=None, help="WMT23 en-de segments for significance")
-    p.add_argument(
-        "--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 200)"
-    )
+    p.add_argument("--comet-segments", type=int, default=None, help="COMET segments (default 1000, quick 60)")
     p.add_argument(
         "--curve-sizes",
         type=int,
         nargs="+",
         default=None,
-        help="cost curve sizes in segments (default 1000 10000 100000; quick 300 1000)",
+        help="cost curve sizes in segments (default 1000 10000 100000; quick 100 300)",
     )
     p.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these comparisons")
     p.add_argument("--out", default=str(REPO / "results" / "bench"), help="output folder")

@@ -206,7 +206,7 @@ def _run_files(d: Path) -> list[str]:
 def cost_curve(args: argparse.Namespace) -> dict[str, Any]:
     """compare (2 systems x BLEU+chrF) and `run translator=files` (1 system, BLEU, chrF, chrF++, TER,
     validity) per size, ours and the sacrebleu CLI's, time and peak memory."""
-    sizes = args.curve_sizes or ([300, 1000] if args.quick else [1000, 10_000, 100_000])
+    sizes = args.curve_sizes or ([100, 300] if args.quick else [1000, 10_000, 100_000])
     base = Path(tempfile.mkdtemp(prefix="bench-curve-"))
     rows = []
     for n in sizes:

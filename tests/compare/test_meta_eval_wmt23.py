@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sacrebleu
-from scipy import stats as sps
 
 from mtharness.cli.meta_eval import main as meta_eval_main
 
@@ -103,6 +102,8 @@ def _pearson(h: np.ndarray, m: np.ndarray) -> float:
 
 
 def _kendall(variant: str):  # type: ignore[no-untyped-def]
+    from scipy import stats as sps  # when the test runs: collection stays light
+
     def fn(h: np.ndarray, m: np.ndarray) -> float:
         if len(set(h)) < 2 or len(set(m)) < 2:
             return math.nan
@@ -181,6 +182,8 @@ def _table(payload: dict, level: str, statistic: str, grouping: str = "none") ->
 
 
 def test_system_level_statistics_equal_scipy(en_de) -> None:  # type: ignore[no-untyped-def]
+    from scipy import stats as sps  # when the test runs: collection stays light
+
     payload, human, metric = en_de
     assert payload["human"]["systems"] == SYSTEMS and payload["human"]["missing_segment_scores"] > 0
     gold = np.array([np.nanmean(human[s]) for s in SYSTEMS])
@@ -249,6 +252,8 @@ def test_segment_level_statistics_equal_brute_force(en_de, grouping: str) -> Non
 @pytest.mark.slow  # scores 8 x 1976 segments and draws 2 x 6 x 200 resamples: ~45 s on a busy machine
 def test_zh_en_da_perm_both_and_williams_bleu_vs_chrf(wmt23: Path) -> None:
     """chrF agrees with WMT23 zh-en DA better than BLEU, significantly; the same seed, the same p-values."""
+    from scipy import stats as sps  # when the test runs: collection stays light
+
     from mtharness.compare.meta_eval.inputs import candidates, read_human_file
     from mtharness.compare.meta_eval.run import Settings, meta_evaluate
     from mtharness.compare.systems import compare, inputs_from_files

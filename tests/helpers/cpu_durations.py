@@ -6,7 +6,9 @@ costs. Use it on the files you change:
 
     .venv/bin/python -m pytest -p tests.helpers.cpu_durations tests/run -q
 
-``CPU_DURATIONS=N`` sets how many rows are printed (default 30). A session fixture's server is
+``CPU_DURATIONS=N`` sets how many rows are printed (default 30). Under pytest-xdist each worker
+keeps its own rows: set ``CPU_DURATIONS_FILE=path`` and every process appends its rows there as
+tab-separated ``cpu wall nodeid`` lines (sort them with ``sort -rn path | head``). A session fixture's server is
 counted to the test during whose teardown it is reaped (usually the last one).
 """
 
@@ -30,7 +32,12 @@ def _cpu_s() -> float:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     cpu, wall = _cpu_s(), time.perf_counter()
     yield  # setup, call and teardown: a fixture built for this test is counted here
-    _ROWS.append((_cpu_s() - cpu, time.perf_counter() - wall, item.nodeid))
+    row = (_cpu_s() - cpu, time.perf_counter() - wall, item.nodeid)
+    _ROWS.append(row)
+    path = os.environ.get("CPU_DURATIONS_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{row[0]:.2f}\t{row[1]:.2f}\t{row[2]}\n")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

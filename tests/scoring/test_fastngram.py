@@ -24,8 +24,9 @@ from sacrebleu.metrics.base import Metric
 from mtharness.scoring import fastngram, sacrebleu_api, sufstats
 from mtharness.scoring.metrics import MetricSpec, score_systems
 from mtharness.textio import read_lines
+from tests.helpers.installed import require
 
-pytest.importorskip("numba", reason="numba is not installed (pip install 'mtharness[fast]')")
+require("numba", reason="numba is not installed (pip install 'mtharness[fast]')")
 
 # characters that stress every step: ASCII words and the 13a/intl/chrF++ punctuation, Latin with a
 # combining accent, CJK (zh tokenizer), an astral emoji and math letter, a lone surrogate (valid in a

@@ -23,8 +23,9 @@ from mtharness.scoring.metrics import MetricSpec, make_metric, score_systems
 from mtharness.scoring.significance import Scorer
 from mtharness.scoring.sufstats import extract_statistics, use_fast_ter
 from mtharness.textio import read_lines
+from tests.helpers.installed import require
 
-pytest.importorskip("numba", reason="numba is not installed (pip install 'mtharness[fast]')")
+require("numba", reason="numba is not installed (pip install 'mtharness[fast]')")
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from mtharness.scoring.metricx import (
     model_input,
 )
 from tests.helpers.built_once import built_once
+from tests.helpers.installed import require
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+require("torch")
+require("transformers")
 pytestmark = pytest.mark.hf
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.helpers.installed import require
 
-pytest.importorskip("transformers")
+require("transformers")
 pytestmark = [pytest.mark.hf, pytest.mark.slow]  # a checkpoint build and two runs with a model, ~50 s
 SAMPLE = REPO / "src" / "mtharness" / "data" / "sample"
 N = 8

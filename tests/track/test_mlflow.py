@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers.installed import require
 from tests.helpers.net import answers_health, free_port
 from tests.track.helpers import SECRET_ENV, SENTINEL, expected_metrics, files_containing, flat_config, scores
 
-pytest.importorskip("mlflow", reason="the track extra (mlflow) is not installed")
+require("mlflow", reason="the track extra (mlflow) is not installed")
 pytestmark = pytest.mark.slow  # the server alone takes ~15 s to answer
 
 HEALTH_BOUND_S = 180  # generous: the machine is shared; the loop ends as soon as /health answers

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers.installed import require
 from tests.track.helpers import SECRET_ENV, SENTINEL, expected_metrics, files_containing, scores
 from tests.track.wandb_records import read_run
 
-pytest.importorskip("wandb", reason="the track extra (wandb) is not installed")
+require("wandb", reason="the track extra (wandb) is not installed")
 pytestmark = pytest.mark.slow  # a run plus wandb start-up: ~20 s here
 
 
