@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import lzma
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from mtharness.validity import langid_model
 from mtharness.validity.langid_model import UNPACKED_VERSION, load_identifier, unpacked_model
 
 py3langid = pytest.importorskip(
@@ -28,7 +28,7 @@ TEXTS = [
 FIELDS = ("nb_ptc", "nb_pc", "nb_classes", "tk_nextmove", "tk_row", "tk_output")
 
 pytestmark = pytest.mark.skipif(
-    langid_model._py3langid_version() != UNPACKED_VERSION,
+    metadata.version("py3langid") != UNPACKED_VERSION,
     reason=f"the unpacked reader knows py3langid {UNPACKED_VERSION}'s model layout; others load as usual",
 )
 

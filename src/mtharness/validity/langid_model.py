@@ -18,11 +18,11 @@ import os
 import shutil
 import tempfile
 import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mtharness.host import user_cache_dir
+from mtharness.validity.checks import _version
 
 UNPACKED_VERSION = "0.4.0"  # model.npz.xz: ptc, pc, classes, nextmove, nextmove_row, out_feat
 
@@ -31,7 +31,7 @@ def load_identifier() -> Any:
     """py3langid's LanguageIdentifier over its packaged model, with normalised probabilities."""
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-    if _py3langid_version() == UNPACKED_VERSION:
+    if _version("py3langid") == UNPACKED_VERSION:
         unpacked = unpacked_model(Path(MODEL_DIR) / MODEL_FILE)
         if unpacked is not None:
             try:
@@ -78,10 +78,3 @@ def _from_unpacked(path: Path, identifier_class: Any) -> Any:
     return identifier_class(
         np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row
     )
-
-
-def _py3langid_version() -> str:
-    try:
-        return metadata.version("py3langid")
-    except metadata.PackageNotFoundError:
-        return "absent"
