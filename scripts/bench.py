@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench_scratch import scratch_dir
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: no busy-wait on a shared core
@@ -400,7 +402,7 @@ def significance(args: argparse.Namespace) -> dict[str, Any]:
     samples = 100 if args.quick else 1000
     ref = read_lines(folder / "ref.A.de")[:n]
     systems = {s: read_lines(folder / "systems" / f"{s}.de")[:n] for s in SIG_SYSTEMS}
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sig-"))
+    tmp = scratch_dir("bench-sig-")
     (tmp / "ref.de").write_text("\n".join(ref) + "\n", encoding="utf-8")
     for s, lines in systems.items():
         (tmp / s).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -477,7 +479,7 @@ print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1, "torch_imported": "torc
 
 
 def rerun(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-rerun-"))
+    tmp = scratch_dir("bench-rerun-")
     limit = 20 if args.quick else 150
     over = [
         "translator=tiny_marian_copy",
@@ -734,7 +736,7 @@ def comet(args: argparse.Namespace) -> dict[str, Any]:
     from mtharness.textio import read_lines
 
     python = str(env_python(require_env()))
-    tmp = Path(tempfile.mkdtemp(prefix="bench-comet-"))
+    tmp = scratch_dir("bench-comet-")
     size = ["--hidden", "32", "--layers", "2"] if args.quick else ["--hidden", "256", "--layers", "4"]
     model = tmp / "model"
     subprocess.run(
@@ -879,14 +881,18 @@ def _curve(report: dict[str, Any]) -> list[str]:
 def run_section(name: str, argv: list[str]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = Path(f.name)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--section", name, "--section-out", str(out), *argv], cwd=REPO, check=False
-    )
-    if proc.returncode != 0:
-        return {"error": f"section {name} exited {proc.returncode}"}
-    data: dict[str, Any] = json.loads(out.read_text())
-    out.unlink()
-    return data
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--section", name, "--section-out", str(out), *argv],
+            cwd=REPO,
+            check=False,
+        )
+        if proc.returncode != 0:
+            return {"error": f"section {name} exited {proc.returncode}"}
+        data: dict[str, Any] = json.loads(out.read_text())
+        return data
+    finally:
+        out.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

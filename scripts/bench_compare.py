@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_scratch import scratch_dir
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
 PAIR = "zh-en"
@@ -127,7 +129,7 @@ def _section(what: str, res: dict[str, Any], goal: str, met: bool, **more: Any) 
 
 
 def _data(args: argparse.Namespace, n: int | None = None) -> Path:
-    base = Path(tempfile.mkdtemp(prefix="bench-compare-"))
+    base = scratch_dir("bench-compare-")
     return cycled(base, n or (40 if args.quick else 1976))
 
 
@@ -207,7 +209,7 @@ def cost_curve(args: argparse.Namespace) -> dict[str, Any]:
     """compare (2 systems x BLEU+chrF) and `run translator=files` (1 system, BLEU, chrF, chrF++, TER,
     validity) per size, ours and the sacrebleu CLI's, time and peak memory."""
     sizes = args.curve_sizes or ([100, 300] if args.quick else [1000, 10_000, 100_000])
-    base = Path(tempfile.mkdtemp(prefix="bench-curve-"))
+    base = scratch_dir("bench-curve-")
     rows = []
     for n in sizes:
         d = cycled(base, n)

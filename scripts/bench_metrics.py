@@ -23,10 +23,11 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_scratch import scratch_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MTHARNESS_DATA", REPO.parent / "shared" / "data")) / "wmt23"
@@ -45,7 +46,7 @@ def comet_systems(args: argparse.Namespace) -> dict[str, Any]:
 
     python = str(env_python(require_env()))
     folder = DATA / "zh-en"
-    tmp = Path(tempfile.mkdtemp(prefix="bench-cometsys-"))
+    tmp = scratch_dir("bench-cometsys-")
     size = ["--hidden", "32", "--layers", "2"] if args.quick else ["--hidden", "128", "--layers", "4"]
     text = ["--vocab", "4000", "--text", str(folder / "src.zh"), str(folder / "ref.A.en")]
     subprocess.run(
@@ -133,7 +134,7 @@ def metricx_reference(args: argparse.Namespace) -> dict[str, Any]:
         }
     from mtharness.textio import read_lines
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-metricx-"))
+    tmp = scratch_dir("bench-metricx-")
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(tmp)],
         capture_output=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +17,21 @@ from tests.conftest import REPO, apertium_has
 @pytest.mark.comet  # the comet section scores through the managed environment
 @pytest.mark.ct2  # the ct2_vs_transformers section
 def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"  # the bench's temp folder: its sections leave nothing behind in it
+    scratch.mkdir()
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--out", str(tmp_path)],
+        [sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--out", str(tmp_path / "out")],
         cwd=REPO,
+        env={**os.environ, "TMPDIR": str(scratch)},
         capture_output=True,
         text=True,
         timeout=1200,  # the llm section starts a transformers serve process (~10-20 s here)
         check=False,
     )
     assert proc.returncode == (0 if apertium_has("eng-spa") else 1), proc.stderr[-2000:]
-    (report_file,) = tmp_path.glob("*.json")
+    left = sorted(p.name for p in scratch.iterdir() if p.name.startswith(("bench-", "tmp")))
+    assert not left, f"the bench left scratch files behind: {left}"
+    (report_file,) = (tmp_path / "out").glob("*.json")
     report = json.loads(report_file.read_text())
     comps = report["comparisons"]
     sections = ("harness_overhead", "ct2_vs_transformers", "scoring", "significance", "rerun", "startup")
@@ -101,4 +107,4 @@ def test_bench_quick_writes_every_comparison(wmt23: Path, comet_env: Path, tmp_p
     assert comps["scoring"]["peak_rss_mb"] > 0
     m = report["machine"]
     assert m["cores"] >= 1 and m["versions"]["sacrebleu"] and m["cpu_model"]
-    assert (tmp_path / report_file.name.replace(".json", ".md")).read_text().count("| ") > 6
+    assert (report_file.parent / report_file.name.replace(".json", ".md")).read_text().count("| ") > 6
