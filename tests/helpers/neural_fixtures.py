@@ -7,6 +7,7 @@ scripts/make_tiny_models.py); the random-weight multilingual ones are built here
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -82,3 +83,20 @@ def tiny_m2m100(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "tiny_m2m100",
         lambda out: _builder().build_m2m100(out, our_sentences(), seed=1, vocab_size=600),
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_metricx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny MetricX-24 checkpoint (scripts/make_tiny_metricx.py: model/ and tokenizer/), built once
+    per session and shared by the metric's own tests and the compare/gate/leaderboard views."""
+    needs("torch", "transformers")
+
+    def build(out: Path) -> None:
+        subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    return built_once(tmp_path_factory, "tiny_metricx", build)

@@ -4,8 +4,6 @@ the first decoder step's logit at index 250089, clamped to [0, 25]), in ref and 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,6 @@ from mtharness.scoring.metricx import (
     metricx_config,
     model_input,
 )
-from tests.helpers.built_once import built_once
 from tests.helpers.installed import require
 
 require("torch")
@@ -27,19 +24,6 @@ pytestmark = pytest.mark.hf
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "src" / "mtharness" / "data" / "sample"
-
-
-@pytest.fixture(scope="session")
-def tiny_metricx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    def build(out: Path) -> None:
-        subprocess.run(
-            [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(out)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-
-    return built_once(tmp_path_factory, "tiny_metricx", build)
 
 
 def _texts() -> tuple[list[str], list[str], list[str]]:

@@ -4,8 +4,6 @@ checkpoint (scripts/make_tiny_metricx.py): ranked lowest first, a rise is a drop
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +18,8 @@ N = 8
 
 
 @pytest.fixture(scope="module")
-def mx_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def mx_runs(tmp_path_factory: pytest.TempPathFactory, tiny_metricx: Path) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("mx_views")
-    subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "make_tiny_metricx.py"), str(root / "mx")], check=True
-    )
     lines = {n: (SAMPLE / f"sample.{n}").read_text(encoding="utf-8").splitlines()[:N] for n in ("en", "es")}
     (root / "back.en").write_text("\n".join(lines["en"]) + "\n", encoding="utf-8")
     runs = {}
@@ -41,8 +36,8 @@ def mx_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 f"limit={N}",
                 "progress=false",
                 "metrics=[chrf,metricx]",
-                f"metrics.metricx.model={root / 'mx' / 'model'}",
-                f"metrics.metricx.tokenizer={root / 'mx' / 'tokenizer'}",
+                f"metrics.metricx.model={tiny_metricx / 'model'}",
+                f"metrics.metricx.tokenizer={tiny_metricx / 'tokenizer'}",
                 "validity.langid.enabled=false",
                 "cache.enabled=false",
                 f"hydra.run.dir={out}",
