@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-# tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100) for the hf/ct2/cache tests, COMET's
+# tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100, tiny_metricx) for the hf/ct2/cache tests, COMET's
 # environment and checkpoints, and the served tiny chat LM
 pytest_plugins = [
     "tests.helpers.neural_fixtures",
@@ -107,6 +107,7 @@ FIXTURE_MARKERS = {
     "tiny_marian": "hf",
     "tiny_nllb": "hf",
     "tiny_m2m100": "hf",
+    "tiny_metricx": "hf",
 }
 
 
