@@ -6,6 +6,7 @@ tracker.required=true, its folder written). Tests run in file order: the last on
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -62,7 +63,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "1",
     ]
     log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    scratch = root / "tmp"  # mlflow's table-creation lock file goes here, not into the machine's /tmp
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
     srv = Server(f"http://127.0.0.1:{port}", root, proc)
     deadline = time.monotonic() + HEALTH_BOUND_S
     while not answers_health(srv.uri, timeout=5):
