@@ -40,6 +40,7 @@ from mtharness.textio import atomic_write_text
 if TYPE_CHECKING:
     from mtharness.compare.copying import RunRates
     from mtharness.compare.human.evaluation import HumanEvaluation
+    from mtharness.compare.systems import Comparison
     from mtharness.run.reader import RunFolder
 
 PAIRED = ("bs", "ar", "none")
@@ -192,14 +193,14 @@ def _run_rates(runs: Sequence[RunFolder], args: argparse.Namespace) -> list[RunR
     return run_rates(runs, system_names(runs), args.copy_warn, args.off_target_warn)
 
 
-def _flag_round_trips(comps: Sequence[Any], rates: Sequence[RunRates]) -> None:
+def _flag_round_trips(comps: Sequence[Comparison], rates: Sequence[RunRates]) -> None:
     """Put the copy / off-target warnings beside each round-trip comparison (JSON, terminal, HTML)."""
     from mtharness.compare.copying import round_trip_warnings
 
     for comp in comps:
         warnings = round_trip_warnings(comp, rates)
         if warnings:
-            comp.extras["warnings"] = warnings
+            comp.warnings = warnings
 
 
 def common_seed(runs: Sequence[RunFolder]) -> int:
@@ -283,22 +284,22 @@ def main(argv: Sequence[str]) -> int:
             print(f"note: {tables.ROUND_TRIP_NOT_CORRELATED}", file=out)
         for c in comps:
             segment = evaluation.segment if evaluation and c.inp.label == "forward" else ()
-            text = analysis_text(c.extras.get("analysis") or {}, segment)
+            text = analysis_text(c.analysis or {}, segment)
             if text:
                 print(f"\nAnalysis ({c.inp.label})\n{text}", file=out)
-            if c.extras.get("error_spans"):
-                print(f"\n{error_spans_text(c.inp.label, c.extras['error_spans'])}", file=out)
+            if c.error_spans:
+                print(f"\n{error_spans_text(c.inp.label, c.error_spans)}", file=out)
     written = _write_outputs(args, comps, evaluation, sources)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
-def _with_warnings(table: str, comp: Any) -> str:
-    return "\n".join([table, *(f"warning: {w}" for w in comp.extras.get("warnings", []))])
+def _with_warnings(table: str, comp: Comparison) -> str:
+    return "\n".join([table, *(f"warning: {w}" for w in comp.warnings)])
 
 
-def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | None:
+def _human(args: argparse.Namespace, comps: Sequence[Comparison]) -> HumanEvaluation | None:
     """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
         return None
@@ -312,7 +313,7 @@ def _human(args: argparse.Namespace, comps: Sequence[Any]) -> HumanEvaluation | 
     evaluation = evaluate_human(
         forward, args.human, args.human_level, args.human_format, args.human_column, args.domains, args.ci_n
     )
-    forward.extras["human"] = evaluation.to_json()
+    forward.human = evaluation.to_json()
     return evaluation
 
 

@@ -133,7 +133,7 @@ def _declares(score_name: str, flag: str) -> bool:
 
 
 def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
-    """Length buckets, wins/losses and worst segments of a comparison; stored in ``comp.extras``.
+    """Length buckets, wins/losses and worst segments of a comparison; stored in ``comp.analysis``.
 
     Segment-level scores are chrF (sentence chrF from the comparison's own statistics when chrF was
     among the metrics; BLEU on single segments is too coarse to rank them).
@@ -159,7 +159,7 @@ def analyse(comp: Comparison, k: int = 10) -> dict[str, Any]:
     out["worst_lines"] = {s: [i + 1 for i in worst_segments(seg[base], seg[s], k)] for s in others}
     out["lowest_lines"] = {s: [i + 1 for i in lowest_segments(seg[s], k)] for s in comp.systems}
     out.update(_finegrained(comp, seg, k))
-    comp.extras["analysis"] = out
+    comp.analysis = out
     return out
 
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtharness.run.reader import RunFolder
 from mtharness.scoring.judge_parse import NON_TRANSLATION_WEIGHT, WEIGHTS
+
+if TYPE_CHECKING:
+    from mtharness.compare.systems import Comparison
 
 SEVERITIES = ("minor", "major", "critical")  # mildest first: tables and colours follow this order
 UNCATEGORISED = "uncategorised"  # xCOMET's spans carry no category
@@ -225,9 +228,7 @@ def error_span_summary(
     return out
 
 
-def attach_error_spans(comp: Any, top: int = 10) -> None:
-    """Put the ``error_spans`` block in a comparison's extras (its JSON) when its runs stored spans."""
+def attach_error_spans(comp: Comparison, top: int = 10) -> None:
+    """Put the ``error_spans`` block on a comparison (a block of its JSON) when its runs stored spans."""
     if comp.inp.error_spans:
-        comp.extras["error_spans"] = error_span_summary(
-            comp.inp.error_spans, comp.systems, comp.baseline, top
-        )
+        comp.error_spans = error_span_summary(comp.inp.error_spans, comp.systems, comp.baseline, top)

@@ -83,7 +83,11 @@ class Comparison:
     seed: int
     alpha: float
     ci_samples: int
-    extras: dict[str, Any] = field(default_factory=dict)  # human correlation, analysis, ... (in the JSON)
+    # Filled by the views that ask for them; each is a key of the JSON only when set.
+    warnings: list[str] = field(default_factory=list)  # copy / off-target notes on a round trip
+    analysis: dict[str, Any] | None = None  # --analysis/--html: buckets, wins/losses, worst lines
+    error_spans: dict[str, Any] | None = None  # the runs' stored error spans, summarised
+    human: dict[str, Any] | None = None  # --human: the metrics' correlations with human scores
     segment_metric: str = ""  # the sentence-level metric of the analysis (chrF), and its scores
     segment_scores: dict[str, list[float]] = field(default_factory=dict)
     baseline_given: bool = True  # False: `baseline` is only the best system, the reference of the analysis
@@ -290,8 +294,19 @@ def comparison_payload(comp: Comparison) -> dict[str, Any]:
         "ranked_by": comp.metrics[0].name if comp.metrics else None,
         "systems": comp.systems,
         "metrics": metrics,
-        **comp.extras,
+        **_views(comp),
     }
+
+
+def _views(comp: Comparison) -> dict[str, Any]:
+    """The optional blocks of a comparison's JSON: only those a view filled in."""
+    views: dict[str, Any] = {
+        "warnings": comp.warnings or None,
+        "analysis": comp.analysis,
+        "error_spans": comp.error_spans,
+        "human": comp.human,
+    }
+    return {key: value for key, value in views.items() if value is not None}
 
 
 def report_payload(

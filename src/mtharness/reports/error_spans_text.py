@@ -1,11 +1,14 @@
-"""The MQM-style error tables of a comparison (``extras["error_spans"]``) for the terminal and markdown."""
+"""The MQM-style error tables of a comparison (``Comparison.error_spans``) for the terminal and markdown."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtharness.textio import markdown_cell
+
+if TYPE_CHECKING:
+    from mtharness.compare.systems import Comparison
 
 ALL = "all"
 
@@ -75,11 +78,11 @@ def error_spans_text(label: str, spans: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def error_spans_markdown(comps: Sequence[Any]) -> str:
+def error_spans_markdown(comps: Sequence[Comparison]) -> str:
     """The same tables as markdown, one section per direction that has spans ("" when none has)."""
     out: list[str] = []
     for comp in comps:
-        for metric, block in (comp.extras.get("error_spans") or {}).items():
+        for metric, block in (comp.error_spans or {}).items():
             out += [
                 f"### Error spans, {comp.inp.label}: {markdown_cell(metric)}",
                 "",

@@ -128,7 +128,7 @@ def _plots(comp: Comparison) -> list[dict[str, str]]:
             "uri": plots.scores_with_ci(data),
         }
     ]
-    hist = comp.extras.get("analysis", {}).get("sentence_histograms")
+    hist = (comp.analysis or {}).get("sentence_histograms")
     if hist:
         out.append(
             {
@@ -143,7 +143,7 @@ def _plots(comp: Comparison) -> list[dict[str, str]]:
                 "uri": plots.segment_distributions(comp.segment_scores, comp.segment_metric),
             }
         )
-    buckets = comp.extras.get("analysis", {}).get("length_buckets", {})
+    buckets = (comp.analysis or {}).get("length_buckets", {})
     if buckets:
         name = comp.segment_metric if comp.segment_metric in buckets else next(iter(buckets))
         out.append({"title": f"{name} by source length", "uri": plots.length_buckets(buckets[name], name)})
@@ -182,7 +182,7 @@ def _segment(comp: Comparison, i: int, systems: Sequence[str]) -> dict[str, Any]
 
 
 def _worst(comp: Comparison) -> list[dict[str, Any]]:
-    analysis = comp.extras.get("analysis", {})
+    analysis = comp.analysis or {}
     base = comp.baseline
     groups = []
     if len(comp.systems) == 1:
@@ -206,7 +206,7 @@ def _worst(comp: Comparison) -> list[dict[str, Any]]:
 def _section(comp: Comparison) -> dict[str, Any]:
     from mtharness.reports.tables import describe
 
-    analysis = comp.extras.get("analysis", {})
+    analysis = comp.analysis or {}
     n = min(comp.inp.n_segments, MAX_BROWSER_ROWS)
     return {
         "label": comp.inp.label.replace("_", " "),
@@ -222,7 +222,7 @@ def _section(comp: Comparison) -> dict[str, Any]:
         "reference": comp.baseline,
         "rows": _score_rows(comp),
         "matrix": _matrix(comp),
-        "warnings": comp.extras.get("warnings", []),
+        "warnings": comp.warnings,
         "plots": _plots(comp),
         "segment_metric": comp.segment_metric,
         "buckets": analysis.get("length_buckets", {}),

@@ -88,7 +88,7 @@ def compute(
     for comp in comps:
         warnings = round_trip_warnings(comp, rates)
         if warnings:
-            comp.extras["warnings"] = warnings
+            comp.warnings = warnings
     if human:
         from mtharness.compare.human.evaluation import evaluate_human
 
@@ -106,7 +106,7 @@ def compute(
             None,
             opts["ci_n"],
         )
-        forward.extras["human"] = evaluation.to_json()
+        forward.human = evaluation.to_json()
     return report_payload(comps, {"runs": list(labels), "notes": run_notes(rates)})
 
 
