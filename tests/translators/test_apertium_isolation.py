@@ -176,3 +176,19 @@ def test_a_trailing_caret_never_shifts_later_segments(apertium) -> None:  # type
     assert batch[0] == "Inicio." and batch[-1] == "Fin."
     assert batch[1] == "^" and batch[2] == "$ @ ^" and batch[3].endswith(" ^") and batch[5] == ""
     assert batch == [ApertiumTranslator().translate([t], "en", "es")[0] for t in texts]
+
+
+def test_a_caret_before_symbols_at_the_end_never_stalls(apertium) -> None:  # type: ignore[no-untyped-def]
+    """Found by test_reliability's random texts on a busy CI run: a "^" followed at a segment's end by
+    symbols lt-proc has no entry for ("%", "_", "¬", emoji, unassigned code points) lost the segment's
+    boundary in transfer too, and the chain waited for it until translator.timeout_s (600 s)."""
+    from mtharness.translators.apertium import ApertiumTranslator
+
+    stalled = ["^\U00098d56", "^%", "^_", "a ^ %", "house ^😀", "a^😀", "%^%", "^%$", "x\\^%"]
+    texts = ["Start.", *stalled, "The dog ^¬.", "End."]
+    translator = ApertiumTranslator(timeout_s=60)  # a stall fails in one line instead of hanging
+    batch = translator.translate(texts, "en", "es")
+    assert batch[0] == "Inicio." and batch[-1] == "Fin." and len(batch) == len(texts)
+    assert batch[1:4] == ["^\U00098d56", "^%", "^_"]  # all symbols: kept as they were
+    assert batch[5] == "Casa ^😀" and batch[8] == "^%$"
+    assert batch == [translator.translate([t], "en", "es")[0] for t in texts]

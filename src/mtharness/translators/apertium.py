@@ -86,7 +86,8 @@ class ApertiumTranslator(TranslatorBase):
 
     context_free = True
     #: how segments are kept apart; part of identity(), so caches of the old leaking method never mix
-    ISOLATION = "stages-z+fresh-hmm-tagger-v2"  # v2: trailing stream characters kept aside
+    # v2: trailing stream characters kept aside; v3: also a trailing non-word run that holds a "^"
+    ISOLATION = "stages-z+fresh-hmm-tagger-v3"
 
     def __init__(
         self,
@@ -131,11 +132,11 @@ class ApertiumTranslator(TranslatorBase):
         if not texts:
             return []
         pipeline = self.pipeline(self.mode(src, tgt))
-        # Stream characters after the last word are blank text that Apertium copies through, except
-        # that an escaped "^" there makes its transfer stages drop the segment's \0 boundary (every
-        # later segment would shift by one): that tail is kept aside and put back after translation
-        tails = [_TRAILING_STREAM_CHARS.search(t) for t in texts]
-        cores = [t[: m.start()] if m else t for t, m in zip(texts, tails, strict=True)]
+        # What follows a segment's last word is blank text that Apertium copies through, except that
+        # an escaped "^" there makes its transfer stages drop the segment's \0 boundary (the chain then
+        # waits for a boundary that never comes): that tail is kept aside and put back afterwards
+        cuts = [_tail_start(t) for t in texts]
+        cores = [t[:cut] for t, cut in zip(texts, cuts, strict=True)]
         blocks = [escape(t) for t in cores]
         todo = [i for i, b in enumerate(blocks) if b]  # an empty segment translates to ""
         done: dict[int, str] = {}
@@ -144,7 +145,8 @@ class ApertiumTranslator(TranslatorBase):
             payload = [blocks[i].encode("utf-8", "replace") + b"\n" for i in todo]
             done = dict(zip(todo, self._run(pipeline, payload), strict=True))
         outputs = [
-            _SPACES.sub(" ", done.get(i, "") + (m.group(0) if m else "")).strip() for i, m in enumerate(tails)
+            _SPACES.sub(" ", done.get(i, "") + t[cut:]).strip()
+            for i, (t, cut) in enumerate(zip(texts, cuts, strict=True))
         ]
         return check_outputs(self.name, texts, outputs)
 
@@ -177,6 +179,23 @@ class ApertiumTranslator(TranslatorBase):
 
 
 _TRAILING_STREAM_CHARS = re.compile(r"[\s\\^$\[\]/<>@*#{}]+$")
+
+
+def _tail_start(text: str) -> int:
+    """Where the tail that bypasses Apertium starts (len(text): none).
+
+    Trailing stream characters and blanks always; and the whole run after the last letter or digit
+    when it holds a "^": lt-proc leaves symbols it has no entry for ("%", "_", emoji, unassigned code
+    points) in the blank, and a "^" in the segment's last blank loses its boundary in transfer.
+    """
+    m = _TRAILING_STREAM_CHARS.search(text)
+    start = m.start() if m else len(text)
+    word_end = len(text)
+    while word_end > 0 and not text[word_end - 1].isalnum():
+        word_end -= 1
+    if "^" in text[word_end:]:
+        start = min(start, word_end)
+    return start
 
 
 @cache
