@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # tiny model fixtures (tiny_marian, tiny_nllb, tiny_m2m100, tiny_metricx) for the hf/ct2/cache tests, COMET's
 # environment and checkpoints, and the served tiny chat LM
@@ -25,6 +26,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Property tests draw the same examples on every run, so a CI run never meets a new random one; a
+# random search (new examples each run, saved in .hypothesis/) by hand: --hypothesis-profile=random
+hypothesis_settings.register_profile("reproducible", derandomize=True)
+hypothesis_settings.register_profile("random", derandomize=False)
+hypothesis_settings.load_profile("reproducible")  # the command line's --hypothesis-profile comes after
 
 REPO = Path(__file__).resolve().parents[1]
 # The per-user cache (host.user_cache_dir: the unpacked language-ID model, serve indexes of read-only
