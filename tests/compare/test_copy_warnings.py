@@ -217,3 +217,17 @@ def test_apertium_copier_round_trip_lead(apertium: None, tmp_path: Path, capsys:
     assert rt["metrics"]["chrF2"]["systems"]["copier"]["improved"]
     assert any(LEAD in w for w in rt["warnings"]), rt.get("warnings")
     assert LEAD in capsys.readouterr().out
+
+
+def test_human_scores_need_the_forward_comparison(
+    file_runs: dict[str, Path], tmp_path: Path, capsys: Any
+) -> None:
+    """Human scores judge translations: with the round trip alone, --human is one line, exit 2."""
+    human = tmp_path / "human.tsv"
+    human.write_text("honest\t1.0\ncopier\t0.5\n", encoding="utf-8")
+    out = tmp_path / "rt.json"
+    argv = ["compare", str(file_runs["copier"]), str(file_runs["honest"]), "--metrics", "chrf", "--quiet"]
+    code = cli_main([*argv, "--direction", "round_trip", "--human", str(human), "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--human needs a forward comparison" in err and "Traceback" not in err
+    assert not out.exists()

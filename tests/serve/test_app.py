@@ -116,6 +116,13 @@ def test_bad_compare_input_is_one_line_not_a_500(client: TestClient, query: str)
     assert 'id="error-message"' in page.text
 
 
+def test_human_scores_need_the_forward_comparison(client: TestClient) -> None:
+    query = "/compare?run=0/runs/strong&run=0/runs/weak&direction=round_trip&human=0/runs/strong/scores.json"
+    page = client.get(query)
+    assert page.status_code == 400
+    assert "?human: needs a forward comparison" in html.unescape(page.text)
+
+
 def test_markup_in_outputs_and_config_is_shown_as_text(client: TestClient, results: Path) -> None:
     query = "/compare?run=0/runs/strong&run=0/runs/weak&format=json"
     assert client.get(query).status_code == 200

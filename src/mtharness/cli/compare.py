@@ -193,16 +193,6 @@ def _run_rates(runs: Sequence[RunFolder], args: argparse.Namespace) -> list[RunR
     return run_rates(runs, system_names(runs), args.copy_warn, args.off_target_warn)
 
 
-def _flag_round_trips(comps: Sequence[Comparison], rates: Sequence[RunRates]) -> None:
-    """Put the copy / off-target warnings beside each round-trip comparison (JSON, terminal, HTML)."""
-    from mtharness.compare.copying import round_trip_warnings
-
-    for comp in comps:
-        warnings = round_trip_warnings(comp, rates)
-        if warnings:
-            comp.warnings = warnings
-
-
 def common_seed(runs: Sequence[RunFolder]) -> int:
     """The seed the runs recorded (their `seed` key) when they agree, else DEFAULT_SEED."""
     seeds = {run.record.seed for run in runs}
@@ -215,6 +205,7 @@ def common_seed(runs: Sequence[RunFolder]) -> int:
 def main(argv: Sequence[str]) -> int:
     """`mtharness compare`: N systems against the same references."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.copying import flag_round_trips
     from mtharness.compare.error_spans import attach_error_spans
     from mtharness.compare.human.evaluation import segment_table
     from mtharness.compare.runs import register_run_metrics
@@ -259,7 +250,7 @@ def main(argv: Sequence[str]) -> int:
             analyse(comp, args.worst)
     for comp in comps:
         attach_error_spans(comp, args.worst)
-    _flag_round_trips(comps, rates)
+    flag_round_trips(comps, rates)
     evaluation = _human(args, comps)
     correlations = evaluation.system if evaluation else []
     out = text_stream(args)
@@ -303,18 +294,18 @@ def _human(args: argparse.Namespace, comps: Sequence[Comparison]) -> HumanEvalua
     """Correlate each metric of the forward comparison with the human scores (system and segment level)."""
     if not args.human:
         return None
-    from mtharness.compare.human.evaluation import evaluate_human
+    from mtharness.compare.human.evaluation import evaluate_forward
 
-    forward = next((c for c in comps if c.inp.label == "forward"), None)
-    if forward is None:
-        raise MtharnessError(
-            "--human needs a forward comparison (human scores judge translations, not round trips)"
-        )
-    evaluation = evaluate_human(
-        forward, args.human, args.human_level, args.human_format, args.human_column, args.domains, args.ci_n
+    return evaluate_forward(
+        comps,
+        "--human",
+        args.human,
+        args.human_level,
+        args.human_format,
+        args.human_column,
+        args.domains,
+        args.ci_n,
     )
-    forward.human = evaluation.to_json()
-    return evaluation
 
 
 def _write_outputs(
@@ -368,6 +359,7 @@ def _rate(value: Any) -> Any:
 def report_main(argv: Sequence[str]) -> int:
     """`mtharness report RUN_DIR`: a self-contained HTML report of one finished run."""
     from mtharness.compare.analysis import analyse
+    from mtharness.compare.copying import flag_round_trips
     from mtharness.compare.error_spans import attach_error_spans
     from mtharness.compare.runs import inputs_from_runs
     from mtharness.compare.systems import compare
@@ -403,7 +395,7 @@ def report_main(argv: Sequence[str]) -> int:
         analyse(comp, args.worst)
         attach_error_spans(comp, args.worst)
     rates = _run_rates([run], args)
-    _flag_round_trips(comps, rates)
+    flag_round_trips(comps, rates)
     notes = rates[0].notes()
     rec = run.record
     ds = rec.dataset

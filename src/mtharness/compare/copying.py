@@ -59,6 +59,12 @@ def run_notes(items: Sequence[RunRates]) -> list[str]:
     return [f"{i.system} ({i.path}): {note}" for i in items for note in i.notes()]
 
 
+def flag_round_trips(comps: Sequence[Comparison], items: Sequence[RunRates]) -> None:
+    """Put the copy / off-target warnings beside each round-trip comparison (JSON, terminal, HTML)."""
+    for comp in comps:
+        comp.warnings = round_trip_warnings(comp, items)
+
+
 def round_trip_warnings(comp: Comparison, items: Sequence[RunRates]) -> list[str]:
     """The warnings shown beside a round-trip comparison (none for a forward one): each flagged
     system's rates, and a lead (rank or significant win) of a copying / off-target system."""

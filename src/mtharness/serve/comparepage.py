@@ -65,7 +65,7 @@ def compute(
     runs: Sequence[RunFolder], labels: Sequence[str], opts: Mapping[str, Any], human: str | None
 ) -> dict[str, Any]:
     """The `compare --json` document of these runs under these options (library calls of the CLI)."""
-    from mtharness.compare.copying import round_trip_warnings, run_notes, run_rates
+    from mtharness.compare.copying import flag_round_trips, run_notes, run_rates
     from mtharness.compare.runs import inputs_from_runs, register_run_metrics, system_names
     from mtharness.compare.systems import compare, report_payload
     from mtharness.scoring.metrics import apply_options, parse_specs
@@ -85,20 +85,13 @@ def compute(
         for i in inputs
     ]
     rates = run_rates(runs, system_names(runs))
-    for comp in comps:
-        warnings = round_trip_warnings(comp, rates)
-        if warnings:
-            comp.warnings = warnings
+    flag_round_trips(comps, rates)
     if human:
-        from mtharness.compare.human.evaluation import evaluate_human
+        from mtharness.compare.human.evaluation import evaluate_forward
 
-        forward = next((c for c in comps if c.inp.label == "forward"), None)
-        if forward is None:
-            raise MtharnessError(
-                "?human: needs a forward comparison (human scores judge translations, not round trips)"
-            )
-        evaluation = evaluate_human(
-            forward,
+        evaluate_forward(
+            comps,
+            "?human:",
             human,
             opts["human_level"],
             opts["human_format"],
@@ -106,7 +99,6 @@ def compute(
             None,
             opts["ci_n"],
         )
-        forward.human = evaluation.to_json()
     return report_payload(comps, {"runs": list(labels), "notes": run_notes(rates)})
 
 

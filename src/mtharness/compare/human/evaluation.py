@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,28 @@ def evaluate_human(
                 correlate_segments(m.name, per_seg, scores.segment, m.higher_is_better, domains)
             )
     return out
+
+
+def evaluate_forward(
+    comps: Sequence[Comparison],
+    option: str,
+    path: str,
+    level: str = "auto",
+    fmt: str = "auto",
+    column: str | None = None,
+    domains_path: str | None = None,
+    ci_samples: int = 1000,
+) -> HumanEvaluation:
+    """evaluate_human on the forward comparison among ``comps``, kept on it (``human``, its JSON block);
+    ``option`` names the setting that asked, in the one line when there is no forward comparison."""
+    forward = next((c for c in comps if c.inp.label == "forward"), None)
+    if forward is None:
+        raise MtharnessError(
+            f"{option} needs a forward comparison (human scores judge translations, not round trips)"
+        )
+    evaluation = evaluate_human(forward, path, level, fmt, column, domains_path, ci_samples)
+    forward.human = evaluation.to_json()
+    return evaluation
 
 
 def segment_table(evaluation: HumanEvaluation) -> str:
