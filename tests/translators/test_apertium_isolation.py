@@ -185,10 +185,11 @@ def test_a_caret_before_symbols_at_the_end_never_stalls(apertium) -> None:  # ty
     from mtharness.translators.apertium import ApertiumTranslator
 
     stalled = ["^\U00098d56", "^%", "^_", "a ^ %", "house ^😀", "a^😀", "%^%", "^%$", "x\\^%"]
-    texts = ["Start.", *stalled, "The dog ^¬.", "End."]
+    texts = ["Start.", *stalled, "The dog ^¬.", "dog ^\x00%\r_", "End."]
     translator = ApertiumTranslator(timeout_s=60)  # a stall fails in one line instead of hanging
     batch = translator.translate(texts, "en", "es")
     assert batch[0] == "Inicio." and batch[-1] == "Fin." and len(batch) == len(texts)
     assert batch[1:4] == ["^\U00098d56", "^%", "^_"]  # all symbols: kept as they were
     assert batch[5] == "Casa ^😀" and batch[8] == "^%$"
+    assert batch[-2].endswith(" ^ % _")  # NUL and CR in a kept-aside tail become spaces, as elsewhere
     assert batch == [translator.translate([t], "en", "es")[0] for t in texts]

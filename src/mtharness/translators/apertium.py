@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from mtharness.core import MtharnessError
-from mtharness.translators.apertium_pipeline import Pipeline, escape, load_pipeline, unescape
+from mtharness.translators.apertium_pipeline import Pipeline, escape, flatten, load_pipeline, unescape
 from mtharness.translators.apertium_stream import StreamChain
 from mtharness.translators.apertium_tagger import IsolatedTagger
 from mtharness.translators.base import TranslatorBase, check_outputs
@@ -145,7 +145,7 @@ class ApertiumTranslator(TranslatorBase):
             payload = [blocks[i].encode("utf-8", "replace") + b"\n" for i in todo]
             done = dict(zip(todo, self._run(pipeline, payload), strict=True))
         outputs = [
-            _SPACES.sub(" ", done.get(i, "") + t[cut:]).strip()
+            _SPACES.sub(" ", done.get(i, "") + flatten(t[cut:])).strip()
             for i, (t, cut) in enumerate(zip(texts, cuts, strict=True))
         ]
         return check_outputs(self.name, texts, outputs)

@@ -39,10 +39,14 @@ _UNESCAPE = re.compile(r"\\(.)|[\[\]]", re.DOTALL)
 _NUL = b"\0"
 
 
+def flatten(text: str) -> str:
+    """One line: line breaks, carriage returns and NUL bytes (the stream's block end) become spaces."""
+    return text.replace("\r", " ").replace("\n", " ").replace("\x00", " ")
+
+
 def escape(text: str) -> str:
     """A segment as Apertium stream text: one line, stream characters backslash-escaped."""
-    flat = text.replace("\r", " ").replace("\n", " ").replace("\x00", " ").strip()
-    return _SPECIAL.sub(r"\\\1", flat)
+    return _SPECIAL.sub(r"\\\1", flatten(text).strip())
 
 
 def unescape(stream: str) -> str:
